@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI lives in orchestrator/cli, compiled to dist/ by `npm run build` (run by `npm ci`).
+import { main } from '../dist/orchestrator/cli/main.js';
+
+process.exitCode = await main(process.argv.slice(2));

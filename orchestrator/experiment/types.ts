@@ -1,0 +1,55 @@
+import type { Split } from '../../runner/job.js';
+
+// An experiment after loading and validation (schemas/experiment.schema.json), before expansion.
+
+export type AxisValue = string | number | boolean;
+
+/** A thread count: a number, 'auto' (cores of the instance), or '${axis}' taken from the point. */
+export type ThreadSetting = number | string;
+
+export interface Profile {
+  /** Environment variables for every instance; values may use ${cores_per_instance}, ${instance}, ${cpus}. */
+  env: Record<string, string>;
+  threads: { intra?: ThreadSetting; inter?: ThreadSetting };
+}
+
+export interface Workload {
+  /** `builtin:...`, a Keras .h5 or an .onnx path (relative paths resolve against the experiment file). */
+  model: string;
+  /** A decathlon-layout HDF5 path, or synthetic data generated (and cached) by the sweep. */
+  data: { path: string } | { synthetic: { seed: number; testing: number } };
+  split: Split;
+  images: number;
+  skip: number;
+}
+
+export interface Measurement {
+  warmup_batches: number;
+  min_seconds: number;
+  min_batches: number;
+  repeats: number;
+  /** A point's runners are stopped and the point failed after this long. */
+  timeout_seconds: number;
+}
+
+export interface Matrix {
+  /** Cross product of these axes; values may be 'auto' or '${axis}' expressions resolved per point. */
+  axes: Record<string, AxisValue[]>;
+  /** Extra points (full or partial assignments merged over defaults) added after the product. */
+  include: Record<string, AxisValue>[];
+  /** Points matching every key of an entry are removed. */
+  exclude: Record<string, AxisValue>[];
+}
+
+export interface Experiment {
+  name: string;
+  description: string;
+  /** Absolute path, the exact text and its SHA-256, stored with the sweep. */
+  file: string;
+  text: string;
+  sha256: string;
+  workload: Workload;
+  measurement: Measurement;
+  profiles: Record<string, Profile>;
+  matrix: Matrix;
+}

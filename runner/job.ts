@@ -1,0 +1,72 @@
+// The runner's input (a job, passed as JSON with --job) and output (JSON lines on stdout).
+// schemas/runner-result.schema.json describes RunnerResult; keep the two in step.
+
+export type Split = 'train' | 'validation' | 'testing';
+
+export interface RunnerJob {
+  /** `builtin:NAME[?k=v&...]`, a Keras .h5/.hdf5 file, or an .onnx file. */
+  model: string;
+  /** Decathlon-layout HDF5 file. */
+  data: string;
+  split: Split;
+  /** How many images to load, starting after `skip` (the seed's imgs_testing[500:2500] is skip 500, images 2000). */
+  images: number;
+  skip: number;
+  batchSize: number;
+  engine: string;
+  threads: { intra?: number; inter?: number };
+  warmupBatches: number;
+  /** The timed window lasts at least this long and at least minBatches batches. */
+  minSeconds: number;
+  minBatches: number;
+  /** Wait for "go" on stdin after "ready" (orchestrator's barrier); false in `sweep infer`. */
+  barrier: boolean;
+  /** Write predictions of the loaded images (in input order) to this HDF5 file, dataset `predictions`. */
+  savePredictions?: string;
+}
+
+export interface LatencySummary {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface KnobReport {
+  /** Knobs and environment variables the engine acted on, with the value used. */
+  applied: Record<string, string>;
+  /** Knobs and environment variables given but without effect on this engine, with why. */
+  ignored: Record<string, string>;
+}
+
+export interface RunnerResult {
+  event: 'result';
+  engine: string;
+  engine_version: string;
+  model: { spec: string; name: string; weights: string; params: number; gflop_per_image: number; input_shape: number[] };
+  batch_size: number;
+  /** Images evaluated in the timed window (batches x batch size). */
+  images: number;
+  batches: number;
+  seconds: number;
+  throughput_ips: number;
+  latency_ms: LatencySummary;
+  /** Per-batch latencies of the timed window, in order, for merging percentiles across instances. */
+  latency_samples_ms: number[];
+  /** Pooled hard and soft Dice (seed definitions, smooth 0.01) over the distinct images evaluated. */
+  dice: number;
+  soft_dice: number;
+  dice_images: number;
+  affinity: { cpus: number[]; mems: number[] };
+  threads: { intra: number | null; inter: number | null };
+  knobs: KnobReport;
+  rss_peak_mb: number;
+  /** Timed window, wall clock (ISO and epoch milliseconds) so the orchestrator can check overlap. */
+  window: { start: string; end: string; start_ms: number; end_ms: number };
+}
+
+export type RunnerEvent =
+  | { event: 'ready'; load_seconds: number; warmup_seconds: number }
+  | RunnerResult
+  | { event: 'error'; message: string; exit_code: number };
