@@ -1,0 +1,59 @@
+import type { LatencySummary } from '../../runner/job.js';
+
+// What the report is drawn from: plain data, no database. The CLI maps the store's rows into
+// this and produces the previews by running inference on a few testing slices.
+
+export type ParamValue = string | number | boolean;
+
+export interface ReportSweep {
+  id: number;
+  name: string;
+  tag: string | null;
+  host: string;
+  started_at: string;
+  ended_at: string | null;
+  status: string;
+  experiment_sha256: string;
+  tool_version: string;
+}
+
+export interface ReportPoint {
+  key: string;
+  /** batch_size, instances, cores_per_instance, binding, profile, engine, smt and any extra axes. */
+  params: Record<string, ParamValue>;
+  status: string;
+  error: string | null;
+  throughput_ips: number | null;
+  latency_ms: LatencySummary | null;
+  dice: number | null;
+  soft_dice: number | null;
+  warnings: string[];
+}
+
+export interface ReportPreview {
+  /** Index of the slice in its split (the seed's indicies_validation). */
+  index: number;
+  height: number;
+  width: number;
+  channels: number;
+  /** height x width x channels, channels last; channel 0 (FLAIR) is shown. */
+  image: Float32Array;
+  /** height x width ground-truth mask, 0 or 1. */
+  mask: Float32Array;
+  /** height x width predicted probability in [0, 1]. */
+  prediction: Float32Array;
+  dice: number;
+}
+
+export interface ReportInput {
+  sweep: ReportSweep;
+  points: ReportPoint[];
+  previews: ReportPreview[];
+}
+
+export interface ReportOutput {
+  /** The self-contained page (everything inline). */
+  htmlPath: string;
+  /** Every file written, the page first, then the preview PNGs. */
+  files: string[];
+}
