@@ -16,7 +16,12 @@ export type LayerKind =
   | 'Dropout'
   | 'SpatialDropout2D'
   | 'ZeroPadding2D'
-  | 'Cropping2D';
+  | 'Cropping2D'
+  // Classifier heads seen in real Keras files (runner/model/keras-h5-load.ts); the U-Net presets use none.
+  | 'GlobalMaxPooling2D'
+  | 'GlobalAveragePooling2D'
+  | 'Flatten'
+  | 'Dense';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'elu' | 'tanh' | 'softmax';
 
@@ -40,6 +45,10 @@ export interface LayerConfig {
   /** ZeroPadding2D / Cropping2D: [[top, bottom], [left, right]]. */
   pads?: [[number, number], [number, number]];
   rate?: number;
+  /** Dense output width. */
+  units?: number;
+  /** GlobalMax/AveragePooling2D: keep the (1, 1) spatial axes (Keras `keepdims`). */
+  keepdims?: boolean;
 }
 
 export interface Layer {
@@ -57,7 +66,7 @@ export interface Tensor {
 
 /**
  * Weights are keyed `${layer}/${role}` with Keras roles and layouts:
- * Conv2D kernel (kh, kw, in, out); Conv2DTranspose kernel (kh, kw, out, in); bias (out);
+ * Conv2D kernel (kh, kw, in, out); Conv2DTranspose kernel (kh, kw, out, in); Dense kernel (in, out); bias (out);
  * BatchNormalization gamma, beta, moving_mean, moving_variance.
  */
 export type WeightRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
