@@ -1,0 +1,279 @@
+import type Database from 'better-sqlite3';
+import { UserError } from '../../common/errors.js';
+import type { InstanceOutcome, PointOutcome, SweepStart, SweepStatus } from '../types.js';
+import { openDatabase, type OpenOptions } from './db.js';
+import { fingerprintHash, hostFingerprint } from './host.js';
+import {
+  hostFromRow,
+  instanceFromRow,
+  pointFromRow,
+  sweepFromRow,
+  type HostRecord,
+  type InstanceRecord,
+  type PointRecord,
+  type SweepRecord,
+} from './records.js';
+import { encodeSamples } from './samples.js';
+
+// The results store: what a sweep writes (sweep, then one transaction per finished point) and
+// the reads that compare, export and report need. Every write transaction is IMMEDIATE: it takes
+// the write lock up front, so concurrent sweeps queue on the busy timeout instead of failing.
+
+export type { HostRecord, InstanceRecord, PointRecord, SweepRecord } from './records.js';
+
+export function openStore(path: string, opts: OpenOptions = {}): Store {
+  return new Store(path, openDatabase(path, opts), opts.readonly ?? false);
+}
+
+export class Store {
+  private readonly stmts: ReturnType<typeof prepareWrites> | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly db: Database.Database,
+    readonly readonly: boolean,
+  ) {
+    this.stmts = readonly ? undefined : prepareWrites(db);
+  }
+
+  private writes(): ReturnType<typeof prepareWrites> {
+    if (!this.stmts) throw new Error(`results store ${this.path} was opened read-only`);
+    return this.stmts;
+  }
+
+  /** Records the host (once per fingerprint) and a 'running' sweep; returns the sweep id. */
+  beginSweep(start: SweepStart): number {
+    const w = this.writes();
+    const fp = hostFingerprint(start.topology);
+    const hash = fingerprintHash(fp);
+    const now = new Date().toISOString();
+    const run = this.db.transaction((): number => {
+      w.insertHost.run({
+        fingerprint: hash,
+        hostname: fp.hostname,
+        cpu_model: fp.cpu_model,
+        microcode: fp.microcode,
+        sockets: fp.sockets,
+        cores: fp.cores,
+        threads: fp.threads,
+        numa_json: JSON.stringify(fp.numa),
+        memory_mb: fp.memory_mb,
+        kernel: fp.kernel,
+        os: fp.os,
+        allowed_cpus: fp.allowed_cpus,
+        allowed_mems: fp.allowed_mems,
+        numactl: fp.numactl ? 1 : 0,
+        topology_source: fp.topology_source,
+        first_seen: now,
+      });
+      const hostId = (w.hostId.get(hash) as { id: number }).id;
+      const info = w.insertSweep.run({
+        name: start.name,
+        tag: start.tag,
+        experiment_file: start.experimentFile,
+        experiment_yaml: start.experimentText,
+        experiment_sha256: start.experimentSha256,
+        tool_version: start.toolVersion,
+        git_revision: start.gitRevision,
+        engine_versions: JSON.stringify(start.engineVersions),
+        started_at: now,
+        planned_points: start.plannedPoints,
+        host_id: hostId,
+      });
+      return Number(info.lastInsertRowid);
+    });
+    return run.immediate();
+  }
+
+  /** Writes a finished point and its instances in one transaction; returns the point id. */
+  recordPoint(sweepId: number, outcome: PointOutcome): number {
+    return this.recordPoints(sweepId, [outcome])[0];
+  }
+
+  /** Several points in one transaction (imports, benchmarks); all or none are written. */
+  recordPoints(sweepId: number, outcomes: readonly PointOutcome[]): number[] {
+    const w = this.writes();
+    const run = this.db.transaction((): number[] => {
+      if (!w.sweepExists.get(sweepId)) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
+      return outcomes.map((o) => {
+        const pointId = Number(w.insertPoint.run(pointBindings(sweepId, o)).lastInsertRowid);
+        for (const inst of o.instances) w.insertInstance.run(instanceBindings(pointId, inst));
+        return pointId;
+      });
+    });
+    return run.immediate();
+  }
+
+  finishSweep(sweepId: number, status: Exclude<SweepStatus, 'running'>): void {
+    const info = this.writes().finishSweep.run({ id: sweepId, status, ended_at: new Date().toISOString() });
+    if (info.changes !== 1) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
+  }
+
+  /**
+   * Marks a sweep that is still 'running' as 'interrupted' (its process died or was killed).
+   * Returns false when the sweep had already ended. Nothing does this on open: another process
+   * may be running that sweep right now.
+   */
+  markInterrupted(sweepId: number): boolean {
+    const info = this.writes().interruptSweep.run({ id: sweepId, ended_at: new Date().toISOString() });
+    return info.changes === 1;
+  }
+
+  getSweep(id: number): SweepRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row ? sweepFromRow(row) : undefined;
+  }
+
+  /** A sweep by id, or the latest sweep with that name or tag. */
+  findSweep(ref: string | number): SweepRecord {
+    const text = String(ref).trim();
+    if (/^\d+$/.test(text)) {
+      const byId = this.getSweep(Number(text));
+      if (byId) return byId;
+    }
+    const row = this.db
+      .prepare('SELECT * FROM sweeps WHERE name = ? OR tag = ? ORDER BY started_at DESC, id DESC LIMIT 1')
+      .get(text, text) as Record<string, unknown> | undefined;
+    if (row) return sweepFromRow(row);
+    const recent = this.listSweeps(5)
+      .map((s) => `${s.id} ${s.name}${s.tag ? ` [${s.tag}]` : ''}`)
+      .join(', ');
+    throw new UserError('no sweep with this id, name or tag', {
+      location: { file: this.path },
+      value: text,
+      hint: recent ? `recent sweeps: ${recent}` : 'the database holds no sweeps yet',
+    });
+  }
+
+  /** Newest first. */
+  listSweeps(limit = 50): SweepRecord[] {
+    const rows = this.db.prepare('SELECT * FROM sweeps ORDER BY started_at DESC, id DESC LIMIT ?').all(limit);
+    return (rows as Record<string, unknown>[]).map(sweepFromRow);
+  }
+
+  getHost(id: number): HostRecord {
+    const row = this.db.prepare('SELECT * FROM hosts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    if (!row) throw new Error(`results store ${this.path}: no host with id ${id}`);
+    return hostFromRow(row);
+  }
+
+  /** A sweep's points in the order they were recorded. */
+  pointsOf(sweepId: number): PointRecord[] {
+    const rows = this.db.prepare('SELECT * FROM points WHERE sweep_id = ? ORDER BY id').all(sweepId);
+    return (rows as Record<string, unknown>[]).map(pointFromRow);
+  }
+
+  /** A point's instances, by repeat then index. */
+  instancesOf(pointId: number): InstanceRecord[] {
+    const rows = this.db.prepare('SELECT * FROM instances WHERE point_id = ? ORDER BY repeat, idx').all(pointId);
+    return (rows as Record<string, unknown>[]).map(instanceFromRow);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function prepareWrites(db: Database.Database) {
+  return {
+    insertHost: db.prepare(`INSERT OR IGNORE INTO hosts (fingerprint, hostname, cpu_model, microcode, sockets, cores,
+        threads, numa_json, memory_mb, kernel, os, allowed_cpus, allowed_mems, numactl, topology_source, first_seen)
+      VALUES (:fingerprint, :hostname, :cpu_model, :microcode, :sockets, :cores, :threads, :numa_json, :memory_mb,
+        :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :first_seen)`),
+    hostId: db.prepare('SELECT id FROM hosts WHERE fingerprint = ?'),
+    insertSweep: db.prepare(`INSERT INTO sweeps (name, tag, experiment_file, experiment_yaml, experiment_sha256,
+        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id)
+      VALUES (:name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
+        :engine_versions, 'running', :started_at, :planned_points, :host_id)`),
+    sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
+    insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
+        binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
+        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, started_at, ended_at)
+      VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
+        :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
+        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :started_at, :ended_at)`),
+    insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
+        actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
+        latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
+        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result)
+      VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
+        :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
+        :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
+        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result)`),
+    finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
+    interruptSweep: db.prepare(
+      "UPDATE sweeps SET status = 'interrupted', ended_at = :ended_at WHERE id = :id AND status = 'running'",
+    ),
+  };
+}
+
+function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown> {
+  const p = o.params;
+  return {
+    sweep_id: sweepId,
+    key: o.key,
+    params: JSON.stringify(p),
+    batch_size: p.batch_size,
+    instances: p.instances,
+    cores_per_instance: p.cores_per_instance,
+    binding: p.binding,
+    profile: p.profile,
+    engine: p.engine,
+    smt: p.smt ? 1 : 0,
+    status: o.status,
+    error: o.error,
+    warnings: JSON.stringify(o.warnings),
+    throughput_ips: o.throughput_ips,
+    latency_mean_ms: o.latency_ms?.mean ?? null,
+    latency_p50_ms: o.latency_ms?.p50 ?? null,
+    latency_p90_ms: o.latency_ms?.p90 ?? null,
+    latency_p99_ms: o.latency_ms?.p99 ?? null,
+    latency_max_ms: o.latency_ms?.max ?? null,
+    dice: o.dice,
+    soft_dice: o.soft_dice,
+    throughput_repeats: JSON.stringify(o.throughput_repeats),
+    started_at: o.started_at,
+    ended_at: o.ended_at,
+  };
+}
+
+function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, unknown> {
+  const r = i.result;
+  let resultJson: string | null = null;
+  if (r) {
+    // The samples go to the compact BLOB column; the rest of the result is kept as reported.
+    const { latency_samples_ms: _samples, ...rest } = r;
+    resultJson = JSON.stringify(rest);
+  }
+  return {
+    point_id: pointId,
+    idx: i.index,
+    repeat: i.repeat,
+    argv: JSON.stringify(i.argv),
+    env: JSON.stringify(i.env),
+    planned_cpus: JSON.stringify(i.planned_cpus),
+    planned_mems: JSON.stringify(i.planned_nodes),
+    actual_cpus: r ? JSON.stringify(r.affinity.cpus) : null,
+    actual_mems: r ? JSON.stringify(r.affinity.mems) : null,
+    exit_code: i.exit_code,
+    signal: i.signal,
+    stderr_tail: i.stderr_tail,
+    engine_version: r?.engine_version ?? null,
+    throughput_ips: r?.throughput_ips ?? null,
+    latency_mean_ms: r?.latency_ms.mean ?? null,
+    latency_p50_ms: r?.latency_ms.p50 ?? null,
+    latency_p90_ms: r?.latency_ms.p90 ?? null,
+    latency_p99_ms: r?.latency_ms.p99 ?? null,
+    latency_max_ms: r?.latency_ms.max ?? null,
+    dice: r?.dice ?? null,
+    soft_dice: r?.soft_dice ?? null,
+    images: r?.images ?? null,
+    batches: r?.batches ?? null,
+    seconds: r?.seconds ?? null,
+    rss_peak_mb: r?.rss_peak_mb ?? null,
+    window_start_ms: r?.window.start_ms ?? null,
+    window_end_ms: r?.window.end_ms ?? null,
+    latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
+    result: resultJson,
+  };
+}
