@@ -1,0 +1,216 @@
+import type { Binding, PointParams } from '../orchestrator/plan.js';
+import type { LogicalCpu, Topology } from '../orchestrator/topology/types.js';
+import type { LatencySummary, RunnerResult } from '../runner/job.js';
+import type { InstanceOutcome, PointOutcome, SweepStart } from '../results/types.js';
+
+// Plain-data records shaped like what the orchestrator hands the store: a 2-socket, 20-core,
+// SMT-2 Xeon (80 logical CPUs, 2 NUMA nodes) and onnxruntime points of the U-Net.
+
+export interface HostOptions {
+  hostname?: string;
+  microcode?: string | null;
+  kernel?: string;
+  /** Logical CPUs the cgroup allows; all 80 by default. */
+  allowed?: number[];
+}
+
+export function topologyFixture(o: HostOptions = {}): Topology {
+  const cpus: LogicalCpu[] = [];
+  // Linux numbering: CPUs 0-39 are the first thread of cores 0-39, 40-79 their SMT siblings.
+  for (let cpu = 0; cpu < 80; cpu++) {
+    const core = cpu % 40;
+    const socket = core < 20 ? 0 : 1;
+    cpus.push({ cpu, core, socket, node: socket, online: true, allowed: o.allowed ? o.allowed.includes(cpu) : true });
+  }
+  const nodeCpus = (n: number) => cpus.filter((c) => c.node === n).map((c) => c.cpu);
+  return {
+    source: 'host',
+    cpus,
+    nodes: [
+      { id: 0, cpus: nodeCpus(0), memoryMb: 192_000, hasMemory: true },
+      { id: 1, cpus: nodeCpus(1), memoryMb: 193_500, hasMemory: true },
+    ],
+    allowedMems: [0, 1],
+    sockets: 2,
+    host: {
+      hostname: o.hostname ?? 'clx-01',
+      cpuModel: 'Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz',
+      microcode: o.microcode === undefined ? '0x5003604' : o.microcode,
+      kernel: o.kernel ?? '6.1.0-18-amd64',
+      os: 'Debian GNU/Linux 12 (bookworm)',
+      memoryMb: 385_500,
+    },
+    numactl: true,
+  };
+}
+
+export function sweepStartFixture(over: Partial<SweepStart> = {}, host: HostOptions = {}): SweepStart {
+  const experimentText = 'name: unet-2d-scaling\nmatrix:\n  batch_size: [1, 128]\n  instances: [1, 2, 4]\n';
+  return {
+    name: 'unet-2d-scaling',
+    tag: null,
+    experimentFile: 'experiments/unet-2d-scaling.yaml',
+    experimentText,
+    experimentSha256: 'b5d2f1f0e3a0c4d9a1e7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5',
+    toolVersion: '0.1.0',
+    gitRevision: '718df87',
+    engineVersions: { onnxruntime: '1.30.0' },
+    topology: topologyFixture(host),
+    plannedPoints: 12,
+    ...over,
+  };
+}
+
+export function paramsFixture(over: Partial<PointParams> = {}): PointParams {
+  return {
+    batch_size: 128,
+    instances: 2,
+    cores_per_instance: 20,
+    binding: 'numactl' as Binding,
+    profile: 'optimized',
+    engine: 'onnxruntime',
+    smt: false,
+    ...over,
+  };
+}
+
+/** The planner's key format, e.g. "bs=128,inst=2,cpi=20,bind=numactl,prof=optimized,eng=onnxruntime,smt=0". */
+export function pointKey(p: PointParams): string {
+  return `bs=${p.batch_size},inst=${p.instances},cpi=${p.cores_per_instance},bind=${p.binding},prof=${p.profile},eng=${p.engine},smt=${p.smt ? 1 : 0}`;
+}
+
+/** Deterministic 0..1 noise so fixtures are the same on every run. */
+function noise(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function summary(samples: number[]): LatencySummary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return {
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1],
+  };
+}
+
+export function runnerResultFixture(o: {
+  batchSize: number;
+  throughput: number;
+  cpus: number[];
+  mems: number[];
+  dice?: number;
+  seed?: number;
+  batches?: number;
+}): RunnerResult {
+  const rnd = noise(o.seed ?? 7);
+  const batches = o.batches ?? 24;
+  const perBatchMs = (o.batchSize / o.throughput) * 1000;
+  const samples = Array.from({ length: batches }, () => perBatchMs * (0.97 + 0.08 * rnd()));
+  const seconds = samples.reduce((a, b) => a + b, 0) / 1000;
+  const startMs = 1_717_000_000_000 + Math.floor(rnd() * 1000);
+  return {
+    event: 'result',
+    engine: 'onnxruntime',
+    engine_version: '1.30.0',
+    model: {
+      spec: 'builtin:unet2d?fms=32',
+      name: 'unet2d',
+      weights: 'random(seed=0)',
+      params: 7_759_521,
+      gflop_per_image: 7.6,
+      input_shape: [144, 144, 4],
+    },
+    batch_size: o.batchSize,
+    images: batches * o.batchSize,
+    batches,
+    seconds,
+    throughput_ips: (batches * o.batchSize) / seconds,
+    latency_ms: summary(samples),
+    latency_samples_ms: samples,
+    dice: o.dice ?? 0.8712,
+    soft_dice: (o.dice ?? 0.8712) - 0.0124,
+    dice_images: 2000,
+    affinity: { cpus: o.cpus, mems: o.mems },
+    threads: { intra: o.cpus.length, inter: 1 },
+    knobs: { applied: { intra_op_num_threads: String(o.cpus.length) }, ignored: { KMP_BLOCKTIME: 'not an OpenMP build' } },
+    rss_peak_mb: 612.5,
+    window: {
+      start: new Date(startMs).toISOString(),
+      end: new Date(startMs + seconds * 1000).toISOString(),
+      start_ms: startMs,
+      end_ms: startMs + seconds * 1000,
+    },
+  };
+}
+
+export interface PointFixtureOptions {
+  params?: Partial<PointParams>;
+  /** Point throughput of each repeat (images/s); the point's value is their median. */
+  repeats?: number[];
+  dice?: number;
+  status?: 'ok' | 'failed';
+  seed?: number;
+}
+
+export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
+  const params = paramsFixture(o.params);
+  const repeats = o.repeats ?? [1000];
+  const sorted = [...repeats].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  const failed = o.status === 'failed';
+  const instances: InstanceOutcome[] = [];
+  repeats.forEach((tp, repeat) => {
+    for (let index = 0; index < params.instances; index++) {
+      const first = index * params.cores_per_instance;
+      const cpus = Array.from({ length: params.cores_per_instance }, (_, k) => first + k);
+      const node = first < 20 ? 0 : 1;
+      const argv = ['numactl', `--physcpubind=${first}-${first + params.cores_per_instance - 1}`, `--membind=${node}`,
+        'node', 'dist/runner/main.js', '--job', '{"batchSize":' + params.batch_size + '}'];
+      const crashed = failed && index === params.instances - 1;
+      instances.push({
+        index,
+        repeat,
+        argv,
+        env: { OMP_NUM_THREADS: String(params.cores_per_instance), KMP_AFFINITY: 'granularity=fine,compact,1,0' },
+        planned_cpus: cpus,
+        planned_nodes: [node],
+        exit_code: crashed ? null : 0,
+        signal: crashed ? 'SIGKILL' : null,
+        stderr_tail: crashed ? 'runner: out of memory while allocating 1.2 GiB\n' : '',
+        result: crashed
+          ? null
+          : runnerResultFixture({
+              batchSize: params.batch_size,
+              throughput: tp / params.instances,
+              cpus,
+              mems: [node],
+              dice: o.dice,
+              seed: (o.seed ?? 1) * 1000 + repeat * 10 + index,
+            }),
+      });
+    }
+  });
+  const okSamples = instances.flatMap((i) => i.result?.latency_samples_ms ?? []);
+  return {
+    key: pointKey(params),
+    params,
+    status: failed ? 'failed' : 'ok',
+    error: failed ? 'instance 1 killed by SIGKILL: runner: out of memory while allocating 1.2 GiB' : null,
+    warnings: params.binding === 'none' ? [] : ['SMT siblings left idle'],
+    throughput_ips: failed ? null : median,
+    latency_ms: failed ? null : summary(okSamples),
+    dice: failed ? null : (o.dice ?? 0.8712),
+    soft_dice: failed ? null : (o.dice ?? 0.8712) - 0.0124,
+    throughput_repeats: failed ? [] : repeats,
+    started_at: '2024-05-29T16:26:40.000Z',
+    ended_at: '2024-05-29T16:27:10.000Z',
+    instances,
+  };
+}
