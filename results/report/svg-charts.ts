@@ -115,21 +115,26 @@ interface LegendItem {
   dashed?: boolean;
 }
 
-function legend(entries: LegendItem[], y: number): string {
-  let x = WIDTH - 16;
-  const items: string[] = [];
-  // Laid out right to left so the legend hugs the right edge.
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const { name, color, dashed } = entries[i]!;
-    const w = textWidth(name) + 26;
-    x -= w;
-    const swatch = dashed
-      ? `<line x1="${n(x)}" y1="${n(y)}" x2="${n(x + 16)}" y2="${n(y)}" stroke="#555" stroke-width="2" stroke-dasharray="4 3"/>`
-      : `<rect class="legend-swatch" x="${n(x)}" y="${n(y - 5)}" width="12" height="10" fill="${color}"/>`;
-    items.unshift(`${swatch}<text x="${n(x + 20)}" y="${n(y + 4)}" fill="#222">${esc(name)}</text>`);
-    x -= 10;
+/** Legend entries flowing left to right under the title, wrapping onto more rows when needed. */
+function legend(entries: LegendItem[], y: number): { svg: string; height: number } {
+  const rowH = 18;
+  let x = 16;
+  let row = 0;
+  let out = '<g class="legend">';
+  for (const { name, color, dashed } of entries) {
+    const w = textWidth(name) + 34;
+    if (x > 16 && x + w > WIDTH - 16) {
+      x = 16;
+      row++;
+    }
+    const cy = y + row * rowH;
+    out += dashed
+      ? `<line x1="${n(x)}" y1="${n(cy)}" x2="${n(x + 16)}" y2="${n(cy)}" stroke="${color}" stroke-width="2" stroke-dasharray="4 3"/>`
+      : `<rect class="legend-swatch" x="${n(x)}" y="${n(cy - 5)}" width="14" height="10" fill="${color}"/>`;
+    out += `<text x="${n(x + 20)}" y="${n(cy + 4)}" fill="#222">${esc(name)}</text>`;
+    x += w;
   }
-  return `<g class="legend">${items.join('')}</g>`;
+  return { svg: out + '</g>', height: (row + 1) * rowH };
 }
 
 function labelColumnWidth(labels: string[]): number {
@@ -173,13 +178,14 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
   const labelW = labelColumnWidth(spec.groups.map((g) => g.label));
   const x0 = labelW + 8;
   const x1 = WIDTH - 70;
-  const top = TITLE_H + 22;
+  const key = legend(spec.series.map((name, i) => ({ name, color: PALETTE[i % PALETTE.length]! })), TITLE_H + 4);
+  const top = TITLE_H + key.height + 4;
   const bottom = top + groupH * spec.groups.length;
   const values = spec.groups.flatMap((g) => g.values.filter((v): v is number => v !== null));
   const ticks = niceTicks(Math.max(0, ...values));
   const max = ticks[ticks.length - 1]!;
   let out = open(spec.title, bottom + AXIS_H, 'grouped-bar-chart');
-  out += legend(spec.series.map((name, i) => ({ name, color: PALETTE[i % PALETTE.length]! })), TITLE_H + 6);
+  out += key.svg;
   out += xAxis(x0, x1, top, bottom, ticks, `${spec.axis} (${spec.unit})`);
   spec.groups.forEach((g, gi) => {
     const y = top + gi * groupH + gap / 2;
@@ -200,11 +206,15 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
 
 /** Lines over a numeric x axis (ticks at the x values present), markers on measured series. */
 export function lineChart(spec: LineChartSpec): string {
-  const height = 340;
+  const colorOf = (s: LineSeries, i: number): string => PALETTE[(s.colorIndex ?? i) % PALETTE.length]!;
+  const entries: LegendItem[] = spec.series.flatMap((s, i) => (s.reference ? [] : [{ name: s.name, color: colorOf(s, i) }]));
+  if (spec.series.some((s) => s.reference)) entries.push({ name: 'ideal (linear)', color: '#555', dashed: true });
+  const key = legend(entries, TITLE_H + 4);
   const x0 = 70;
   const x1 = WIDTH - 30;
-  const top = TITLE_H + 40;
-  const bottom = height - AXIS_H - 6;
+  const top = TITLE_H + key.height + 10;
+  const bottom = top + 240;
+  const height = bottom + AXIS_H + 4;
   const xs = [...new Set(spec.series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
   const xMin = xs[0] ?? 0;
   const xMax = xs[xs.length - 1] ?? 1;
@@ -214,13 +224,9 @@ export function lineChart(spec: LineChartSpec): string {
   const pad = 24;
   const sx = (x: number): number => (xMax > xMin ? x0 + pad + ((x - xMin) / xSpan) * (x1 - x0 - 2 * pad) : (x0 + x1) / 2);
   const sy = (y: number): number => bottom - (y / yMax) * (bottom - top);
-  const hasReference = spec.series.some((s) => s.reference);
 
   let out = open(spec.title, height, 'line-chart');
-  const colorOf = (s: LineSeries, i: number): string => PALETTE[(s.colorIndex ?? i) % PALETTE.length]!;
-  const entries: LegendItem[] = spec.series.flatMap((s, i) => (s.reference ? [] : [{ name: s.name, color: colorOf(s, i) }]));
-  if (hasReference) entries.push({ name: 'ideal (linear)', color: '#555', dashed: true });
-  out += legend(entries, TITLE_H + 6);
+  out += key.svg;
   out += '<g class="axis y-axis">';
   for (const t of ticks) {
     out += `<line x1="${x0}" y1="${n(sy(t))}" x2="${x1}" y2="${n(sy(t))}" stroke="${t === 0 ? '#555' : '#e3e3e3'}"/>`;

@@ -1,0 +1,178 @@
+import { fixed, readable } from './format.js';
+import { compareValues, configLabel, groupKey, paramNames, varyingParams } from './labels.js';
+import { barChart, groupedBarChart, lineChart, type LineSeries } from './svg-charts.js';
+import type { ReportPoint } from './types.js';
+
+// The report's charts, chosen from the points: which points each chart compares, how they are
+// paired, and, when a chart has nothing to show, a sentence that says why.
+
+export interface Figure {
+  id: string;
+  heading: string;
+  caption: string;
+  /** One or more charts; empty when `absent` says why there is none. */
+  svgs: string[];
+  absent: string | null;
+}
+
+type Measured = ReportPoint & { throughput_ips: number };
+
+function measured(points: ReportPoint[]): Measured[] {
+  return points.filter((p): p is Measured => p.status === 'ok' && p.throughput_ips !== null && Number.isFinite(p.throughput_ips));
+}
+
+function byThroughput(a: Measured, b: Measured): number {
+  return b.throughput_ips - a.throughput_ips || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+const NONE_MEASURED = 'No point finished with a throughput, so there is nothing to chart (see the table for the errors).';
+
+function throughputFigure(ok: Measured[]): Figure {
+  const fig: Figure = {
+    id: 'throughput',
+    heading: 'Throughput per configuration',
+    caption: 'Images per second of each point, all its instances together (median over repeats), best first. Failed points are only in the table.',
+    svgs: [],
+    absent: null,
+  };
+  if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
+  const names = varyingParams(ok);
+  const bars = [...ok].sort(byThroughput).map((p) => ({ label: configLabel(p.params, names), value: p.throughput_ips, note: p.key }));
+  fig.svgs.push(barChart({ title: 'Throughput per configuration', axis: 'Throughput', unit: 'images/s', bars }));
+  return fig;
+}
+
+function latencyFigure(ok: Measured[]): Figure {
+  const fig: Figure = {
+    id: 'latency',
+    heading: 'Latency percentiles per configuration',
+    caption: 'Time per batch (p50, p90, p99) of each point, one chart per batch size since a batch of 128 takes far longer than a batch of 1.',
+    svgs: [],
+    absent: null,
+  };
+  const withLatency = ok.filter((p) => p.latency_ms !== null);
+  if (withLatency.length === 0) return { ...fig, absent: ok.length === 0 ? NONE_MEASURED : 'No point recorded latencies.' };
+  const batches = [...new Set(withLatency.map((p) => p.params['batch_size']))].sort(compareValues);
+  for (const bs of batches) {
+    const group = withLatency.filter((p) => p.params['batch_size'] === bs);
+    const names = varyingParams(group, ['batch_size']);
+    const sorted = [...group].sort((a, b) => a.latency_ms!.p50 - b.latency_ms!.p50 || (a.key < b.key ? -1 : 1));
+    const title = bs === undefined ? 'Latency per batch' : `Latency per batch, batch size ${String(bs)}`;
+    fig.svgs.push(
+      groupedBarChart({
+        title,
+        axis: 'Latency per batch',
+        unit: 'ms',
+        series: ['p50', 'p90', 'p99'],
+        groups: sorted.map((p) => ({
+          label: configLabel(p.params, names, batches.length > 1 ? `bs ${String(bs)}` : 'all points'),
+          values: [p.latency_ms!.p50, p.latency_ms!.p90, p.latency_ms!.p99],
+          note: p.key,
+        })),
+      }),
+    );
+  }
+  return fig;
+}
+
+function scalingFigure(ok: Measured[]): Figure {
+  const fig: Figure = {
+    id: 'scaling',
+    heading: 'Scaling with instances',
+    caption:
+      'Throughput against the number of instances, for points whose other parameters (cores per instance aside) are equal. ' +
+      'The dashed line scales the fewest-instance point linearly.',
+    svgs: [],
+    absent: null,
+  };
+  if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
+  const counts = [...new Set(ok.map((p) => p.params['instances']))];
+  if (counts.length < 2) return { ...fig, absent: `Every point ran with ${String(counts[0] ?? 'the same number of')} instance(s), so there is no scaling to show.` };
+  const all = paramNames(ok);
+  const free = ['instances', 'cores_per_instance'];
+  const groups = new Map<string, Measured[]>();
+  for (const p of ok) {
+    const k = groupKey(p.params, all, free);
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  const scaled = [...groups.values()].filter((g) => new Set(g.map((p) => p.params['instances'])).size > 1);
+  if (scaled.length === 0) {
+    return { ...fig, absent: 'No configuration was measured at more than one instance count with its other parameters equal.' };
+  }
+  const names = varyingParams(scaled.flat(), free);
+  const series: LineSeries[] = [];
+  scaled
+    .map((g) => ({ g, label: configLabel(g[0]!.params, names, 'all points') }))
+    .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
+    .forEach(({ g, label }, colorIndex) => {
+      // Where several points share an instance count (different cores per instance), the best one stands for it.
+      const best = new Map<number, Measured>();
+      for (const p of g) {
+        const x = Number(p.params['instances']);
+        if (!best.has(x) || best.get(x)!.throughput_ips < p.throughput_ips) best.set(x, p);
+      }
+      const pts = [...best.entries()].sort((a, b) => a[0] - b[0]);
+      const [x0, p0] = pts[0]!;
+      series.push({ name: label, colorIndex, points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: p.key })) });
+      series.push({
+        name: `${label}: ideal linear scaling from ${x0} instance(s)`,
+        reference: true,
+        colorIndex,
+        points: pts.map(([x]) => ({ x, y: (p0.throughput_ips * x) / x0 })),
+      });
+    });
+  fig.svgs.push(lineChart({ title: 'Throughput against instances', xAxis: 'Instances', yAxis: 'Throughput', yUnit: 'images/s', series }));
+  return fig;
+}
+
+/** Points that differ only in `axis`, side by side: the baseline value against each other value. */
+function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string, heading: string, noun: string): Figure {
+  const fig: Figure = {
+    id,
+    heading,
+    caption: `Throughput of points that differ only in ${noun}, paired by every other parameter; the label gives the ratio to ${noun} "${baseline}".`,
+    svgs: [],
+    absent: null,
+  };
+  if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
+  const values = [...new Set(ok.map((p) => String(p.params[axis])))].sort();
+  if (values.length < 2) return { ...fig, absent: `Only one ${noun} (${values[0]}) was measured, so there is nothing to compare.` };
+  const base = values.includes(baseline) ? baseline : values[0]!;
+  const others = values.filter((v) => v !== base);
+  const all = paramNames(ok);
+  const groups = new Map<string, Map<string, Measured>>();
+  for (const p of ok) {
+    const k = groupKey(p.params, all, [axis]);
+    const g = groups.get(k) ?? new Map<string, Measured>();
+    g.set(String(p.params[axis]), p);
+    groups.set(k, g);
+  }
+  const pairs = [...groups.values()].filter((g) => g.has(base) && others.some((o) => g.has(o)));
+  if (pairs.length === 0) {
+    return { ...fig, absent: `No configuration was measured with both ${noun} ${values.map((v) => `"${v}"`).join(' and ')} and every other parameter equal.` };
+  }
+  const names = varyingParams(pairs.flatMap((g) => [...g.values()]), [axis]);
+  const rows = pairs
+    .map((g) => {
+      const b = g.get(base)!;
+      const label = configLabel(b.params, names);
+      const gains = others.filter((o) => g.has(o)).map((o) => `${o} ×${fixed(g.get(o)!.throughput_ips / b.throughput_ips, 2)}`);
+      return { label: `${label} (${gains.join(', ')})`, values: [b, ...others.map((o) => g.get(o) ?? null)].map((p) => (p ? p.throughput_ips : null)), note: `vs ${base} ${readable(b.throughput_ips)} images/s` };
+    })
+    .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  fig.svgs.push(
+    groupedBarChart({ title: `Throughput: ${[base, ...others].join(' vs ')}`, axis: 'Throughput', unit: 'images/s', series: [base, ...others], groups: rows }),
+  );
+  return fig;
+}
+
+export function buildFigures(points: ReportPoint[]): Figure[] {
+  const ok = measured(points);
+  return [
+    throughputFigure(ok),
+    latencyFigure(ok),
+    scalingFigure(ok),
+    pairedFigure(ok, 'profile', 'default', 'profile', 'Default against optimized profile', 'profile'),
+    pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding'),
+  ];
+}

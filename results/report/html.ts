@@ -1,0 +1,187 @@
+import { escapeText as esc } from './escape.js';
+import type { Figure } from './figures.js';
+import { fixed, readable } from './format.js';
+import { paramNames } from './labels.js';
+import { pngDataUri } from './png.js';
+import type { RenderedPreview } from './previews.js';
+import type { ReportInput, ReportPoint } from './types.js';
+
+// The page: one HTML file with its CSS, charts (inline SVG) and images (data: URIs) inside, so
+// it opens from disk with no network. The Content-Security-Policy forbids every fetch but
+// data: images, which keeps it that way. No script.
+
+const CSS = `
+:root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #dadce0; --ok: #137333; --bad: #b3261e; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: #f6f7f9; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 20px 48px; }
+header { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; }
+h1 { margin: 0 0 8px; font-size: 22px; overflow-wrap: anywhere; }
+h2 { margin: 0 0 8px; font-size: 18px; }
+h3 { margin: 0 0 6px; font-size: 15px; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+code { font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
+nav { margin: 16px 0; color: var(--muted); }
+nav a { color: #0b57d0; margin-right: 14px; text-decoration: none; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; margin-top: 16px; }
+.summary { margin: 8px 0 0; }
+.badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; background: #e8eaed; }
+.badge.ok, .badge.completed { background: #e6f4ea; color: var(--ok); }
+.badge.failed, .badge.interrupted { background: #fce8e6; color: var(--bad); }
+.badge.running { background: #fef7e0; color: #8a5a00; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: nowrap; }
+th { background: #f1f3f4; position: sticky; top: 0; font-weight: 600; }
+td.num, th.num { text-align: right; }
+td.notes { white-space: normal; min-width: 220px; max-width: 420px; overflow-wrap: anywhere; }
+tr.failed td { background: #fff7f6; }
+tr.best td { background: #f0f7ff; }
+.error { color: var(--bad); }
+.warning { color: #8a5a00; }
+figure { margin: 0; }
+figure svg { display: block; max-width: 100%; height: auto; margin: 8px 0; }
+figcaption, .absent { color: var(--muted); }
+.absent { font-style: italic; }
+.previews { display: flex; flex-direction: column; gap: 18px; }
+.triptych { display: flex; flex-wrap: wrap; gap: 12px; }
+.triptych figure { text-align: center; }
+.triptych img { display: block; image-rendering: pixelated; border: 1px solid var(--line); max-width: 100%; height: auto; }
+.triptych figcaption { font-size: 13px; color: var(--ink); margin-top: 4px; }
+.colorbar { display: inline-block; width: 160px; height: 10px; vertical-align: middle; border: 1px solid var(--line);
+  background: linear-gradient(to right, #440154, #472c7a, #3b518b, #2c718e, #21908d, #27ad81, #5cc863, #aadc32, #fde725); }
+footer { margin-top: 20px; color: var(--muted); font-size: 12px; }
+`;
+
+const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
+function num(v: number | null | undefined, decimals?: number): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  return esc(decimals === undefined ? readable(v) : fixed(v, decimals));
+}
+
+function duration(start: string, end: string | null): string | null {
+  if (!end) return null;
+  const ms = Date.parse(end) - Date.parse(start);
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
+}
+
+function header(input: ReportInput): string {
+  const s = input.sweep;
+  const took = duration(s.started_at, s.ended_at);
+  const rows: Array<[string, string]> = [
+    ['Sweep', `#${esc(s.id)}`],
+    ['Tag', s.tag === null ? '<span class="absent">none</span>' : esc(s.tag)],
+    ['Host', esc(s.host)],
+    ['Status', `<span class="badge ${esc(s.status)}">${esc(s.status)}</span>`],
+    ['Started', esc(s.started_at)],
+    ['Ended', s.ended_at === null ? '<span class="absent">not ended</span>' : `${esc(s.ended_at)}${took ? ` (${esc(took)})` : ''}`],
+    ['Experiment SHA-256', `<code>${esc(s.experiment_sha256)}</code>`],
+    ['Tool version', esc(s.tool_version)],
+  ];
+  const ok = input.points.filter((p) => p.status === 'ok').length;
+  const failed = input.points.length - ok;
+  const best = sortPoints(input.points)[0];
+  const bestText =
+    best && best.status === 'ok' && best.throughput_ips !== null
+      ? ` Best: <strong>${num(best.throughput_ips)} images/s</strong> at <code>${esc(best.key)}</code>.`
+      : '';
+  return (
+    `<header><h1>${esc(s.name)}</h1><dl class="meta">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>` +
+    `<p class="summary">${input.points.length} point(s): ${ok} ok, ${failed} failed.${bestText}</p></header>`
+  );
+}
+
+/** Highest throughput first; points without one (failures) last, by key. */
+export function sortPoints(points: ReportPoint[]): ReportPoint[] {
+  const t = (p: ReportPoint): number => (p.throughput_ips !== null && Number.isFinite(p.throughput_ips) ? p.throughput_ips : -Infinity);
+  return [...points].sort((a, b) => t(b) - t(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function pointsTable(points: ReportPoint[]): string {
+  if (points.length === 0) return '<section id="points"><h2>Points</h2><p class="absent">The sweep has no points.</p></section>';
+  const names = paramNames(points);
+  const sorted = sortPoints(points);
+  const head =
+    '<tr><th class="num">#</th>' +
+    names.map((n) => `<th>${esc(n)}</th>`).join('') +
+    '<th>status</th><th class="num">throughput (images/s)</th><th class="num">p50 (ms)</th><th class="num">p90 (ms)</th>' +
+    '<th class="num">p99 (ms)</th><th class="num">Dice</th><th class="num">soft Dice</th><th>error / warnings</th></tr>';
+  const body = sorted
+    .map((p, i) => {
+      const cls = p.status !== 'ok' ? 'failed' : i === 0 ? 'best' : '';
+      const notes = [
+        ...(p.error ? [`<div class="error">${esc(p.error)}</div>`] : []),
+        ...p.warnings.map((w) => `<div class="warning">${esc(w)}</div>`),
+      ].join('');
+      return (
+        `<tr${cls ? ` class="${cls}"` : ''} title="${esc(p.key)}"><td class="num">${i + 1}</td>` +
+        names.map((n) => `<td>${p.params[n] === undefined ? '' : esc(p.params[n])}</td>`).join('') +
+        `<td><span class="badge ${esc(p.status)}">${esc(p.status)}</span></td>` +
+        `<td class="num">${num(p.throughput_ips, 1)}</td><td class="num">${num(p.latency_ms?.p50, 2)}</td>` +
+        `<td class="num">${num(p.latency_ms?.p90, 2)}</td><td class="num">${num(p.latency_ms?.p99, 2)}</td>` +
+        `<td class="num">${num(p.dice, 4)}</td><td class="num">${num(p.soft_dice, 4)}</td><td class="notes">${notes}</td></tr>`
+      );
+    })
+    .join('');
+  return (
+    `<section id="points"><h2>Points</h2><p class="absent">Sorted by throughput; latency is per batch. Hover a row for its key.</p>` +
+    `<div class="table-wrap"><table><thead>${head}</thead><tbody>${body}</tbody></table></div></section>`
+  );
+}
+
+function figureSection(f: Figure): string {
+  const content = f.absent !== null ? `<p class="absent">${esc(f.absent)}</p>` : f.svgs.join('');
+  return `<section id="${esc(f.id)}"><h2>${esc(f.heading)}</h2><figure>${content}<figcaption>${esc(f.caption)}</figcaption></figure></section>`;
+}
+
+function previewSection(previews: RenderedPreview[]): string {
+  const intro =
+    '<p class="absent">Like the seed\'s <code>plot_results</code>: channel 0 (FLAIR) min-max scaled in the "bone" map, ground truth and predicted ' +
+    'probability in viridis (0 <span class="colorbar"></span> 1), origin at the lower left, pixels doubled.</p>';
+  if (previews.length === 0) {
+    return `<section id="previews"><h2>Segmentation previews</h2><p class="absent">No previews were given to the report.</p></section>`;
+  }
+  const items = previews
+    .map((p) => {
+      const img = (png: Buffer, alt: string): string =>
+        `<img src="${pngDataUri(png)}" width="${p.width}" height="${p.height}" alt="${esc(alt)}">`;
+      const dice = fixed(p.dice, 4);
+      return (
+        `<div class="preview"><h3>Slice ${esc(p.index)}</h3><div class="triptych">` +
+        `<figure>${img(p.input, `MRI input, slice ${p.index}`)}<figcaption>MRI Input</figcaption></figure>` +
+        `<figure>${img(p.truth, `Ground truth, slice ${p.index}`)}<figcaption>Ground truth</figcaption></figure>` +
+        `<figure>${img(p.prediction, `Prediction, slice ${p.index}, Dice ${dice}`)}<figcaption>Prediction<br>Dice = ${esc(dice)}</figcaption></figure>` +
+        '</div></div>'
+      );
+    })
+    .join('');
+  return `<section id="previews"><h2>Segmentation previews</h2>${intro}<div class="previews">${items}</div></section>`;
+}
+
+export function renderHtml(input: ReportInput, figures: Figure[], previews: RenderedPreview[]): string {
+  const links = [['points', 'Points'], ...figures.map((f) => [f.id, f.heading]), ['previews', 'Segmentation previews']]
+    .map(([id, text]) => `<a href="#${esc(id)}">${esc(text)}</a>`)
+    .join('');
+  return (
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
+    `<meta http-equiv="Content-Security-Policy" content="${CSP}">` +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<title>${esc(`${input.sweep.name} – numa-sweep report`)}</title>` +
+    '<link rel="icon" href="data:,">' +
+    `<style>${CSS}</style></head><body><main>` +
+    header(input) +
+    `<nav>${links}</nav>` +
+    pointsTable(input.points) +
+    figures.map(figureSection).join('') +
+    previewSection(previews) +
+    `<footer>numa-sweep ${esc(input.sweep.tool_version)} · experiment <code>${esc(input.sweep.experiment_sha256.slice(0, 12))}</code></footer>` +
+    '</main></body></html>\n'
+  );
+}
