@@ -81,6 +81,8 @@ export const tfjsWasmEngine: Engine = {
       throw err;
     });
     const b = await backend;
+    // tfjs's backend is process-wide; make sure ours is the current one.
+    if (b.tf.getBackend() !== 'wasm') await b.tf.setBackend('wasm');
     const forward = buildTfForward(b.tf, model.graph);
     const session: Session = {
       run: (input, n, shape) => forward.run(input, n, shape),
