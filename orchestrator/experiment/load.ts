@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { UserError } from '../../common/errors.js';
+import type { Split } from '../../runner/job.js';
+import { nearest } from './nearest.js';
+import { experimentValidator, knownEngines } from './schema.js';
+import { problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
+import type { AxisValue, Experiment, Matrix, Profile, ThreadSetting, Workload } from './types.js';
+import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
+import type { PathSegment } from './yaml-locate.js';
+
+// Reads an experiment YAML: syntax, schema (with defaults), then the checks a schema cannot
+// express (profiles referenced exist, ${variables} are known, images fit the synthetic set).
+
+/** The matrix axes, in their canonical order (pointKey, defaults). */
+export const AXES = ['batch_size', 'instances', 'cores_per_instance', 'binding', 'profile', 'engine', 'smt'] as const;
+
+/** The profile every experiment has unless it defines its own: nothing set. */
+export const DEFAULT_PROFILE = 'default';
+
+export interface LoadOptions {
+  /** Engines accepted (default: the schema's list). */
+  engines?: readonly string[];
+}
+
+/** Loads and validates an experiment file. Every failure is a UserError naming file:line:column. */
+export function loadExperiment(file: string, opts: LoadOptions = {}): Experiment {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new UserError(`cannot read experiment: ${reason}`, { location: { file: path }, cause: err });
+  }
+  return parseExperiment(text, path, opts);
+}
+
+/** Parses experiment text as if read from `file` (relative paths resolve against its folder). */
+export function parseExperiment(text: string, file: string, opts: LoadOptions = {}): Experiment {
+  const path = resolve(file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const { line, col } = lineCounter.linePos(syntax.pos[0]);
+    throw new UserError(`YAML syntax error: ${syntax.message}`, {
+      location: { file: path, line, column: col },
+      value: text.split('\n')[line - 1]?.trim(),
+    });
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new UserError('an experiment must be a mapping (name:, workload:, matrix: ...)', {
+      location: { file: path, line: 1, column: 1 },
+      value: data === null || data === undefined ? '(empty)' : data,
+    });
+  }
+  const src: YamlSource = { file: path, doc, lineCounter, data };
+  const validate = experimentValidator();
+  if (!validate(data)) throw toUserError(schemaProblems(src, validate.errors ?? []));
+
+  const raw = data as RawExperiment;
+  const problems = semanticProblems(src, raw, opts.engines ?? knownEngines());
+  if (problems.length > 0) throw toUserError(problems);
+
+  return {
+    name: raw.name,
+    description: raw.description,
+    file: path,
+    text,
+    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    workload: workloadOf(raw.workload, dirname(path)),
+    measurement: raw.measurement,
+    profiles: profilesOf(raw.profiles),
+    matrix: matrixOf(raw.matrix),
+  };
+}
+
+// The shape after schema validation with defaults filled in.
+type RawAxis = AxisValue | AxisValue[];
+type RawEntry = Record<string, RawAxis>;
+interface RawExperiment {
+  name: string;
+  description: string;
+  workload: {
+    model: string;
+    data: string | { synthetic: { seed: number; testing: number } };
+    split: Split;
+    images?: number;
+    skip: number;
+  };
+  measurement: Experiment['measurement'];
+  profiles: Record<string, { description?: string; env: Record<string, string | number | boolean>; threads: Profile['threads'] }>;
+  matrix: Record<string, RawAxis> & { include: RawEntry[]; exclude: RawEntry[] };
+}
+
+function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly string[]): Problem[] {
+  const problems: Problem[] = [];
+  const profileNames = [...new Set([DEFAULT_PROFILE, ...Object.keys(raw.profiles)])];
+
+  // Axis values the schema cannot judge alone: profile names, engines outside a given list.
+  const checkAxis = (path: PathSegment[], axis: string, value: RawAxis): void => {
+    const values = Array.isArray(value) ? value : [value];
+    values.forEach((v, i) => {
+      const at = Array.isArray(value) ? [...path, i] : path;
+      if (axis === 'profile' && !profileNames.includes(String(v))) {
+        const guess = nearest(String(v), profileNames);
+        problems.push(problemAt(src, at, `unknown profile '${v}'`, {
+          value: v,
+          hint: `${guess ? `did you mean '${guess}'? ` : ''}profiles defined: ${profileNames.join(', ')}`,
+        }));
+      }
+      if (axis === 'engine' && !engines.includes(String(v))) {
+        problems.push(problemAt(src, at, `engine '${v}' is not available`, { value: v, hint: `known engines: ${engines.join(', ')}` }));
+      }
+    });
+  };
+  for (const axis of ['profile', 'engine']) {
+    const value = raw.matrix[axis];
+    if (value !== undefined) checkAxis(['matrix', axis], axis, value as RawAxis);
+    for (const list of ['include', 'exclude'] as const) {
+      raw.matrix[list].forEach((entry, i) => {
+        const v = entry[axis];
+        if (v !== undefined) checkAxis(['matrix', list, i, axis], axis, v);
+      });
+    }
+  }
+
+  for (const [name, profile] of Object.entries(raw.profiles)) {
+    for (const [key, value] of Object.entries(profile.env)) {
+      if (typeof value !== 'string') continue;
+      for (const v of variablesIn(value)) {
+        if (!ENV_VARIABLES.includes(v)) problems.push(unknownVariable(src, ['profiles', name, 'env', key], name, v, ENV_VARIABLES, value));
+      }
+    }
+    for (const pool of ['intra', 'inter'] as const) {
+      const setting = profile.threads[pool];
+      if (typeof setting !== 'string') continue;
+      for (const v of variablesIn(setting)) {
+        if (!(NUMBER_VARIABLES as readonly string[]).includes(v)) {
+          problems.push(unknownVariable(src, ['profiles', name, 'threads', pool], name, v, NUMBER_VARIABLES, setting));
+        }
+      }
+    }
+  }
+
+  const w = raw.workload;
+  if (typeof w.data === 'object') {
+    const testing = w.data.synthetic.testing;
+    const needed = w.skip + (w.images ?? 1);
+    if (needed > testing) {
+      const path = w.images !== undefined ? ['workload', 'images'] : ['workload', 'skip'];
+      problems.push(problemAt(src, path, `skip + images (${needed}) exceeds the synthetic testing images (${testing})`, {
+        value: w.images ?? w.skip,
+      }));
+    }
+  }
+  return problems;
+}
+
+function unknownVariable(src: YamlSource, path: PathSegment[], profile: string, name: string, known: readonly string[], value: string): Problem {
+  const guess = nearest(name, known);
+  return problemAt(src, path, `unknown variable \${${name}} in profile '${profile}'`, {
+    value,
+    hint: `${guess ? `did you mean \${${guess}}? ` : ''}known here: ${known.join(', ')}`,
+  });
+}
+
+function workloadOf(w: RawExperiment['workload'], folder: string): Workload {
+  const local = (p: string): string => (isAbsolute(p) ? p : resolve(folder, p));
+  const model = w.model.startsWith('builtin:') ? w.model : local(w.model);
+  if (typeof w.data === 'string') {
+    return { model, data: { path: local(w.data) }, split: w.split, images: w.images!, skip: w.skip };
+  }
+  const synthetic = { seed: w.data.synthetic.seed, testing: w.data.synthetic.testing };
+  return { model, data: { synthetic }, split: w.split, images: w.images ?? synthetic.testing - w.skip, skip: w.skip };
+}
+
+function profilesOf(raw: RawExperiment['profiles']): Record<string, Profile> {
+  const out: Record<string, Profile> = {};
+  if (!(DEFAULT_PROFILE in raw)) out[DEFAULT_PROFILE] = { env: {}, threads: {} };
+  for (const [name, p] of Object.entries(raw)) {
+    const threads: { intra?: ThreadSetting; inter?: ThreadSetting } = {};
+    if (p.threads.intra !== undefined) threads.intra = p.threads.intra;
+    if (p.threads.inter !== undefined) threads.inter = p.threads.inter;
+    out[name] = { env: Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, String(v)])), threads };
+  }
+  return out;
+}
+
+function matrixOf(raw: RawExperiment['matrix']): Matrix {
+  const axes: Record<string, AxisValue[]> = {};
+  // Key order is the order written (defaults were appended after): the product follows it.
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'include' || key === 'exclude') continue;
+    axes[key] = listOf(value as RawAxis);
+  }
+  return { axes, include: raw.include.flatMap(entryProduct), exclude: raw.exclude.flatMap(entryProduct) };
+}
+
+function listOf(v: RawAxis): AxisValue[] {
+  return Array.isArray(v) ? v : [v];
+}
+
+/** An entry with list values stands for every combination of them (keys in written order). */
+function entryProduct(entry: RawEntry): Record<string, AxisValue>[] {
+  let out: Record<string, AxisValue>[] = [{}];
+  for (const [key, value] of Object.entries(entry)) {
+    out = out.flatMap((partial) => listOf(value).map((v) => ({ ...partial, [key]: v })));
+  }
+  return out;
+}
