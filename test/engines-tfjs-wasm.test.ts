@@ -196,3 +196,26 @@ test('knob report: threads and native-runtime variables are reported with reason
   await one.session.dispose();
   assert.equal(one.knobs.applied['threads.intra'], '1');
 });
+
+test('classifier heads: Flatten + Dense (Keras (in, out) kernel) and global pooling', async () => {
+  const x = [1, -1, 2, 0, 3, 5, -4, 2]; // 1x2x2x2, NHWC
+  const kernel = Array.from({ length: 16 }, (_, i) => (i % 3) - 1); // (8, 2)
+  const bias = [0.25, -0.5];
+  const g = new GraphBuilder('head', [2, 2, 2]);
+  const flat = g.add('flat', 'Flatten', ['input']);
+  const dense = g.add('dense', 'Dense', [flat], { units: 2 }, { kernel: t([8, 2], kernel), bias: t([2], bias) });
+  const res = await runGraph(g.build(dense), Float32Array.from(x), [1, 2, 2, 2]);
+  assert.deepEqual(res.shape, [1, 2]);
+  const expected = [0, 1].map((o) => x.reduce((s, v, i) => s + v * kernel[i * 2 + o]!, bias[o]!));
+  assertClose(res.data, expected);
+
+  const gp = new GraphBuilder('gpool', [2, 2, 2]);
+  const mx = gp.add('gmax', 'GlobalMaxPooling2D', ['input']);
+  const av = gp.add('gavg', 'GlobalAveragePooling2D', ['input'], { keepdims: true });
+  const resMax = await runGraph(gp.build(mx), Float32Array.from(x), [1, 2, 2, 2]);
+  assert.deepEqual(resMax.shape, [1, 2]);
+  assert.deepEqual(Array.from(resMax.data), [3, 5]);
+  const resAvg = await runGraph(gp.build(av), Float32Array.from(x), [1, 2, 2, 2]);
+  assert.deepEqual(resAvg.shape, [1, 1, 1, 2]);
+  assertClose(resAvg.data, [0.5, 1.5]);
+});

@@ -1,5 +1,5 @@
 import type * as TfCoreModule from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { UserError } from '../../common/errors.js';
 import type { Activation, Layer, ModelGraph, WeightRole } from '../model/graph.js';
 import { weightKey } from '../model/graph.js';
@@ -32,7 +32,7 @@ function bad(graph: ModelGraph, layer: Layer, what: string, value?: unknown): Us
   });
 }
 
-function activate(tf: TfCore, x: Tensor4D, act: Activation): Tensor4D {
+function activate<T extends Tensor>(tf: TfCore, x: T, act: Activation): T {
   switch (act) {
     case 'linear':
       return x;
@@ -98,7 +98,9 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
     return t;
   };
 
-  type Op = (xs: Tensor4D[]) => Tensor4D;
+  // Feature maps are NHWC Tensor4D; after Flatten / Dense / global pooling they are (N, F).
+  type Op = (xs: Tensor[]) => Tensor;
+  const map4 = (xs: Tensor[]): Tensor4D[] => xs.map((x) => x as Tensor4D);
   const ops = new Map<string, Op>();
   try {
     for (const layer of graph.layers) {
@@ -122,7 +124,8 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
         const dilations = c.dilationRate ?? [1, 1];
         const pad = c.padding ?? 'valid';
         const fused = FUSABLE.has(act) ? (act as 'linear' | 'relu' | 'sigmoid' | 'elu') : 'linear';
-        return ([x]) => {
+        return (xs) => {
+          const [x] = map4(xs);
           const y = tf.fused.conv2d({ x: x!, filter: kernel, strides, pad, dilations, bias, activation: fused });
           return fused === act ? y : activate(tf, y, act);
         };
@@ -137,7 +140,8 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
         const [sh, sw] = c.strides ?? [1, 1];
         const pad = c.padding ?? 'valid';
         const [kh, kw, out] = kernel.shape;
-        return ([x]) => {
+        return (xs) => {
+          const [x] = map4(xs);
           const [n, h, w] = x!.shape;
           const shape: [number, number, number, number] = [n, transposedLength(h, kh, sh, pad), transposedLength(w, kw, sw, pad), out];
           let y = tf.conv2dTranspose(x!, kernel, shape, [sh, sw], pad);
@@ -151,12 +155,13 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
         const strides = c.strides ?? pool;
         const pad = c.padding ?? 'valid';
         const f = layer.kind === 'MaxPooling2D' ? tf.maxPool : tf.avgPool;
-        return ([x]) => f(x!, pool, strides, pad);
+        return (xs) => f(map4(xs)[0]!, pool, strides, pad);
       }
       case 'UpSampling2D': {
         const [fh, fw] = c.size ?? [2, 2];
         const interp = c.interpolation ?? 'nearest';
-        return ([x]) => {
+        return (xs) => {
+          const [x] = map4(xs);
           const size: [number, number] = [x!.shape[1] * fh, x!.shape[2] * fw];
           // Integer nearest upsampling with these flags repeats each pixel, as Keras does;
           // bilinear follows Keras 2.3+ (tf.image.resize: half-pixel centres).
@@ -166,7 +171,7 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
       case 'Concatenate': {
         const axis = c.axis ?? 3;
         if (axis < 1 || axis > 3) throw bad(graph, layer, 'concatenation axis must be 1, 2 or 3 (NHWC, not the batch axis)', c.axis);
-        return (xs) => tf.concat4d(xs, axis);
+        return (xs) => tf.concat4d(map4(xs), axis);
       }
       case 'BatchNormalization': {
         const mean = weight(layer, 'moving_mean', true, 1) as Tensor1D;
@@ -174,7 +179,8 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
         const beta = c.center === false ? undefined : (weight(layer, 'beta', true, 1) as Tensor1D);
         const gamma = c.scale === false ? undefined : (weight(layer, 'gamma', true, 1) as Tensor1D);
         const eps = c.epsilon ?? 1e-3;
-        return ([x]) => tf.batchNorm4d(x!, mean, variance, beta, gamma, eps);
+        // Over the last axis, as Keras's default axis=-1 does, whatever the rank.
+        return ([x]) => tf.batchNorm(x!, mean, variance, beta, gamma, eps);
       }
       case 'Activation': {
         const act = c.activation ?? 'linear';
@@ -182,14 +188,34 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
       }
       case 'ZeroPadding2D': {
         const [[t, b], [l, r]] = c.pads ?? [[1, 1], [1, 1]];
-        return ([x]) => tf.pad4d(x!, [[0, 0], [t, b], [l, r], [0, 0]]);
+        return (xs) => tf.pad4d(map4(xs)[0]!, [[0, 0], [t, b], [l, r], [0, 0]]);
       }
       case 'Cropping2D': {
         const [[t, b], [l, r]] = c.pads ?? [[0, 0], [0, 0]];
-        return ([x]) => {
+        return (xs) => {
+          const [x] = map4(xs);
           const [n, h, w, ch] = x!.shape;
           if (h - t - b <= 0 || w - l - r <= 0) throw bad(graph, layer, `cropping removes the whole ${h}x${w} input`, c.pads);
           return tf.slice4d(x!, [0, t, l, 0], [n, h - t - b, w - l - r, ch]);
+        };
+      }
+      case 'GlobalMaxPooling2D':
+      case 'GlobalAveragePooling2D': {
+        const keepDims = c.keepdims === true;
+        const f = layer.kind === 'GlobalMaxPooling2D' ? tf.max : tf.mean;
+        return ([x]) => f(x!, [1, 2], keepDims);
+      }
+      case 'Flatten':
+        // NHWC row-major order is Keras's channels_last Flatten order.
+        return ([x]) => tf.reshape(x!, [x!.shape[0]!, -1]);
+      case 'Dense': {
+        const kernel = weight(layer, 'kernel', true, 2) as Tensor2D;
+        const bias = c.useBias === false ? undefined : (weight(layer, 'bias', c.useBias === true, 1) as Tensor1D | undefined);
+        if (c.units !== undefined && kernel.shape[1] !== c.units) throw bad(graph, layer, `kernel shape [${kernel.shape}] does not match units ${c.units}`, kernel.shape);
+        const act = c.activation ?? 'linear';
+        return ([x]) => {
+          if (x!.rank !== 2) throw bad(graph, layer, `supported on flat (N, F) inputs only, gets [${x!.shape}]`, x!.shape);
+          return activate(tf, tf.fused.matMul({ a: x as Tensor2D, b: kernel, bias }), act);
         };
       }
       case 'InputLayer':
@@ -222,7 +248,7 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
       if (input.length !== n * h * w * ch) throw new Error(`input holds ${input.length} values, expected ${n}x${h}x${w}x${ch}`);
       // Each layer's output lives until its last consumer has run, keeping peak memory to
       // what the graph needs rather than every activation of the pass.
-      const live = new Map<string, Tensor4D>();
+      const live = new Map<string, Tensor>();
       try {
         live.set(inputName, tf.tensor4d(input, [n, h, w, ch], 'float32'));
         graph.layers.forEach((layer, i) => {
