@@ -1,0 +1,106 @@
+import { UserError } from '../../common/errors.js';
+import { h5Ready, writeH5Atomic, type H5File } from '../hdf5.js';
+import type { Split } from '../job.js';
+import { DATASETS, SPLITS } from './layout.js';
+import { CHANNELS, MODALITIES, TUMOUR_PROBABILITY, renderSlice } from './phantom.js';
+import { withPinnedClock } from './pinned-clock.js';
+import { Rng, mixSeed } from './prng.js';
+
+// Writes a synthetic data set in the decathlon layout (see layout.ts): each slice is an
+// independent phantom (phantom.ts) drawn from its own PRNG stream keyed by (seed, split, index),
+// so slice i of a split is the same whatever the other counts are. The same options give
+// byte-identical files (on the same Node version: the phantom uses V8's Math functions).
+
+export const GENERATOR = 'numa-sweep synthetic decathlon phantom';
+/** Bump when the same seed would produce different data. */
+export const GENERATOR_VERSION = 1;
+/** The fixed time stamped into HDF5 object headers, so files do not depend on when they were written. */
+const FILE_EPOCH_MS = Date.UTC(2020, 0, 1);
+const BLOCK_SLICES = 32;
+
+export interface SynthOptions {
+  seed: number;
+  train: number;
+  validation: number;
+  testing: number;
+  /** Height and width of each slice (the seed's data: 144). */
+  size?: number;
+}
+
+export interface SynthSummary {
+  path: string;
+  seed: number;
+  size: number;
+  counts: Record<Split, number>;
+  /** Slices with a non-empty whole-tumour mask, per split. */
+  tumourSlices: Record<Split, number>;
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UserError(`${name} must be an integer from ${min} to ${max}`, { value });
+  }
+}
+
+export async function writeSynthetic(path: string, options: SynthOptions): Promise<SynthSummary> {
+  const size = options.size ?? 144;
+  checkInteger('seed', options.seed, 0, 2 ** 31 - 1);
+  checkInteger('size', size, 16, 1024);
+  const counts: Record<Split, number> = { train: options.train, validation: options.validation, testing: options.testing };
+  for (const split of SPLITS) checkInteger(`${split} count`, counts[split], 0, 1_000_000);
+  const tumourSlices: Record<Split, number> = { train: 0, validation: 0, testing: 0 };
+
+  const fill = (file: H5File): void => {
+    file.create_attribute('generator', GENERATOR);
+    file.create_attribute('generator_version', GENERATOR_VERSION);
+    file.create_attribute('seed', options.seed);
+    file.create_attribute('size', size);
+    for (const split of SPLITS) file.create_attribute(`${split}_count`, counts[split]);
+    file.create_attribute('channels', MODALITIES.join(','));
+    file.create_attribute('normalisation', 'per slice and channel: zero mean, unit variance over all pixels');
+    file.create_attribute('tumour_probability', TUMOUR_PROBABILITY);
+    for (const [splitIndex, split] of SPLITS.entries()) {
+      tumourSlices[split] = writeSplit(file, split, splitIndex, counts[split], size, options.seed);
+    }
+  };
+  await h5Ready();
+  await withPinnedClock(FILE_EPOCH_MS, () => writeH5Atomic(path, fill));
+  return { path, seed: options.seed, size, counts, tumourSlices };
+}
+
+/** Writes one split's two datasets in blocks, so memory stays bounded whatever the count. */
+function writeSplit(file: H5File, split: Split, splitIndex: number, count: number, size: number, seed: number): number {
+  const pixels = size * size;
+  // Chunks of one slice: readers take row ranges, and a row is one chunk.
+  const images = file.create_dataset({
+    name: DATASETS[split].images,
+    data: new Float32Array(0),
+    shape: [0, size, size, CHANNELS],
+    maxshape: [null, size, size, CHANNELS],
+    chunks: [1, size, size, CHANNELS],
+  });
+  const masks = file.create_dataset({
+    name: DATASETS[split].masks,
+    data: new Float32Array(0),
+    shape: [0, size, size, 1],
+    maxshape: [null, size, size, 1],
+    chunks: [1, size, size, 1],
+  });
+  if (count === 0) return 0;
+  images.resize([count, size, size, CHANNELS]);
+  masks.resize([count, size, size, 1]);
+  let withTumour = 0;
+  for (let start = 0; start < count; start += BLOCK_SLICES) {
+    const n = Math.min(BLOCK_SLICES, count - start);
+    const img = new Float32Array(n * pixels * CHANNELS);
+    const msk = new Float32Array(n * pixels);
+    for (let k = 0; k < n; k++) {
+      const rng = new Rng(mixSeed(seed, splitIndex, start + k));
+      const stats = renderSlice(rng, size, img, k * pixels * CHANNELS, msk, k * pixels);
+      if (stats.tumourPixels > 0) withTumour++;
+    }
+    images.write_slice([[start, start + n]], img);
+    masks.write_slice([[start, start + n]], msk);
+  }
+  return withTumour;
+}
