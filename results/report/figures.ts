@@ -1,5 +1,5 @@
 import { fixed, readable } from './format.js';
-import { compareValues, configLabel, groupKey, paramNames, varyingParams } from './labels.js';
+import { compareValues, configLabel, groupKey, labelParams, paramNames } from './labels.js';
 import { barChart, groupedBarChart, lineChart, type LineSeries } from './svg-charts.js';
 import type { ReportPoint } from './types.js';
 
@@ -36,7 +36,7 @@ function throughputFigure(ok: Measured[]): Figure {
     absent: null,
   };
   if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
-  const names = varyingParams(ok);
+  const names = labelParams(ok);
   const bars = [...ok].sort(byThroughput).map((p) => ({ label: configLabel(p.params, names), value: p.throughput_ips, note: p.key }));
   fig.svgs.push(barChart({ title: 'Throughput per configuration', axis: 'Throughput', unit: 'images/s', bars }));
   return fig;
@@ -55,7 +55,7 @@ function latencyFigure(ok: Measured[]): Figure {
   const batches = [...new Set(withLatency.map((p) => p.params['batch_size']))].sort(compareValues);
   for (const bs of batches) {
     const group = withLatency.filter((p) => p.params['batch_size'] === bs);
-    const names = varyingParams(group, ['batch_size']);
+    const names = labelParams(group, ['batch_size']);
     const sorted = [...group].sort((a, b) => a.latency_ms!.p50 - b.latency_ms!.p50 || (a.key < b.key ? -1 : 1));
     const title = bs === undefined ? 'Latency per batch' : `Latency per batch, batch size ${String(bs)}`;
     fig.svgs.push(
@@ -99,7 +99,8 @@ function scalingFigure(ok: Measured[]): Figure {
   if (scaled.length === 0) {
     return { ...fig, absent: 'No configuration was measured at more than one instance count with its other parameters equal.' };
   }
-  const names = varyingParams(scaled.flat(), free);
+  // Named by what sets them apart in the whole sweep, so a lone series still says which it is.
+  const names = labelParams(ok, free);
   const series: LineSeries[] = [];
   scaled
     .map((g) => ({ g, label: configLabel(g[0]!.params, names, 'all points') }))
@@ -151,7 +152,7 @@ function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string
   if (pairs.length === 0) {
     return { ...fig, absent: `No configuration was measured with both ${noun} ${values.map((v) => `"${v}"`).join(' and ')} and every other parameter equal.` };
   }
-  const names = varyingParams(pairs.flatMap((g) => [...g.values()]), [axis]);
+  const names = labelParams(ok, [axis]);
   const rows = pairs
     .map((g) => {
       const b = g.get(base)!;

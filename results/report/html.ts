@@ -1,7 +1,7 @@
 import { escapeText as esc } from './escape.js';
 import type { Figure } from './figures.js';
 import { fixed, readable } from './format.js';
-import { paramNames } from './labels.js';
+import { paramNames, varyingParams } from './labels.js';
 import { pngDataUri } from './png.js';
 import type { RenderedPreview } from './previews.js';
 import type { ReportInput, ReportPoint } from './types.js';
@@ -34,9 +34,11 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: nowrap; }
-th { background: #f1f3f4; position: sticky; top: 0; font-weight: 600; }
+th { background: #f1f3f4; font-weight: 600; vertical-align: bottom; }
+.common { margin: 4px 0 8px; }
 td.num, th.num { text-align: right; }
-td.notes { white-space: normal; min-width: 220px; max-width: 420px; overflow-wrap: anywhere; }
+tr.notes td { white-space: normal; overflow-wrap: anywhere; padding-top: 0; font-size: 13px; }
+tbody tr:has(+ tr.notes) td { border-bottom: none; }
 tr.failed td { background: #fff7f6; }
 tr.best td { background: #f0f7ff; }
 .error { color: var(--bad); }
@@ -104,34 +106,46 @@ export function sortPoints(points: ReportPoint[]): ReportPoint[] {
   return [...points].sort((a, b) => t(b) - t(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+const HEADINGS: Record<string, string> = { batch_size: 'batch', instances: 'inst', cores_per_instance: 'cores/inst' };
+
 function pointsTable(points: ReportPoint[]): string {
   if (points.length === 0) return '<section id="points"><h2>Points</h2><p class="absent">The sweep has no points.</p></section>';
-  const names = paramNames(points);
+  // Parameters shared by every point go in one line above the table instead of a column each.
+  const all = paramNames(points);
+  const varying = varyingParams(points);
+  const names = varying.length > 0 ? varying : all;
+  const common = all.filter((n) => !names.includes(n) && points.every((p) => p.params[n] !== undefined));
+  const commonLine = common.length
+    ? `<p class="common">Common to all points: ${common.map((n) => `${esc(n)} <strong>${esc(points[0]!.params[n])}</strong>`).join(' · ')}</p>`
+    : '';
   const sorted = sortPoints(points);
   const head =
     '<tr><th class="num">#</th>' +
-    names.map((n) => `<th>${esc(n)}</th>`).join('') +
-    '<th>status</th><th class="num">throughput (images/s)</th><th class="num">p50 (ms)</th><th class="num">p90 (ms)</th>' +
-    '<th class="num">p99 (ms)</th><th class="num">Dice</th><th class="num">soft Dice</th><th>error / warnings</th></tr>';
+    names.map((n) => `<th>${esc(HEADINGS[n] ?? n)}</th>`).join('') +
+    '<th>status</th><th class="num">throughput<br>(images/s)</th><th class="num">p50 (ms)</th><th class="num">p90 (ms)</th>' +
+    '<th class="num">p99 (ms)</th><th class="num">Dice</th><th class="num">soft Dice</th></tr>';
+  const columns = names.length + 9;
   const body = sorted
     .map((p, i) => {
       const cls = p.status !== 'ok' ? 'failed' : i === 0 ? 'best' : '';
+      // Errors and warnings get a full-width row under their point, so long messages do not widen the table.
       const notes = [
-        ...(p.error ? [`<div class="error">${esc(p.error)}</div>`] : []),
-        ...p.warnings.map((w) => `<div class="warning">${esc(w)}</div>`),
+        ...(p.error ? [`<div class="error">error: ${esc(p.error)}</div>`] : []),
+        ...p.warnings.map((w) => `<div class="warning">warning: ${esc(w)}</div>`),
       ].join('');
+      const notesRow = notes ? `<tr class="notes${cls ? ` ${cls}` : ''}"><td></td><td colspan="${columns - 1}">${notes}</td></tr>` : '';
       return (
         `<tr${cls ? ` class="${cls}"` : ''} title="${esc(p.key)}"><td class="num">${i + 1}</td>` +
         names.map((n) => `<td>${p.params[n] === undefined ? '' : esc(p.params[n])}</td>`).join('') +
         `<td><span class="badge ${esc(p.status)}">${esc(p.status)}</span></td>` +
         `<td class="num">${num(p.throughput_ips, 1)}</td><td class="num">${num(p.latency_ms?.p50, 2)}</td>` +
         `<td class="num">${num(p.latency_ms?.p90, 2)}</td><td class="num">${num(p.latency_ms?.p99, 2)}</td>` +
-        `<td class="num">${num(p.dice, 4)}</td><td class="num">${num(p.soft_dice, 4)}</td><td class="notes">${notes}</td></tr>`
+        `<td class="num">${num(p.dice, 4)}</td><td class="num">${num(p.soft_dice, 4)}</td></tr>${notesRow}`
       );
     })
     .join('');
   return (
-    `<section id="points"><h2>Points</h2><p class="absent">Sorted by throughput; latency is per batch. Hover a row for its key.</p>` +
+    `<section id="points"><h2>Points</h2><p class="absent">Sorted by throughput; latency is per batch. Hover a row for its key.</p>${commonLine}` +
     `<div class="table-wrap"><table><thead>${head}</thead><tbody>${body}</tbody></table></div></section>`
   );
 }

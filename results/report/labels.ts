@@ -22,6 +22,23 @@ export function varyingParams(points: ReportPoint[], exclude: string[] = []): st
   return paramNames(points).filter((k) => !exclude.includes(k) && new Set(points.map((p) => valueKey(p.params[k]))).size > 1);
 }
 
+/**
+ * The varying parameters worth naming in a label: cores per instance is left out where the
+ * instance count already determines it (a fixed core budget split among instances).
+ */
+export function labelParams(points: ReportPoint[], exclude: string[] = []): string[] {
+  const names = varyingParams(points, exclude);
+  if (!names.includes('cores_per_instance')) return names;
+  const cpiOf = new Map<string, string>();
+  for (const p of points) {
+    const inst = valueKey(p.params['instances']);
+    const cpi = valueKey(p.params['cores_per_instance']);
+    if ((cpiOf.get(inst) ?? cpi) !== cpi) return names;
+    cpiOf.set(inst, cpi);
+  }
+  return names.includes('instances') || exclude.includes('instances') ? names.filter((k) => k !== 'cores_per_instance') : names;
+}
+
 export function formatParam(name: string, v: ParamValue | undefined): string {
   if (v === undefined) return `${name} unset`;
   switch (name) {

@@ -49,7 +49,7 @@ export interface LineChartSpec {
   series: LineSeries[];
 }
 
-const WIDTH = 760;
+const WIDTH = 980;
 const FONT = 12;
 const CHAR_W = 6.6; // average advance of 12px sans-serif, for layout only
 const TITLE_H = 34;
@@ -236,7 +236,7 @@ export function lineChart(spec: LineChartSpec): string {
   out += `<g class="axis x-axis"><line x1="${x0}" y1="${n(bottom)}" x2="${x1}" y2="${n(bottom)}" stroke="#555"/>`;
   for (const x of xs) {
     out += `<line x1="${n(sx(x))}" y1="${n(bottom)}" x2="${n(sx(x))}" y2="${n(bottom + 5)}" stroke="#555"/>`;
-    out += `<text x="${n(sx(x))}" y="${n(bottom + 18)}" text-anchor="middle" fill="#444">${esc(readable(x))}</text>`;
+    out += `<text x="${n(sx(x))}" y="${n(bottom + 18)}" text-anchor="middle" fill="#444">${esc(Number.isInteger(x) ? fixed(x, 0) : readable(x))}</text>`;
   }
   out += `<text class="axis-title" x="${n((x0 + x1) / 2)}" y="${n(bottom + 36)}" text-anchor="middle" fill="#222">${esc(spec.xAxis)}</text></g>`;
 
@@ -250,7 +250,7 @@ export function lineChart(spec: LineChartSpec): string {
     }
     out += `<g class="series"><polyline points="${path}" fill="none" stroke="${color}" stroke-width="2"/>`;
     for (const p of pts) {
-      const tip = `${s.name}, ${spec.xAxis} ${readable(p.x)}: ${readable(p.y)} ${spec.yUnit}${p.note ? ` (${p.note})` : ''}`;
+      const tip = `${s.name}, ${spec.xAxis} ${Number.isInteger(p.x) ? fixed(p.x, 0) : readable(p.x)}: ${readable(p.y)} ${spec.yUnit}${p.note ? ` (${p.note})` : ''}`;
       out += `<circle class="point" cx="${n(sx(p.x))}" cy="${n(sy(p.y))}" r="4.5" fill="${color}" stroke="#fff" stroke-width="1"><title>${esc(tip)}</title></circle>`;
     }
     out += '</g>';
