@@ -34,6 +34,12 @@ function columnsFrom(header: string | null): Columns | null {
   return { ...cols, online: online < 0 ? null : online };
 }
 
+/** "# CPU,Core,Socket,Node" in any order: comma-separated column names, one of them CPU. */
+function isColumnHeader(line: string): boolean {
+  const names = line.replace(/^#/, '').split(',').map((s) => s.trim());
+  return names.length > 1 && names.some((n) => n.toLowerCase() === 'cpu') && names.every((n) => /^[A-Za-z][\w:-]*$/.test(n));
+}
+
 /** Resolve an allowed-CPU argument to numbers; a string is parsed as `--allowed-cpus`. */
 export function allowedCpuSet(arg: string | readonly number[] | undefined): Set<number> | null {
   if (arg === undefined) return null;
@@ -63,7 +69,7 @@ export function topologyFromLscpu(text: string, source: string, allowedCpus?: st
     if (line.startsWith('#')) {
       const mem = MEMORY_NODE.exec(line);
       if (mem) declaredMemory.set(Number(mem[1]), Number(mem[2]));
-      else if (cpus.length === 0 && /^#\s*cpu\s*,/i.test(line)) header = line;
+      else if (cpus.length === 0 && isColumnHeader(line)) header = line;
       return;
     }
     if (cols === null) {
