@@ -214,3 +214,39 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
     instances,
   };
 }
+
+export interface MatrixOptions {
+  /** Multiplies every throughput (a faster or slower machine / build). */
+  factor?: number;
+  /** Relative run-to-run spread of the repeats, e.g. 0.01 for +-1 %. */
+  spread?: number;
+  /** Per-key extra factors, to make single points faster or slower. */
+  perKey?: Record<string, number>;
+  dice?: (p: PointParams) => number;
+}
+
+/**
+ * A small sweep: batch 1 and 128 x 1/2/4 instances over 40 cores x none/numactl x default/
+ * optimized = 24 points, 3 repeats each. Throughput follows a simple model: more instances
+ * scale 1 : 1.8 : 3.2, numactl gains 10 %, the optimized profile 20 %.
+ */
+export function matrixPoints(o: MatrixOptions = {}): PointOutcome[] {
+  const out: PointOutcome[] = [];
+  const spread = o.spread ?? 0.01;
+  let seed = 1;
+  for (const batch_size of [1, 128]) {
+    for (const [instances, scale] of [[1, 1], [2, 1.8], [4, 3.2]] as const) {
+      for (const binding of ['none', 'numactl'] as const) {
+        for (const profile of ['default', 'optimized']) {
+          const params = paramsFixture({ batch_size, instances, cores_per_instance: 40 / instances, binding, profile });
+          const base = (batch_size === 1 ? 60 : 100) * scale * (binding === 'numactl' ? 1.1 : 1) * (profile === 'optimized' ? 1.2 : 1);
+          const tp = base * (o.factor ?? 1) * (o.perKey?.[pointKey(params)] ?? 1);
+          const repeats = [tp * (1 - spread), tp, tp * (1 + spread)];
+          const dice = o.dice ? o.dice(params) : 0.8712;
+          out.push(pointOutcomeFixture({ params, repeats, dice, seed: seed++ }));
+        }
+      }
+    }
+  }
+  return out;
+}
