@@ -134,6 +134,9 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
       if (typeof value !== 'string') continue;
       for (const v of variablesIn(value)) {
         if (!ENV_VARIABLES.includes(v)) problems.push(unknownVariable(src, ['profiles', name, 'env', key], name, v, ENV_VARIABLES, value));
+        else if ((v === 'intra' || v === 'inter') && profile.threads[v] === undefined) {
+          problems.push(problemAt(src, ['profiles', name, 'env', key], `\${${v}} used in profile '${name}', which sets no threads.${v}`, { value }));
+        }
       }
     }
     for (const pool of ['intra', 'inter'] as const) {

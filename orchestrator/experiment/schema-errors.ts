@@ -120,7 +120,7 @@ function describe(src: YamlSource, e: ErrorObject): Problem {
 }
 
 function patternMessage(pattern: string): string {
-  if (pattern === '^auto$') return "must be a positive integer or 'auto'";
+  if (pattern === '^(auto|node)$') return "must be a positive integer, 'auto' or 'node'";
   if (pattern.startsWith('^(auto|')) return "must be a positive integer, 'auto' or one '${variable}' (e.g. '${cores_per_instance}')";
   if (pattern.startsWith('^[A-Za-z0-9]')) return "must be letters, digits, '.', '_' or '-'";
   return `must match ${pattern}`;

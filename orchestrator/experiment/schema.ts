@@ -10,6 +10,7 @@ export const schemaFile = packagePath('schemas', 'experiment.schema.json');
 
 interface SchemaShape {
   $defs: { engine: { enum: string[] }; binding: { enum: string[] } };
+  properties: { matrix: { properties: Record<string, { default?: unknown }> } };
 }
 
 let cached: { schema: SchemaShape; validate: ValidateFunction } | undefined;
@@ -32,4 +33,14 @@ export function experimentValidator(): ValidateFunction {
 /** Engine names an experiment may use (schema enum). */
 export function knownEngines(): readonly string[] {
   return load().schema.$defs.engine.enum;
+}
+
+/** The default value of each matrix axis (schema `default`s), e.g. { binding: 'none', ... }. */
+export function axisDefaults(): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [axis, def] of Object.entries(load().schema.properties.matrix.properties)) {
+    const v = def.default;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[axis] = v;
+  }
+  return out;
 }
