@@ -48,7 +48,8 @@ export function cpusetDirs(cgroupText: string, mountinfoText: string): { dir: st
     const mount = mounts.find((mt) => (v2 ? mt.fstype === 'cgroup2' : mt.fstype === 'cgroup' && mt.superOpts.includes('cpuset')));
     if (!mount) continue;
     const rel = mount.root === '/' ? path : path.startsWith(mount.root) ? path.slice(mount.root.length) : '/';
-    out.push({ dir: join(mount.point, posix.normalize(rel)), version: v2 ? 2 : 1, top: mount.point });
+    const dir = join(mount.point, posix.normalize(`/${rel}`)).replace(/(.)\/+$/, '$1');
+    out.push({ dir, version: v2 ? 2 : 1, top: mount.point });
   }
   return out.sort((a, b) => b.version - a.version);
 }
