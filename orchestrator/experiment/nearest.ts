@@ -17,10 +17,16 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate closest to `word`, or undefined when none is close enough to be a plausible
- * typo (at most a third of the word's length, at least 2 edits allowed; a prefix also counts).
+ * The candidate `word` most plausibly misspells, or undefined when none is close: a candidate
+ * the word begins (at least 3 letters: 'numa' -> 'numactl'), else the one at the smallest edit
+ * distance if that is at most a third of the word's length (2 edits at least).
  */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  if (lower.length >= 3) {
+    const prefixed = candidates.filter((c) => c.toLowerCase().startsWith(lower) && c.length > word.length);
+    if (prefixed.length > 0) return prefixed.reduce((a, b) => (b.length < a.length ? b : a));
+  }
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -30,9 +36,5 @@ export function nearest(word: string, candidates: readonly string[]): string | u
       bestDistance = d;
     }
   }
-  if (best === undefined) return undefined;
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  const lower = word.toLowerCase();
-  const isPrefix = lower.length >= 3 && best.toLowerCase().startsWith(lower);
-  return bestDistance <= limit || isPrefix ? best : undefined;
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
