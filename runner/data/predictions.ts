@@ -1,5 +1,6 @@
 import { UserError } from '../../common/errors.js';
 import { writeH5Atomic } from '../hdf5.js';
+import { checkOutputPath } from './output-path.js';
 
 // Predictions of `sweep infer --save-predictions`: dataset `predictions`, N x H x W x 1
 // float32 in input order, written whole or not at all.
@@ -17,6 +18,7 @@ export async function writePredictions(path: string, predictions: Float32Array, 
       value: predictions.length,
     });
   }
+  checkOutputPath(path, 'predictions file');
   await writeH5Atomic(path, (file) => {
     file.create_dataset({ name: PREDICTIONS_DATASET, data: predictions, shape: [n, h, w, 1] });
   });

@@ -3,6 +3,7 @@ import { h5Ready, writeH5Atomic, type H5File } from '../hdf5.js';
 import type { Split } from '../job.js';
 import { DATASETS, SPLITS } from './layout.js';
 import { CHANNELS, MODALITIES, TUMOUR_PROBABILITY, renderSlice } from './phantom.js';
+import { checkOutputPath } from './output-path.js';
 import { withPinnedClock } from './pinned-clock.js';
 import { Rng, mixSeed } from './prng.js';
 
@@ -48,6 +49,7 @@ export async function writeSynthetic(path: string, options: SynthOptions): Promi
   checkInteger('size', size, 16, 1024);
   const counts: Record<Split, number> = { train: options.train, validation: options.validation, testing: options.testing };
   for (const split of SPLITS) checkInteger(`${split} count`, counts[split], 0, 1_000_000);
+  checkOutputPath(path, 'synthetic data file');
   const tumourSlices: Record<Split, number> = { train: 0, validation: 0, testing: 0 };
 
   const fill = (file: H5File): void => {
