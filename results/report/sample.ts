@@ -95,3 +95,21 @@ export function sampleReportInput(): ReportInput {
     previews: [40, 63, 43].map((i) => phantomPreview(i)),
   };
 }
+
+const HOSTILE = '<script>alert("x")</script>';
+
+/** The sample sweep with markup wherever a string reaches the page, for escaping tests. */
+export function hostileReportInput(): ReportInput {
+  const input = sampleReportInput();
+  input.sweep.name = `nightly ${HOSTILE}`;
+  input.sweep.tag = `"><img src=x onerror=alert(1)>`;
+  input.sweep.host = `host & <b>co</b>`;
+  input.sweep.status = `completed" onmouseover="alert(1)`;
+  input.sweep.experiment_sha256 = `</code>${HOSTILE}`;
+  input.points[0]!.params['engine'] = `<svg onload=alert(1)>`;
+  input.points[0]!.params['custom_axis'] = `'quoted'`;
+  input.points[0]!.key = `bs=1,"><iframe src=x>`;
+  input.points[8]!.error = `</td></tr></table>${HOSTILE}`;
+  input.points[1]!.warnings.push(`<style>body{display:none}</style>`);
+  return input;
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { UserError } from '../common/errors.js';
+import { writeReport } from '../results/report/index.js';
+import { hostileReportInput, phantomPreview, sampleReportInput } from '../results/report/sample.js';
+
+async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'report-html-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('writeReport writes one self-contained page and the preview PNGs it embeds', () =>
+  withTmp(async (dir) => {
+    const input = sampleReportInput();
+    const out = await writeReport(input, join(dir, 'report'));
+    assert.equal(out.htmlPath, join(dir, 'report', 'index.html'));
+    assert.equal(out.files.length, 1 + 3 * input.previews.length);
+    const html = await readFile(out.htmlPath, 'utf8');
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'"/);
+    // Nothing outside the page: no external URLs, no scripts.
+    assert.doesNotMatch(html, /(src|href)="(https?:|\/\/|file:)/);
+    assert.doesNotMatch(html, /<script/i);
+    for (const f of out.files.slice(1)) {
+      const b64 = (await readFile(f)).toString('base64');
+      assert.ok(html.includes(`data:image/png;base64,${b64}"`), `${f} embedded`);
+    }
+    for (const s of ['unet-2d-seed-plan', 'nightly', 'bench-2s-40c', 'completed', input.sweep.experiment_sha256, '41 min 35 s']) {
+      assert.ok(html.includes(s), s);
+    }
+    assert.equal(count(html, /<svg /g), 6, 'throughput, 2 latency, scaling, profile, binding');
+    assert.match(html, /error: binding not applied: planned 0-9, actual 0-39/);
+    assert.match(html, /Dice = 0\.\d{4}/);
+    // Sorted by throughput, the failed point last.
+    const rows = [...html.matchAll(/<tr( class="(best|failed)")? title="([^"]+)"/g)].map((m) => m[3]);
+    assert.equal(rows[0], 'bs=128,inst=4,cpi=10,bind=numactl,prof=optimized,eng=onnxruntime,smt=0');
+    assert.equal(rows[rows.length - 1], 'bs=128,inst=4,cpi=10,bind=none,prof=optimized,eng=onnxruntime,smt=0');
+  }));
+
+function count(s: string, re: RegExp): number {
+  return (s.match(re) ?? []).length;
+}
+
+test('the page is the same byte for byte when written twice', () =>
+  withTmp(async (dir) => {
+    const a = await writeReport(sampleReportInput(), join(dir, 'a'));
+    const b = await writeReport(sampleReportInput(), join(dir, 'b'));
+    assert.equal(await readFile(a.htmlPath, 'utf8'), await readFile(b.htmlPath, 'utf8'));
+  }));
+
+test('hostile names are escaped everywhere', () =>
+  withTmp(async (dir) => {
+    const { htmlPath } = await writeReport(hostileReportInput(), dir);
+    const html = await readFile(htmlPath, 'utf8');
+    assert.doesNotMatch(html, /<script|<img src=x|<svg onload|<iframe|<b>co|<style>body|onmouseover="/i);
+    assert.ok(html.includes('nightly &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'));
+    assert.ok(html.includes('host &amp; &lt;b&gt;co&lt;/b&gt;'));
+    assert.ok(html.includes('&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;'));
+    assert.ok(html.includes('&#39;quoted&#39;'));
+    // Tables stay whole: every opened row is closed.
+    assert.equal(count(html, /<tr[ >]/g), count(html, /<\/tr>/g));
+  }));
+
+test('a report with no points and no previews still renders, saying what is missing', () =>
+  withTmp(async (dir) => {
+    const input = sampleReportInput();
+    input.points = [];
+    input.previews = [];
+    input.sweep.ended_at = null;
+    input.sweep.tag = null;
+    const out = await writeReport(input, dir);
+    assert.deepEqual(out.files, [out.htmlPath]);
+    const html = await readFile(out.htmlPath, 'utf8');
+    assert.match(html, /The sweep has no points\./);
+    assert.match(html, /No previews were given to the report\./);
+    assert.match(html, /not ended/);
+    assert.equal(count(html, /<svg /g), 0);
+  }));
+
+test('bad input is a UserError and leaves nothing on disk', () =>
+  withTmp(async (dir) => {
+    const input = sampleReportInput();
+    input.previews.push({ ...phantomPreview(99, 16), prediction: new Float32Array(5) });
+    const out = join(dir, 'never');
+    await assert.rejects(writeReport(input, out), (e: unknown) => e instanceof UserError && /prediction holds 5 values/.test(e.message));
+    assert.equal(existsSync(out), false);
+
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await assert.rejects(writeReport(sampleReportInput(), file), (e: unknown) => e instanceof UserError && /is a file/.test(e.message));
+    assert.deepEqual(await readdir(dir), ['a-file']);
+  }));
