@@ -12,15 +12,20 @@ import type { Topology } from '../topology/types.js';
 //    per core (the core's lowest usable CPU); with `smt` it gets every usable sibling of each
 //    core. A point needing more cores than are usable (instances x cores_per_instance) is
 //    skipped, whatever the binding, so every binding of a matrix row measures the same load.
-// 3. numactl / taskset: instances are placed one after another. If an instance fits in a NUMA
-//    node (cores_per_instance <= some node's usable cores) it goes whole into the first node,
-//    in id order, that still has that many free cores: a node is filled as far as instances
-//    fit whole, then the next node is used. All instances have the same size, so this places
-//    the most instances without straddling; an instance left over after that (say 3 x 25 cores
-//    on two 40-core nodes) takes the free cores of the nodes in order and the point carries
-//    a warning that it straddles. An instance larger than every node takes free whole nodes
-//    in order while they fit its remaining need, then the rest from the first node that
-//    holds all of the rest, else from the nodes in order (straddling is unavoidable).
+// 3. numactl / taskset: instances are placed one after another, each by the first rule that
+//    applies:
+//    a. the first node (id order) with enough free cores holds the whole instance. All
+//       instances have the same size, so filling nodes in order this way places the most
+//       instances without straddling a node; nothing straddles while this rule can apply;
+//    b. else the first socket with enough free cores holds it, spread over its nodes;
+//    c. else it spreads over sockets.
+//    Spreading over a set of units (the nodes of a socket, or the sockets): take the units
+//    that are untouched and fit whole in what is still needed, in id order; then the rest by
+//    the same rules; when nothing fits whole and no unit holds the rest, empty the unit with
+//    the most free cores (lowest id on ties) and go on. An instance that fits in a node but
+//    straddles (3 x 25 cores on two 40-core nodes: the third) gets a warning on the point.
+//    An instance larger than every node straddles unavoidably: whole nodes, then the rest
+//    beside them in the same socket where there is room.
 // 4. node (numactl --cpunodebind): numactl binds every CPU of a node, so each instance owns
 //    whole nodes: the next nodes in id order until their usable cores reach
 //    cores_per_instance. Its cpus are all usable CPUs of those nodes, SMT siblings included.
@@ -46,6 +51,7 @@ export type PlacementParams = Pick<PointParams, 'instances' | 'cores_per_instanc
 
 interface Core {
   node: number;
+  socket: number;
   /** The CPUs an instance gets for this core (one, or all usable siblings with smt). */
   cpus: number[];
   /** All threads lscpu knows for the core: tells P-cores (2) from E-cores (1). */
@@ -54,6 +60,8 @@ interface Core {
 
 interface NodeGroup {
   id: number;
+  /** Socket of its first core (a node interleaved over sockets counts as the first one's). */
+  socket: number;
   cores: Core[];
   /** Index of the next free core: cores are handed out in order. */
   next: number;
@@ -67,8 +75,8 @@ function groupsOf(topo: Topology, smt: boolean): NodeGroup[] {
   for (const pc of physicalCores(topo)) {
     const cpus = pc.cpus.filter(usable).map((c) => c.cpu);
     if (cpus.length === 0) continue;
-    const g = groups.get(pc.node) ?? { id: pc.node, cores: [], next: 0 };
-    g.cores.push({ node: pc.node, cpus: smt ? cpus : [cpus[0]!], threads: pc.cpus.length });
+    const g = groups.get(pc.node) ?? { id: pc.node, socket: pc.socket, cores: [], next: 0 };
+    g.cores.push({ node: pc.node, socket: pc.socket, cpus: smt ? cpus : [cpus[0]!], threads: pc.cpus.length });
     groups.set(pc.node, g);
   }
   return [...groups.values()].sort((a, b) => a.id - b.id);
@@ -125,47 +133,62 @@ export function placePoint(params: PlacementParams, topo: Topology): Placement {
   }
   if (binding === 'node') return placeByNode(instances, k, groups, topo);
 
-  const fitsInANode = groups.some((g) => g.cores.length >= k);
   const placed: InstancePlacement[] = [];
   for (let i = 0; i < instances; i++) {
-    let cores: Core[];
-    if (fitsInANode) {
-      const home = groups.find((g) => free(g) >= k);
-      if (home) {
-        cores = take(home, k);
-      } else {
-        cores = takeInOrder(groups, k);
-        const spanned = [...new Set(cores.map((c) => c.node))];
-        warnings.push(`instance ${i} straddles nodes ${spanned.join(',')}: ${instances} x ${k} cores do not all fit whole into nodes of ${capacities(groups)} usable cores`);
-      }
-    } else {
-      cores = takeLarge(groups, k);
+    const cores = pick(groups, k);
+    const spanned = [...new Set(cores.map((c) => c.node))];
+    if (spanned.length > 1 && groups.some((g) => g.cores.length >= k)) {
+      warnings.push(`instance ${i} straddles nodes ${spanned.join(',')}: ${instances} x ${k} cores do not all fit whole into nodes of ${capacities(groups)} usable cores`);
     }
     const threads = [...new Set(cores.map((c) => c.threads))].sort((a, b) => b - a);
     if (threads.length > 1) warnings.push(`instance ${i} mixes cores with ${threads.join(' and ')} threads (performance and efficiency cores?)`);
     const cpus = sorted(cores.flatMap((c) => c.cpus));
-    placed.push({ cpus, nodes: memoryNodes(topo, cores.map((c) => c.node), bindsMemory(binding, topo), i, warnings) });
+    placed.push({ cpus, nodes: memoryNodes(topo, spanned, bindsMemory(binding, topo), i, warnings) });
   }
   return { instances: placed, warnings };
 }
 
-/** Free cores of the nodes in id order, `n` of them. */
-function takeInOrder(groups: NodeGroup[], n: number): Core[] {
-  const out: Core[] = [];
-  for (const g of groups) out.push(...take(g, Math.min(free(g), n - out.length)));
-  return out;
+/** A set of nodes handed out together: one node, or the nodes of a socket. */
+interface Unit {
+  id: number;
+  nodes: NodeGroup[];
 }
 
-/** An instance larger than every node: untouched nodes that fit whole, then the rest. */
-function takeLarge(groups: NodeGroup[], n: number): Core[] {
-  const out: Core[] = [];
+const unitFree = (u: Unit) => u.nodes.reduce((s, g) => s + free(g), 0);
+const untouched = (u: Unit) => u.nodes.every((g) => g.next === 0);
+
+/** `n` free cores by rules a-c of the policy. */
+function pick(groups: NodeGroup[], n: number): Core[] {
+  const home = groups.find((g) => free(g) >= n);
+  if (home) return take(home, n);
+  const sockets: Unit[] = [];
   for (const g of groups) {
-    if (g.next === 0 && g.cores.length <= n - out.length) out.push(...take(g, g.cores.length));
+    const s = sockets.find((u) => u.id === g.socket);
+    if (s) s.nodes.push(g);
+    else sockets.push({ id: g.socket, nodes: [g] });
   }
-  const rest = n - out.length;
-  if (rest === 0) return out;
-  const one = groups.find((g) => free(g) >= rest);
-  return one ? [...out, ...take(one, rest)] : [...out, ...takeInOrder(groups, rest)];
+  const socket = sockets.find((u) => unitFree(u) >= n);
+  if (socket) return spread(socket.nodes.map((g) => ({ id: g.id, nodes: [g] })), n);
+  return spread(sockets, n);
+}
+
+/** `n` free cores from `units`, which hold at least that many between them. */
+function spread(units: Unit[], n: number): Core[] {
+  const out: Core[] = [];
+  for (const u of units) {
+    if (untouched(u) && unitFree(u) <= n - out.length) for (const g of u.nodes) out.push(...take(g, free(g)));
+  }
+  while (out.length < n) {
+    const need = n - out.length;
+    const holder = units.find((u) => unitFree(u) >= need);
+    if (holder) {
+      out.push(...(holder.nodes.length === 1 ? take(holder.nodes[0]!, need) : pick(holder.nodes, need)));
+      break;
+    }
+    const fullest = units.reduce((a, b) => (unitFree(b) > unitFree(a) ? b : a));
+    for (const g of fullest.nodes) out.push(...take(g, free(g)));
+  }
+  return out;
 }
 
 function placeByNode(instances: number, k: number, groups: NodeGroup[], topo: Topology): Placement {
