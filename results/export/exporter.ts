@@ -1,0 +1,43 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../../common/errors.js';
+import type { Store, SweepRecord } from '../store/store.js';
+import { csvExporter } from './csv.js';
+import { jsonExporter } from './json.js';
+
+// One interface, one file per format: a new format is a new file and one line below.
+
+export interface Exporter {
+  format: string;
+  extension: string;
+  /** The whole export of one sweep as text. */
+  render(store: Store, sweep: SweepRecord): string;
+}
+
+export const exporters: Record<string, Exporter> = {
+  [csvExporter.format]: csvExporter,
+  [jsonExporter.format]: jsonExporter,
+};
+
+export function exporterFor(format: string): Exporter {
+  const e = exporters[format];
+  if (!e) throw new UserError('unknown export format', { value: format, hint: `use one of: ${Object.keys(exporters).join(', ')}` });
+  return e;
+}
+
+/** A sweep (id, or latest with that name or tag) as text in `format`. */
+export function exportSweep(store: Store, ref: string | number, format: string): string {
+  const exporter = exporterFor(format);
+  return exporter.render(store, store.findSweep(ref));
+}
+
+/** Writes the export to `outFile` whole or not at all (temporary file, then rename). */
+export function writeSweepExport(store: Store, ref: string | number, format: string, outFile: string): string {
+  const text = exportSweep(store, ref, format);
+  const file = resolve(outFile);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+  return file;
+}
