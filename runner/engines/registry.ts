@@ -1,0 +1,78 @@
+import { createRequire } from 'node:module';
+import { UserError } from '../../common/errors.js';
+import type { Engine } from './engine.js';
+import { onnxruntimeEngine } from './onnxruntime.js';
+import { tfjsNodeAvailability, tfjsNodeEngine } from './tfjs-node.js';
+import { tfjsWasmEngine } from './tfjs-wasm.js';
+
+// Engines by name. Adding one is a line here; nothing else chooses between them.
+
+export interface EngineAvailability {
+  name: string;
+  available: boolean;
+  reason?: string;
+}
+
+/** True when `pkg` resolves from here; nothing is loaded. */
+function resolvable(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function packageCheck(pkg: string): () => Omit<EngineAvailability, 'name'> {
+  return () => (resolvable(pkg) ? { available: true } : { available: false, reason: `${pkg} is not installed (run npm ci)` });
+}
+
+const ENGINES = new Map<string, { engine: Engine; availability: () => Omit<EngineAvailability, 'name'> }>([
+  ['onnxruntime', { engine: onnxruntimeEngine, availability: packageCheck('onnxruntime-node') }],
+  ['tfjs-node', { engine: tfjsNodeEngine, availability: tfjsNodeAvailability }],
+  ['tfjs-wasm', { engine: tfjsWasmEngine, availability: packageCheck('@tensorflow/tfjs-backend-wasm') }],
+]);
+
+export const DEFAULT_ENGINE = 'onnxruntime';
+
+export function engineNames(): string[] {
+  return [...ENGINES.keys()];
+}
+
+export function getEngine(name: string): Engine {
+  const entry = ENGINES.get(name);
+  if (entry) return entry.engine;
+  const near = nearest(name, engineNames());
+  const suggestion = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
+  throw new UserError(`unknown engine ${JSON.stringify(name)}${suggestion}`, {
+    value: name,
+    hint: `known engines: ${engineNames().join(', ')}`,
+  });
+}
+
+/** Which engines can run here, and why not where one cannot (e.g. tfjs-node not installed). */
+export function engineAvailability(): EngineAvailability[] {
+  return [...ENGINES].map(([name, { availability }]) => ({ name, ...availability() }));
+}
+
+/** Known names a typo most likely meant: those it begins, else the closest by edit distance. */
+function nearest(name: string, names: string[]): string[] {
+  const lower = name.trim().toLowerCase();
+  const prefixed = lower.length >= 2 ? names.filter((n) => n.startsWith(lower)) : [];
+  if (prefixed.length > 0) return prefixed;
+  const scored = names.map((n) => ({ n, d: editDistance(lower, n) }));
+  const best = Math.min(...scored.map((s) => s.d));
+  return best <= 3 ? scored.filter((s) => s.d === best).map((s) => s.n) : [];
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
