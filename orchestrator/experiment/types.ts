@@ -4,11 +4,11 @@ import type { Split } from '../../runner/job.js';
 
 export type AxisValue = string | number | boolean;
 
-/** A thread count: a number, 'auto' (cores of the instance), or '${axis}' taken from the point. */
+/** A thread count: a number, 'auto' (cores of the instance x logical CPUs per core used), or one '${variable}' (variables.ts). */
 export type ThreadSetting = number | string;
 
 export interface Profile {
-  /** Environment variables for every instance; values may use ${cores_per_instance}, ${instance}, ${cpus}. */
+  /** Environment variables for every instance; values may use ${cores_per_instance}, ${instance}, ${cpus} ... (variables.ts). */
   env: Record<string, string>;
   threads: { intra?: ThreadSetting; inter?: ThreadSetting };
 }
@@ -33,11 +33,11 @@ export interface Measurement {
 }
 
 export interface Matrix {
-  /** Cross product of these axes; values may be 'auto' or '${axis}' expressions resolved per point. */
+  /** Cross product of these axes, in the order written; cores_per_instance may be 'auto' or 'node' (resolved per point, expand.ts). */
   axes: Record<string, AxisValue[]>;
-  /** Extra points (full or partial assignments merged over defaults) added after the product. */
+  /** Extra points added after exclude; axes an entry leaves out take each axis's first value. List values were expanded at load. */
   include: Record<string, AxisValue>[];
-  /** Points matching every key of an entry are removed. */
+  /** Points of the product matching every key of an entry (written or resolved value) are removed. */
   exclude: Record<string, AxisValue>[];
 }
 
