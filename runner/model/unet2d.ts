@@ -8,12 +8,15 @@ import type { Activation, Layer, ModelGraph } from './graph.js';
 // the channel axis, 1x1 sigmoid head. Keras layer names as IntelAI names them:
 // MRImages, encodeAa, encodeAb, poolA, ..., encodeEa, encodeEb, transconvE (upE), concatD,
 // decodeCa, decodeCb, transconvC, concatC, decodeBa, ..., transconvA, concatA, convOuta,
-// convOutb, PredictionMask. At fms 32 with transposed convolutions: 7,759,521 parameters.
+// convOutb, PredictionMask. At fms 32, 4 channels in, transposed convolutions: 7,760,385
+// parameters (7,846,945 with UpSampling2D, whose decoders see more channels).
 //
 // unet2d-buda: Buda et al. 2019 (mateuszbuda/brain-segmentation-pytorch, unet.py) in Keras
 // form: each 3x3 conv has no bias and is followed by BatchNormalization (eps 1e-5, PyTorch's
 // default) and ReLU; names follow the PyTorch modules (enc1conv1, enc1norm1, enc1relu1, ...,
 // bottleneck*, upconv4, dec4*, ...); 256x256x3 in, features 32, 1x1 sigmoid head `conv`.
+// 7,768,929 values at features 32: PyTorch's 7,763,041 parameters plus the BatchNorm running
+// statistics, which Keras stores as weights and PyTorch as buffers.
 
 export type Upsampling = 'transpose' | 'upsample' | 'bilinear';
 
@@ -45,7 +48,7 @@ function up(name: string, input: string, filters: number, mode: Upsampling): Lay
       name,
       kind: 'Conv2DTranspose',
       inputs: [input],
-      config: { filters, kernelSize: [2, 2], strides: [2, 2], padding: 'same', activation: 'linear', useBias: true },
+      config: { filters, kernelSize: [2, 2], strides: [2, 2], padding: 'same', dilationRate: [1, 1], activation: 'linear', useBias: true },
     };
   }
   return { name, kind: 'UpSampling2D', inputs: [input], config: { size: [2, 2], interpolation: mode === 'bilinear' ? 'bilinear' : 'nearest' } };
