@@ -127,3 +127,20 @@ test('charts without data say why instead', () => {
     assert.match(f.absent ?? '', /No point finished/);
   }
 });
+
+test('values that are not finite never reach the SVG geometry', () => {
+  const bars = barChart({ title: 't', axis: 'a', unit: 'u', bars: [{ label: 'nan', value: NaN }, { label: 'ok', value: 3 }] });
+  const grouped = groupedBarChart({ title: 't', axis: 'a', unit: 'u', series: ['s'], groups: [{ label: 'g', values: [Infinity] }] });
+  const line = lineChart({ title: 't', xAxis: 'x', yAxis: 'y', yUnit: 'u', series: [{ name: 's', points: [{ x: 1, y: NaN }, { x: 2, y: 5 }] }] });
+  for (const svg of [bars, grouped, line]) assert.doesNotMatch(svg, /="[^"]*(NaN|Infinity)[^"]*"/);
+  assert.equal(count(line, /<circle class="point"/g), 1);
+});
+
+test('points without the compared parameter are left out of the comparison', () => {
+  const points = sampleReportInput().points.map((p) => {
+    const { profile: _drop, ...params } = p.params;
+    return { ...p, params };
+  });
+  const f = buildFigures(points).find((x) => x.id === 'profile');
+  assert.equal(f?.absent, 'No point records its profile.');
+});

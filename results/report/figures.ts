@@ -86,7 +86,8 @@ function scalingFigure(ok: Measured[]): Figure {
     absent: null,
   };
   if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
-  const counts = [...new Set(ok.map((p) => p.params['instances']))];
+  const counts = [...new Set(ok.map((p) => p.params['instances']).filter((v) => v !== undefined))];
+  if (counts.length === 0) return { ...fig, absent: 'No point records its instance count.' };
   if (counts.length < 2) return { ...fig, absent: `Every point ran with ${String(counts[0] ?? 'the same number of')} instance(s), so there is no scaling to show.` };
   const all = paramNames(ok);
   const free = ['instances', 'cores_per_instance'];
@@ -136,13 +137,15 @@ function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string
     absent: null,
   };
   if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
-  const values = [...new Set(ok.map((p) => String(p.params[axis])))].sort();
+  const values = [...new Set(ok.flatMap((p) => (p.params[axis] === undefined ? [] : [String(p.params[axis])])))].sort();
+  if (values.length === 0) return { ...fig, absent: `No point records its ${noun}.` };
   if (values.length < 2) return { ...fig, absent: `Only one ${noun} (${values[0]}) was measured, so there is nothing to compare.` };
   const base = values.includes(baseline) ? baseline : values[0]!;
   const others = values.filter((v) => v !== base);
   const all = paramNames(ok);
   const groups = new Map<string, Map<string, Measured>>();
   for (const p of ok) {
+    if (p.params[axis] === undefined) continue;
     const k = groupKey(p.params, all, [axis]);
     const g = groups.get(k) ?? new Map<string, Measured>();
     g.set(String(p.params[axis]), p);

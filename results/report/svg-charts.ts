@@ -60,6 +60,11 @@ function n(v: number): string {
   return fixed(v, 1).replace(/,/g, '').replace(/\.0$/, '');
 }
 
+/** Geometry for a value that may be NaN or infinite: such a bar is drawn empty. */
+function finite(v: number): number {
+  return Number.isFinite(v) ? v : 0;
+}
+
 function textWidth(s: string): number {
   return s.length * CHAR_W;
 }
@@ -153,14 +158,14 @@ export function barChart(spec: BarChartSpec): string {
   const x1 = WIDTH - 70;
   const top = TITLE_H + 6;
   const bottom = top + band * spec.bars.length;
-  const ticks = niceTicks(Math.max(0, ...spec.bars.map((b) => b.value)));
+  const ticks = niceTicks(Math.max(0, ...spec.bars.map((b) => finite(b.value))));
   const max = ticks[ticks.length - 1]!;
   const color = spec.color ?? PALETTE[0]!;
   let out = open(spec.title, bottom + AXIS_H, 'bar-chart');
   out += xAxis(x0, x1, top, bottom, ticks, `${spec.axis} (${spec.unit})`);
   spec.bars.forEach((b, i) => {
     const y = top + i * band;
-    const w = Math.max(0, (b.value / max) * (x1 - x0));
+    const w = Math.max(0, (finite(b.value) / max) * (x1 - x0));
     const tip = `${b.label}: ${readable(b.value)}${unitSuffix(spec.unit)}${b.note ? ` (${b.note})` : ''}`;
     out += `<g class="bar-row"><title>${esc(tip)}</title>`;
     out += `<text x="${n(labelW)}" y="${n(y + band / 2 + 4)}" text-anchor="end" fill="#222">${esc(fit(b.label, labelW - 4))}</text>`;
@@ -181,7 +186,7 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
   const key = legend(spec.series.map((name, i) => ({ name, color: PALETTE[i % PALETTE.length]! })), TITLE_H + 4);
   const top = TITLE_H + key.height + 4;
   const bottom = top + groupH * spec.groups.length;
-  const values = spec.groups.flatMap((g) => g.values.filter((v): v is number => v !== null));
+  const values = spec.groups.flatMap((g) => g.values.filter((v): v is number => v !== null).map(finite));
   const ticks = niceTicks(Math.max(0, ...values));
   const max = ticks[ticks.length - 1]!;
   let out = open(spec.title, bottom + AXIS_H, 'grouped-bar-chart');
@@ -193,7 +198,7 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
     out += `<title>${esc(g.note ? `${g.label} (${g.note})` : g.label)}</title>${esc(fit(g.label, labelW - 4))}</text>`;
     g.values.forEach((v, si) => {
       if (v === null) return;
-      const w = Math.max(0, (v / max) * (x1 - x0));
+      const w = Math.max(0, (finite(v) / max) * (x1 - x0));
       const by = y + si * barH;
       const tip = `${g.label}, ${spec.series[si]}: ${readable(v)}${unitSuffix(spec.unit)}`;
       out += `<g><title>${esc(tip)}</title><rect class="bar" x="${n(x0)}" y="${n(by + 1)}" width="${n(w)}" height="${barH - 2}" fill="${PALETTE[si % PALETTE.length]}"/>`;
@@ -215,11 +220,13 @@ export function lineChart(spec: LineChartSpec): string {
   const top = TITLE_H + key.height + 10;
   const bottom = top + 240;
   const height = bottom + AXIS_H + 4;
-  const xs = [...new Set(spec.series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
+  // Points without finite coordinates cannot be placed; they are left out rather than drawn at NaN.
+  const series = spec.series.map((s) => ({ ...s, points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)) }));
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
   const xMin = xs[0] ?? 0;
   const xMax = xs[xs.length - 1] ?? 1;
   const xSpan = xMax > xMin ? xMax - xMin : 1;
-  const ticks = niceTicks(Math.max(0, ...spec.series.flatMap((s) => s.points.map((p) => p.y))));
+  const ticks = niceTicks(Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.y))));
   const yMax = ticks[ticks.length - 1]!;
   const pad = 24;
   const sx = (x: number): number => (xMax > xMin ? x0 + pad + ((x - xMin) / xSpan) * (x1 - x0 - 2 * pad) : (x0 + x1) / 2);
@@ -240,7 +247,7 @@ export function lineChart(spec: LineChartSpec): string {
   }
   out += `<text class="axis-title" x="${n((x0 + x1) / 2)}" y="${n(bottom + 36)}" text-anchor="middle" fill="#222">${esc(spec.xAxis)}</text></g>`;
 
-  spec.series.forEach((s, i) => {
+  series.forEach((s, i) => {
     const color = colorOf(s, i);
     const pts = [...s.points].sort((a, b) => a.x - b.x);
     const path = pts.map((p) => `${n(sx(p.x))},${n(sy(p.y))}`).join(' ');
