@@ -44,7 +44,7 @@ export interface RunnerResult {
   event: 'result';
   engine: string;
   engine_version: string;
-  model: { spec: string; name: string; weights: string; params: number; gflop_per_image: number; input_shape: number[] };
+  model: { spec: string; name: string; weights: string; params: number; gflop_per_image: number | null; input_shape: number[] };
   batch_size: number;
   /** Images evaluated in the timed window (batches x batch size). */
   images: number;
@@ -58,6 +58,11 @@ export interface RunnerResult {
   dice: number;
   soft_dice: number;
   dice_images: number;
+  /** The same, split by whether the slice's mask has tumour (without: Dice measures false positives). */
+  dice_by_slice: {
+    with_tumour: { dice: number | null; soft_dice: number | null; images: number };
+    without_tumour: { dice: number | null; soft_dice: number | null; images: number };
+  };
   affinity: { cpus: number[]; mems: number[] };
   threads: { intra: number | null; inter: number | null };
   knobs: KnobReport;

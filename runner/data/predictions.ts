@@ -1,5 +1,5 @@
 import { UserError } from '../../common/errors.js';
-import { writeH5Atomic } from '../hdf5.js';
+import { openH5, requireDataset, writeH5Atomic } from '../hdf5.js';
 import { checkOutputPath } from './output-path.js';
 
 // Predictions of `sweep infer --save-predictions`: dataset `predictions`, N x H x W x 1
@@ -22,4 +22,20 @@ export async function writePredictions(path: string, predictions: Float32Array, 
   await writeH5Atomic(path, (file) => {
     file.create_dataset({ name: PREDICTIONS_DATASET, data: predictions, shape: [n, h, w, 1] });
   });
+}
+
+/** Reads back a predictions file written by writePredictions. */
+export async function readPredictions(path: string): Promise<{ data: Float32Array; shape: number[] }> {
+  const file = await openH5(path, 'predictions file');
+  try {
+    const ds = requireDataset(file, PREDICTIONS_DATASET, path);
+    const shape = ds.shape ?? [];
+    const value = ds.value;
+    if (!(value instanceof Float32Array) || shape.length !== 4 || shape[3] !== 1) {
+      throw new UserError(`'${PREDICTIONS_DATASET}' must be N x H x W x 1 float32`, { location: { file: path, at: PREDICTIONS_DATASET }, value: shape });
+    }
+    return { data: value, shape };
+  } finally {
+    file.close();
+  }
 }

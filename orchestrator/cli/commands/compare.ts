@@ -1,0 +1,35 @@
+import type { Command } from '../command.js';
+import { flag, needPositional, num, parse, str } from '../args.js';
+import { compareSweeps, renderComparison, DEFAULT_MIN_CHANGE } from '../../../results/compare.js';
+import { openStore } from '../../../results/store/store.js';
+import { DEFAULT_DB } from './run.js';
+
+export const compareCommand: Command = {
+  name: 'compare',
+  summary: 'compare two sweeps point by point; exit 1 when a point regressed beyond run-to-run spread',
+  usage: `usage: sweep compare <baseline> <candidate> [--db PATH] [--min-change FRACTION] [--json]
+
+Sweeps are given by id, or by name or tag (the latest such sweep). Points are matched by key;
+throughput and latency ratios are candidate/baseline. A change is marked only when it exceeds
+the run-to-run spread seen in the repeats (and at least --min-change). Host fingerprint
+differences (CPU, microcode, kernel, NUMA layout, ...) are listed.
+Exit 1 when any point regressed: use it to fail a nightly qualification run.
+
+options:
+  --db PATH             database (default ${DEFAULT_DB})
+  --min-change F        smallest relative change that counts (default ${DEFAULT_MIN_CHANGE})
+  --json                as JSON`,
+  async run(argv) {
+    const p = parse('compare', argv, { db: { type: 'string' }, 'min-change': { type: 'string' }, json: { type: 'boolean' } });
+    const a = needPositional(p, 0, 'baseline sweep (id, name or tag)', 'compare');
+    const b = needPositional(p, 1, 'candidate sweep (id, name or tag)', 'compare');
+    const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });
+    try {
+      const comparison = compareSweeps(store, a, b, { minChange: num(p, 'min-change', 0) });
+      process.stdout.write(renderComparison(comparison, flag(p, 'json') ? 'json' : 'table'));
+      return comparison.regressions.length > 0 ? 1 : 0;
+    } finally {
+      store.close();
+    }
+  },
+};

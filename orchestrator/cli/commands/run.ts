@@ -1,0 +1,69 @@
+import type { Command } from '../command.js';
+import { flag, needPositional, parse, str } from '../args.js';
+import { runSweep } from '../../sweep.js';
+import { createProgress } from '../../progress.js';
+
+export const DEFAULT_DB = 'results/sweeps.db';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run an experiment matrix and store every point (same as `sweep <experiment.yaml>`)',
+  usage: `usage: sweep [run] <experiment.yaml> [options]
+
+Validates the experiment, reads this machine's CPU/NUMA topology, expands the matrix into
+points, launches the bound runner instances of each point together (ready/go barrier) and
+stores every finished point in SQLite at once. Ctrl-C stops the runners and keeps the
+finished points (sweep status 'interrupted').
+
+options:
+  --db PATH            SQLite database (default ${DEFAULT_DB}; created if absent)
+  --tag TAG            label stored with the sweep, e.g. nightly-2026-11-26
+  --topology FILE      plan for the machine in FILE (lscpu --parse=CPU,CORE,SOCKET,NODE output)
+  --allowed-cpus LIST  restrict to these CPUs, as a container cpuset would (e.g. 0-15,32-47)
+  --json               print the summary as JSON on stdout
+exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctrl-C)`,
+  async run(argv) {
+    const p = parse('run', argv, {
+      db: { type: 'string' },
+      tag: { type: 'string' },
+      topology: { type: 'string' },
+      'allowed-cpus': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'run');
+    const controller = new AbortController();
+    const progress = createProgress();
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (controller.signal.aborted) return;
+      progress.message(`${sig}: stopping the runners; finished points are kept`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const summary = await runSweep({
+        experimentFile,
+        db: str(p, 'db') ?? DEFAULT_DB,
+        tag: str(p, 'tag') ?? null,
+        topologyFile: str(p, 'topology'),
+        allowedCpus: str(p, 'allowed-cpus'),
+        progress,
+        signal: controller.signal,
+      });
+      if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      else {
+        const ok = summary.points.filter((x) => x.status === 'ok').length;
+        const best = summary.points.filter((x) => x.throughput_ips !== null).sort((a, b) => b.throughput_ips! - a.throughput_ips!)[0];
+        process.stdout.write(
+          `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${ok}/${summary.points.length} points ok` +
+            (best ? `, best ${best.throughput_ips!.toFixed(2)} img/s at ${best.key}` : '') +
+            `\nresults: sweep query --db ${summary.db} "SELECT point_key, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`,
+        );
+      }
+      return summary.status === 'completed' ? 0 : summary.status === 'interrupted' ? 130 : 1;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

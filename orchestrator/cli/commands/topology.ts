@@ -1,0 +1,24 @@
+import type { Command } from '../command.js';
+import { flag, parse, str } from '../args.js';
+import { loadTopology } from '../../topology/load.js';
+import { renderTopology } from '../../topology/show.js';
+
+export const topologyCommand: Command = {
+  name: 'topology',
+  summary: "show the CPUs, cores, sockets and NUMA nodes a sweep would use here",
+  usage: `usage: sweep topology [--from FILE] [--allowed-cpus LIST] [--json]
+
+Reads lscpu, sysfs, this process's affinity and its cgroup cpuset (or FILE, the output of
+lscpu --parse=CPU,CORE,SOCKET,NODE from another machine) and shows what placement sees.
+
+options:
+  --from FILE          read the topology from FILE instead of this machine
+  --allowed-cpus LIST  restrict to these CPUs, as a container cpuset would
+  --json               as JSON (schemas/topology.schema.json)`,
+  async run(argv) {
+    const p = parse('topology', argv, { from: { type: 'string' }, 'allowed-cpus': { type: 'string' }, json: { type: 'boolean' } });
+    const topo = await loadTopology({ from: str(p, 'from'), allowedCpus: str(p, 'allowed-cpus') });
+    process.stdout.write(flag(p, 'json') ? JSON.stringify(topo, null, 2) + '\n' : renderTopology(topo) + '\n');
+    return 0;
+  },
+};

@@ -1,0 +1,68 @@
+import { formatError, isUserError } from '../../common/errors.js';
+import type { Command } from './command.js';
+import { runCommand } from './commands/run.js';
+import { planCommand } from './commands/plan.js';
+import { topologyCommand } from './commands/topology.js';
+import { queryCommand } from './commands/query.js';
+import { compareCommand } from './commands/compare.js';
+import { reportCommand } from './commands/report.js';
+import { exportCommand } from './commands/export.js';
+import { inferCommand } from './commands/infer.js';
+import { modelCommand } from './commands/model.js';
+import { dataCommand } from './commands/data.js';
+import { toolVersion } from '../sweep.js';
+
+const commands: Command[] = [
+  runCommand,
+  planCommand,
+  topologyCommand,
+  queryCommand,
+  compareCommand,
+  reportCommand,
+  exportCommand,
+  inferCommand,
+  modelCommand,
+  dataCommand,
+];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'numa-sweep: multi-instance, NUMA-bound inference sweeps of the 2D U-Net segmentation workload',
+    '',
+    'usage: sweep <experiment.yaml> [--db PATH] [--tag TAG]      run an experiment matrix',
+    '       sweep <command> [options]                             (sweep <command> --help for each)',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'exit codes: 0 ok, 1 a point or qualification failed, 2 bad input (nothing changed on disk)',
+    'results: SQLite at results/sweeps.db by default; `sweep query "SELECT * FROM results"`',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      process.stdout.write(overview() + '\n');
+      return first === undefined ? 2 : 0;
+    }
+    if (first === '--version' || first === '-V') {
+      process.stdout.write(toolVersion() + '\n');
+      return 0;
+    }
+    const command = commands.find((c) => c.name === first);
+    // Anything else is an experiment file: `sweep experiments/x.yaml` is `sweep run experiments/x.yaml`.
+    const [cmd, args] = command ? [command, rest] : [runCommand, argv];
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(cmd.usage + '\n');
+      return 0;
+    }
+    return await cmd.run(args);
+  } catch (err) {
+    process.stderr.write(formatError(err) + '\n');
+    if (!isUserError(err) && err instanceof Error && process.env.SWEEP_DEBUG) process.stderr.write((err.stack ?? '') + '\n');
+    return isUserError(err) ? 2 : 1;
+  }
+}

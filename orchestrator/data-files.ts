@@ -1,0 +1,24 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Workload } from './experiment/types.js';
+import { writeSynthetic } from '../runner/data/synth.js';
+
+// Where a workload's data file is: a given path, or a synthetic file generated once per
+// (seed, count) and kept beside the results database, so repeated sweeps reuse it.
+
+export function dataPath(workload: Workload, dataDir: string): string {
+  if ('path' in workload.data) return workload.data.path;
+  const { seed, testing } = workload.data.synthetic;
+  return resolve(join(dataDir, `synthetic-seed${seed}-testing${testing}.h5`));
+}
+
+/** Generates the synthetic file when the workload asks for one and it is not there yet. */
+export async function ensureData(workload: Workload, dataDir: string): Promise<string> {
+  const path = dataPath(workload, dataDir);
+  if ('synthetic' in workload.data && !existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    const { seed, testing } = workload.data.synthetic;
+    await writeSynthetic(path, { seed, train: 0, validation: 0, testing });
+  }
+  return path;
+}

@@ -1,0 +1,87 @@
+import type { PlannedPoint } from '../plan.js';
+import type { InstanceOutcome } from '../../results/types.js';
+import type { RunnerResult } from '../../runner/job.js';
+import { RunnerProcess } from './runner-process.js';
+import { checkBinding } from './binding-check.js';
+
+// One repeat of one point: start every instance, wait until all have loaded and warmed up
+// (ready), release them together (go) so their timed windows overlap, collect the results.
+// Any failure (crash, non-zero exit, error event, timeout, wrong binding) fails the point,
+// stops the siblings and carries the failing runner's stderr tail.
+
+export interface RepeatOutcome {
+  instances: InstanceOutcome[];
+  error: string | null;
+  interrupted: boolean;
+}
+
+export async function runPointRepeat(
+  point: PlannedPoint,
+  repeat: number,
+  opts: { timeoutMs: number; signal: AbortSignal },
+): Promise<RepeatOutcome> {
+  const runners = point.instances.map((inst) => new RunnerProcess(inst));
+  const results: (RunnerResult | null)[] = runners.map(() => null);
+  let error: string | null = null;
+  let interrupted = false;
+
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`point timed out after ${opts.timeoutMs / 1000} s`)), opts.timeoutMs);
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => {
+      interrupted = true;
+      reject(new Error('interrupted'));
+    };
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  timedOut.catch(() => undefined);
+  aborted.catch(() => undefined);
+
+  // Names which runner failed first, so its stderr is the one reported.
+  const tagged = <T>(p: Promise<T>, i: number) => p.catch((e: Error) => Promise.reject(Object.assign(e, { instance: i })));
+
+  try {
+    await Promise.race([Promise.all(runners.map((r, i) => tagged(r.ready, i))), timedOut, aborted]);
+    for (const r of runners) r.go();
+    const all = await Promise.race([Promise.all(runners.map((r, i) => tagged(r.result, i))), timedOut, aborted]);
+    all.forEach((res, i) => (results[i] = res));
+    await Promise.race([Promise.all(runners.map((r) => r.exited)), timedOut, aborted]);
+    for (const [i, r] of runners.entries()) {
+      const exit = r.exit;
+      if (exit && exit.exitCode !== 0) throw Object.assign(new Error(`runner ${i} exited with code ${exit.exitCode}`), { instance: i });
+    }
+    const bindingProblems = runners
+      .map((r, i) => checkBinding(point.params.binding, r.instance, results[i]!))
+      .filter((p): p is string => p !== null);
+    if (bindingProblems.length > 0) error = `binding not applied: ${bindingProblems.join('; ')}`;
+  } catch (err) {
+    const e = err as Error & { instance?: number };
+    const failing = e.instance !== undefined ? runners[e.instance] : undefined;
+    error = e.message;
+    if (failing) {
+      await Promise.race([failing.exited, new Promise((r) => setTimeout(r, 500))]);
+      const tail = failing.stderr.trim().split('\n').slice(-15).join('\n');
+      if (tail) error += `\n--- stderr of runner ${e.instance} (last lines) ---\n${tail}`;
+    }
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(runners.map((r) => r.stop()));
+  }
+
+  const instances: InstanceOutcome[] = runners.map((r, i) => ({
+    index: r.instance.index,
+    repeat,
+    argv: r.instance.argv,
+    env: r.instance.env,
+    planned_cpus: r.instance.cpus,
+    planned_nodes: r.instance.nodes,
+    exit_code: r.exit?.exitCode ?? null,
+    signal: r.exit?.signal ?? null,
+    stderr_tail: r.stderr,
+    result: results[i] ?? null,
+  }));
+  return { instances, error, interrupted };
+}

@@ -1,0 +1,71 @@
+// Progress of a sweep: on a terminal one live line (points done of total, elapsed, ETA, best so
+// far) rewritten in place; elsewhere (CI logs, pipes) one plain line per event.
+
+export interface ProgressSink {
+  pointStarted(index: number, total: number, key: string): void;
+  pointDone(index: number, total: number, key: string, outcome: { ok: boolean; throughput: number | null; error: string | null }): void;
+  message(line: string): void;
+  finish(): void;
+}
+
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const mm = String(m).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressSink {
+  const live = stream.isTTY === true;
+  const started = Date.now();
+  let done = 0;
+  let best: { throughput: number; key: string } | undefined;
+  let current = '';
+  let lineShown = false;
+
+  const status = (total: number) => {
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
+    const bestText = best ? `, best ${best.throughput.toFixed(1)} img/s (${best.key})` : '';
+    return `[${done}/${total}] ${clock(elapsed)} elapsed${Number.isFinite(eta) ? `, ETA ${clock(eta)}` : ''}${bestText}`;
+  };
+  const draw = (text: string) => {
+    const width = stream.columns ?? 120;
+    stream.write(`\r\x1b[2K${text.slice(0, width - 1)}`);
+    lineShown = true;
+  };
+  const clearLine = () => {
+    if (live && lineShown) stream.write('\r\x1b[2K');
+    lineShown = false;
+  };
+
+  return {
+    pointStarted(index, total, key) {
+      current = key;
+      if (live) draw(`${status(total)} running ${current}`);
+      else stream.write(`point ${index + 1}/${total} ${key}: running\n`);
+    },
+    pointDone(index, total, key, outcome) {
+      done++;
+      if (outcome.ok && outcome.throughput !== null && (!best || outcome.throughput > best.throughput)) {
+        best = { throughput: outcome.throughput, key };
+      }
+      const result = outcome.ok
+        ? `${outcome.throughput?.toFixed(1)} img/s`
+        : `FAILED: ${(outcome.error ?? '').split('\n')[0]}`;
+      clearLine();
+      stream.write(`point ${index + 1}/${total} ${key}: ${result}\n`);
+      if (live) draw(status(total));
+      else stream.write(`${status(total)}\n`);
+    },
+    message(line) {
+      clearLine();
+      stream.write(line + '\n');
+    },
+    finish() {
+      clearLine();
+    },
+  };
+}

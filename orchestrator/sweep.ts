@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { packagePath, packageRoot } from '../common/paths.js';
+import type { PointOutcome, SweepStatus } from '../results/types.js';
+import { openStore } from '../results/store/store.js';
+import type { RunnerResult } from '../runner/job.js';
+import { loadExperiment } from './experiment/load.js';
+import { loadTopology } from './topology/load.js';
+import { buildPlan } from './plan-build.js';
+import { dataPath, ensureData } from './data-files.js';
+import { runPointRepeat } from './launch/run-point.js';
+import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
+import type { ProgressSink } from './progress.js';
+import type { Plan } from './plan.js';
+
+// `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
+// another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
+// the runners of the point in flight, keeps every finished point and marks the sweep
+// 'interrupted'. A failed point does not stop the sweep.
+
+export interface SweepOptions {
+  experimentFile: string;
+  db: string;
+  tag: string | null;
+  topologyFile?: string;
+  allowedCpus?: string;
+  progress: ProgressSink;
+  /** Aborting it interrupts the sweep (the CLI wires SIGINT/SIGTERM to it). */
+  signal: AbortSignal;
+}
+
+export interface SweepSummary {
+  sweepId: number;
+  name: string;
+  status: Exclude<SweepStatus, 'running'>;
+  points: { key: string; status: 'ok' | 'failed'; throughput_ips: number | null; error: string | null }[];
+  skipped: { key: string; reason: string }[];
+  db: string;
+}
+
+/** Minimum share of the shortest timed window that all instances must run together. */
+const MIN_WINDOW_OVERLAP = 0.9;
+
+export function toolVersion(): string {
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function gitRevision(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Versions of the engine packages installed (read from their package.json, not loaded). */
+function engineVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const versions: Record<string, string> = {};
+  const packages: Record<string, string> = {
+    onnxruntime: 'onnxruntime-node',
+    'tfjs-wasm': '@tensorflow/tfjs-backend-wasm',
+    'tfjs-node': '@tensorflow/tfjs-node',
+  };
+  for (const [engine, pkg] of Object.entries(packages)) {
+    try {
+      versions[engine] = (require(`${pkg}/package.json`) as { version: string }).version;
+    } catch {
+      versions[engine] = 'not installed';
+    }
+  }
+  return versions;
+}
+
+export function dataDirFor(db: string): string {
+  return join(dirname(resolve(db)), 'data');
+}
+
+export async function planSweep(experimentFile: string, db: string, topologyFile?: string, allowedCpus?: string): Promise<{ plan: Plan; text: string }> {
+  const exp = loadExperiment(experimentFile);
+  const topo = await loadTopology({ from: topologyFile, allowedCpus });
+  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(db)));
+  return { plan, text: exp.text };
+}
+
+export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
+  const exp = loadExperiment(opts.experimentFile);
+  const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
+  const data = await ensureData(exp.workload, dataDirFor(opts.db));
+  const plan = buildPlan(exp, topo, data);
+  const { progress } = opts;
+
+  const store = openStore(opts.db);
+  const sweepId = store.beginSweep({
+    name: exp.name,
+    tag: opts.tag,
+    experimentFile: exp.file,
+    experimentText: exp.text,
+    experimentSha256: exp.sha256,
+    toolVersion: toolVersion(),
+    gitRevision: gitRevision(),
+    engineVersions: engineVersions(),
+    topology: topo,
+    plannedPoints: plan.points.length,
+  });
+  progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
+  for (const s of plan.skipped) progress.message(`skipped: ${JSON.stringify(s.params)}: ${s.reason}`);
+
+  const summary: SweepSummary = {
+    sweepId,
+    name: exp.name,
+    status: 'completed',
+    points: [],
+    skipped: plan.skipped.map((s) => ({ key: JSON.stringify(s.params), reason: s.reason })),
+    db: opts.db,
+  };
+  const total = plan.points.length;
+  try {
+    for (const [index, point] of plan.points.entries()) {
+      if (opts.signal.aborted) break;
+      progress.pointStarted(index, total, point.key);
+      const startedAt = new Date().toISOString();
+      const instances = [];
+      const repeats: RunnerResult[][] = [];
+      let error: string | null = null;
+      const warnings = [...point.warnings];
+      for (let repeat = 0; repeat < exp.measurement.repeats && error === null; repeat++) {
+        const outcome = await runPointRepeat(point, repeat, {
+          timeoutMs: exp.measurement.timeout_seconds * 1000,
+          signal: opts.signal,
+        });
+        instances.push(...outcome.instances);
+        if (outcome.interrupted) break;
+        error = outcome.error;
+        if (error === null) {
+          const results = outcome.instances.map((i) => i.result!);
+          const overlap = overlapFraction(results);
+          if (overlap < MIN_WINDOW_OVERLAP) {
+            warnings.push(`repeat ${repeat}: instances' timed windows overlapped for only ${(overlap * 100).toFixed(0)}% of the shortest`);
+          }
+          repeats.push(results);
+        }
+      }
+      // The point in flight when interrupted is not stored: its figures are incomplete.
+      if (opts.signal.aborted) break;
+      const figures = error === null ? aggregatePoint(repeats) : null;
+      const outcome: PointOutcome = {
+        key: point.key,
+        params: point.params,
+        status: error === null ? 'ok' : 'failed',
+        error,
+        warnings,
+        throughput_ips: figures?.throughput_ips ?? null,
+        latency_ms: figures?.latency_ms ?? null,
+        dice: figures?.dice ?? null,
+        soft_dice: figures?.soft_dice ?? null,
+        throughput_repeats: figures?.throughput_repeats ?? [],
+        started_at: startedAt,
+        ended_at: new Date().toISOString(),
+        instances,
+      };
+      store.recordPoint(sweepId, outcome);
+      summary.points.push({ key: point.key, status: outcome.status, throughput_ips: outcome.throughput_ips, error });
+      progress.pointDone(index, total, point.key, { ok: error === null, throughput: outcome.throughput_ips, error });
+    }
+    summary.status = opts.signal.aborted ? 'interrupted' : summary.points.some((p) => p.status === 'failed') ? 'failed' : 'completed';
+  } catch (err) {
+    summary.status = 'failed';
+    throw err;
+  } finally {
+    store.finishSweep(sweepId, summary.status);
+    store.close();
+    progress.finish();
+  }
+  return summary;
+}

@@ -1,0 +1,175 @@
+import { performance } from 'node:perf_hooks';
+import { UserError } from '../common/errors.js';
+import type { RunnerJob, RunnerResult } from './job.js';
+import { loadModel } from './model/presets.js';
+import { modelInfo } from './model/info.js';
+import { expectModelInput, readSlices } from './data/decathlon.js';
+import { writePredictions } from './data/predictions.js';
+import { getEngine } from './engines/registry.js';
+import { DiceAccumulator } from './measure/dice.js';
+import { summarize } from './measure/stats.js';
+import { readAffinity } from './measure/affinity.js';
+import { peakRssMb } from './measure/rss.js';
+
+// The measurement: load model and images, warm up, tell the caller we are ready, wait for its
+// go, then run a timed window of at least minSeconds and minBatches batches, cycling over the
+// loaded images. Each batch is timed on its own; Dice is scored on the first prediction of
+// each distinct image.
+
+export interface RunHooks {
+  /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
+  ready(info: { load_seconds: number; warmup_seconds: number }): Promise<void>;
+  log(message: string): void;
+}
+
+export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerResult> {
+  validateJob(job);
+  const t0 = performance.now();
+  const model = await loadModel(job.model);
+  const data = await readSlices(job.data, job.split, job.skip, job.images);
+  const [height, width, channels] = data.shape;
+  const info = modelInfo(model, [height, width, channels]);
+  const [mh, mw, mc] = info.inputShape;
+  if (typeof mc === 'number') {
+    expectModelInput({ file: job.data, dataset: `imgs_${job.split}`, shape: data.shape }, { name: job.model, inputShape: [mh ?? null, mw ?? null, mc] });
+  }
+
+  const engine = getEngine(job.engine);
+  const { session, version, knobs } = await engine.open(model, { threads: job.threads, env: process.env });
+  const imageSize = height * width * channels;
+  const maskSize = height * width;
+  const batch = new Float32Array(job.batchSize * imageSize);
+  let cursor = 0;
+  /** Fills `batch` with the next batchSize images (cycling); returns their indices. */
+  const nextBatch = (): number[] => {
+    const indices: number[] = [];
+    for (let b = 0; b < job.batchSize; b++) {
+      const i = cursor;
+      cursor = (cursor + 1) % data.n;
+      batch.set(data.images.subarray(i * imageSize, (i + 1) * imageSize), b * imageSize);
+      indices.push(i);
+    }
+    return indices;
+  };
+  const shape: [number, number, number] = [height, width, channels];
+  const loadSeconds = (performance.now() - t0) / 1000;
+
+  const tw = performance.now();
+  for (let i = 0; i < job.warmupBatches; i++) {
+    nextBatch();
+    await session.run(batch, job.batchSize, shape);
+  }
+  const warmupSeconds = (performance.now() - tw) / 1000;
+  cursor = 0;
+  hooks.log(`loaded in ${loadSeconds.toFixed(2)} s, warmed up in ${warmupSeconds.toFixed(2)} s`);
+  await hooks.ready({ load_seconds: loadSeconds, warmup_seconds: warmupSeconds });
+
+  const dice = new DiceAccumulator();
+  const scored = new Uint8Array(data.n);
+  const predictions = job.savePredictions ? new Float32Array(data.n * maskSize) : undefined;
+  const record = (indices: number[], out: Float32Array) => {
+    indices.forEach((img, b) => {
+      if (scored[img]) return;
+      scored[img] = 1;
+      const pred = out.subarray(b * maskSize, (b + 1) * maskSize);
+      dice.add(data.masks.subarray(img * maskSize, (img + 1) * maskSize), pred);
+      predictions?.set(pred, img * maskSize);
+    });
+  };
+
+  const latencies: number[] = [];
+  const windowStartWall = Date.now();
+  const windowStart = performance.now();
+  const minMs = job.minSeconds * 1000;
+  while (latencies.length < Math.max(1, job.minBatches) || performance.now() - windowStart < minMs) {
+    const indices = nextBatch();
+    const started = performance.now();
+    const out = await session.run(batch, job.batchSize, shape);
+    latencies.push(performance.now() - started);
+    record(indices, out.data);
+  }
+  const seconds = (performance.now() - windowStart) / 1000;
+  const windowEndWall = Date.now();
+
+  // Predictions must cover every loaded image; the rest are computed outside the window.
+  if (predictions) {
+    while (scored.some((s) => s === 0)) {
+      cursor = scored.indexOf(0);
+      const indices = nextBatch();
+      const out = await session.run(batch, job.batchSize, shape);
+      record(indices, out.data);
+    }
+    await writePredictions(job.savePredictions!, predictions, [data.n, height, width, 1]);
+  }
+  await session.dispose();
+
+  const pooled = dice.pooled();
+  const affinity = readAffinity();
+  const images = latencies.length * job.batchSize;
+  return {
+    event: 'result',
+    engine: job.engine,
+    engine_version: version,
+    model: {
+      spec: job.model,
+      name: info.name,
+      weights: info.weights,
+      params: info.params,
+      gflop_per_image: info.flopsPerImage === null ? null : info.flopsPerImage / 1e9,
+      input_shape: [height, width, channels],
+    },
+    batch_size: job.batchSize,
+    images,
+    batches: latencies.length,
+    seconds,
+    throughput_ips: images / seconds,
+    latency_ms: summarize(latencies),
+    latency_samples_ms: latencies,
+    dice: pooled.dice,
+    soft_dice: pooled.softDice,
+    dice_images: pooled.images,
+    dice_by_slice: {
+      with_tumour: { dice: nullIfNaN(pooled.withTumour.dice), soft_dice: nullIfNaN(pooled.withTumour.softDice), images: pooled.withTumour.images },
+      without_tumour: { dice: nullIfNaN(pooled.withoutTumour.dice), soft_dice: nullIfNaN(pooled.withoutTumour.softDice), images: pooled.withoutTumour.images },
+    },
+    affinity: { cpus: affinity.cpus, mems: affinity.mems },
+    threads: { intra: job.threads.intra ?? null, inter: job.threads.inter ?? null },
+    knobs,
+    rss_peak_mb: peakRssMb(),
+    window: {
+      start: new Date(windowStartWall).toISOString(),
+      end: new Date(windowEndWall).toISOString(),
+      start_ms: windowStartWall,
+      end_ms: windowEndWall,
+    },
+  };
+}
+
+/** JSON has no NaN: a group without images reports null. */
+function nullIfNaN(v: number): number | null {
+  return Number.isNaN(v) ? null : v;
+}
+
+function validateJob(job: RunnerJob): void {
+  const positive: [string, number][] = [
+    ['batchSize', job.batchSize],
+    ['images', job.images],
+  ];
+  for (const [name, v] of positive) {
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be a whole number >= 1`, { value: v });
+  }
+  const nonNegative: [string, number][] = [
+    ['skip', job.skip],
+    ['warmupBatches', job.warmupBatches],
+    ['minBatches', job.minBatches],
+  ];
+  for (const [name, v] of nonNegative) {
+    if (!Number.isInteger(v) || v < 0) throw new UserError(`${name} must be a whole number >= 0`, { value: v });
+  }
+  if (!(job.minSeconds >= 0)) throw new UserError('minSeconds must be >= 0', { value: job.minSeconds });
+  for (const [name, v] of Object.entries(job.threads)) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      throw new UserError(`threads.${name} must be a whole number >= 1`, { value: v });
+    }
+  }
+}
