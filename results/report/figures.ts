@@ -115,7 +115,8 @@ function scalingFigure(ok: Measured[]): Figure {
       }
       const pts = [...best.entries()].sort((a, b) => a[0] - b[0]);
       const [x0, p0] = pts[0]!;
-      series.push({ name: label, colorIndex, points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: p.key })) });
+      const efficiency = (x: number, p: Measured): string => `${fixed((100 * p.throughput_ips * x0) / (p0.throughput_ips * x), 0)}% of linear; ${p.key}`;
+      series.push({ name: label, colorIndex, points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: efficiency(x, p) })) });
       series.push({
         name: `${label}: ideal linear scaling from ${x0} instance(s)`,
         reference: true,
