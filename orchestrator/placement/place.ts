@@ -32,7 +32,8 @@ import type { Topology } from '../topology/types.js';
 //    Not enough nodes for every instance: skipped.
 // 5. none: no restriction. Every instance may use all usable CPUs and all allowed memory
 //    nodes, which is what it is given; the cpus/nodes say so.
-// 6. Memory nodes are the nodes of the instance's CPUs that the process may allocate on.
+// 6. Memory nodes are the nodes of the instance's CPUs that the process may allocate on
+//    (nodes it may not use are dropped with a warning; if none is left, the allowed ones).
 //    Memory-only nodes (HBM, CXL) are never chosen: memory is bound to CPU nodes only.
 //    Where memory is not bound (taskset, or numactl absent so taskset stands in) an instance's
 //    nodes are all allowed memory nodes, since that is what it will really be allowed.
