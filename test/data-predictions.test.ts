@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { openH5, requireDataset } from '../runner/hdf5.js';
-import { PREDICTIONS_DATASET, writePredictions } from '../runner/data/predictions.js';
+import { PREDICTIONS_DATASET, readPredictions, writePredictions } from '../runner/data/predictions.js';
+import { writeH5Atomic } from '../runner/hdf5.js';
 
 let dir: string;
 before(() => {
@@ -52,4 +53,23 @@ test('a failed write leaves an existing file as it was', async () => {
   const before = readFileSync(path);
   await assert.rejects(writePredictions(path, new Float32Array(3), [1, 1, 2, 1]), UserError);
   assert.deepEqual(readFileSync(path), before);
+});
+
+test('readPredictions returns what was written and refuses other layouts', async () => {
+  const path = join(dir, 'round.h5');
+  const values = Float32Array.from({ length: 2 * 3 * 3 }, (_, i) => i / 18);
+  await writePredictions(path, values, [2, 3, 3, 1]);
+  const back = await readPredictions(path);
+  assert.deepEqual(back.shape, [2, 3, 3, 1]);
+  assert.deepEqual(back.data, values);
+  const wrong = join(dir, 'wrong.h5');
+  await writeH5Atomic(wrong, (file) => {
+    file.create_dataset({ name: PREDICTIONS_DATASET, data: new Float64Array(6), shape: [2, 3, 1, 1] });
+  });
+  await assert.rejects(readPredictions(wrong), (e: unknown) => e instanceof UserError && /'predictions' must be N x H x W x 1 float32/.test(e.message) && e.location.at === PREDICTIONS_DATASET);
+  const other = join(dir, 'other.h5');
+  await writeH5Atomic(other, (file) => {
+    file.create_dataset({ name: 'masks', data: new Float32Array(6), shape: [6] });
+  });
+  await assert.rejects(readPredictions(other), (e: unknown) => e instanceof UserError && /dataset 'predictions' not found/.test(e.message) && e.location.file === other);
 });
