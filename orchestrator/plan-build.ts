@@ -32,7 +32,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
         skip: exp.workload.skip,
         batchSize: params.batch_size,
         engine: params.engine,
-        threads: resolveThreads(profile, params, topo),
+        threads: resolveThreads(profile, params, topo, place.cpus),
         warmupBatches: exp.measurement.warmup_batches,
         minSeconds: exp.measurement.min_seconds,
         minBatches: exp.measurement.min_batches,

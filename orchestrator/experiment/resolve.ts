@@ -3,6 +3,7 @@ import type { PointParams } from '../plan.js';
 import type { Topology } from '../topology/types.js';
 import type { Profile, ThreadSetting } from './types.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, substitute } from './variables.js';
+import { formatCpuList } from '../cpulist.js';
 
 // Values derived from the machine: 'auto' cores per instance, thread counts and the
 // ${variables} of profiles. The rules are written here once; see the schema's descriptions.
@@ -130,19 +131,6 @@ export function resolveThreads(profile: Profile, params: PointParams, topo: Topo
   if (intra !== undefined) out.intra = intra;
   if (inter !== undefined) out.inter = inter;
   return out;
-}
-
-/** "0-3,8,10-11": the list form numactl, taskset and OpenMP accept. */
-export function formatCpuList(ids: readonly number[]): string {
-  const sorted = [...new Set(ids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(j > i ? `${sorted[i]}-${sorted[j]}` : `${sorted[i]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
 }
 
 /** The profile's environment for one instance, every ${variable} substituted. */
