@@ -219,3 +219,31 @@ test('classifier heads: Flatten + Dense (Keras (in, out) kernel) and global pool
   assert.deepEqual(resAvg.shape, [1, 1, 1, 2]);
   assertClose(resAvg.data, [0.5, 1.5]);
 });
+
+test('Conv2DTranspose 3x3 stride 2, valid and same: a scatter loop, same cropping the end', async () => {
+  const [h, w, cin, cout, k, s] = [3, 2, 2, 3, 3, 2];
+  const rand = rng(13);
+  const kernel = randomTensor([k, k, cout, cin], rand);
+  const bias = randomTensor([cout], rand);
+  const x = randomTensor([1, h, w, cin], rand).data;
+  // Full ("valid") output: every input pixel adds its kernel-weighted copy at (i*s, j*s).
+  const [fh, fw] = [(h - 1) * s + k, (w - 1) * s + k];
+  const full = new Array<number>(fh * fw * cout).fill(0);
+  for (let p = 0; p < fh * fw; p++) for (let o = 0; o < cout; o++) full[p * cout + o] = bias.data[o]!;
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++)
+          for (let o = 0; o < cout; o++)
+            for (let c = 0; c < cin; c++) full[((i * s + a) * fw + j * s + b) * cout + o]! += x[(i * w + j) * cin + c]! * kernel.data[((a * k + b) * cout + o) * cin + c]!;
+  for (const padding of ['valid', 'same'] as const) {
+    const g = new GraphBuilder(`deconv-${padding}`, [null, null, cin]);
+    const out = g.add('d', 'Conv2DTranspose', ['input'], { filters: cout, kernelSize: [k, k], strides: [s, s], padding }, { kernel, bias });
+    const res = await runGraph(g.build(out), x, [1, h, w, cin]);
+    const [oh, ow] = padding === 'valid' ? [fh, fw] : [h * s, w * s];
+    assert.deepEqual(res.shape, [1, oh, ow, cout]);
+    const expected: number[] = [];
+    for (let r = 0; r < oh; r++) for (let q = 0; q < ow * cout; q++) expected.push(full[r * fw * cout + q]!);
+    assertClose(res.data, expected);
+  }
+});

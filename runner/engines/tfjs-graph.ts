@@ -98,6 +98,16 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
     return t;
   };
 
+  /** A tensor derived from the weights at build time, owned (and disposed) with them. */
+  const owned = (key: string, make: () => Tensor): Tensor => {
+    let t = weights.get(key);
+    if (!t) {
+      t = tf.tidy(make);
+      weights.set(key, t);
+    }
+    return t;
+  };
+
   // Feature maps are NHWC Tensor4D; after Flatten / Dense / global pooling they are (N, F).
   type Op = (xs: Tensor[]) => Tensor;
   const map4 = (xs: Tensor[]): Tensor4D[] => xs.map((x) => x as Tensor4D);
@@ -139,7 +149,23 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
         const act = c.activation ?? 'linear';
         const [sh, sw] = c.strides ?? [1, 1];
         const pad = c.padding ?? 'valid';
-        const [kh, kw, out] = kernel.shape;
+        const [kh, kw, out, cin] = kernel.shape;
+        if (kh === kw && kh === sh && kh === sw && kh > 1) {
+          // Kernel == stride (the U-Net's 2x2/2): output blocks do not overlap, so this is a
+          // 1x1 convolution to kh*kw*out channels and a depth-to-space, both fast XNNPACK paths,
+          // where tfjs-wasm's Conv2DBackpropInput is a slow direct loop. depthToSpace reads
+          // channel (a*kw + b)*out + o as block position (a, b): the filter is the Keras kernel
+          // as (in, kh, kw, out).
+          const filter = owned(`${layer.name}/kernel:1x1`, () => tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [1, 1, cin, kh * kw * out]));
+          const tiled = bias && (owned(`${layer.name}/bias:1x1`, () => tf.tile(bias, [kh * kw])) as Tensor1D);
+          const fused = FUSABLE.has(act) ? (act as 'linear' | 'relu' | 'sigmoid' | 'elu') : 'linear';
+          return (xs) => {
+            const [x] = map4(xs);
+            const y = tf.fused.conv2d({ x: x!, filter: filter as Tensor4D, strides: 1, pad: 'valid', bias: tiled, activation: fused });
+            const z = tf.depthToSpace(y, kh, 'NHWC');
+            return fused === act ? z : activate(tf, z, act);
+          };
+        }
         return (xs) => {
           const [x] = map4(xs);
           const [n, h, w] = x!.shape;
