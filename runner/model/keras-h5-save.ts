@@ -1,3 +1,6 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UserError } from '../../common/errors.js';
 import type { H5File, H5Group } from '../hdf5.js';
 import { writeH5Atomic } from '../hdf5.js';
 import type { ModelGraph } from './graph.js';
@@ -51,6 +54,8 @@ export function kerasModelConfig(graph: ModelGraph): string {
 
 /** Saves `graph` as a Keras HDF5 model file at `path` (atomically: nothing is left on failure). */
 export async function saveKerasH5(graph: ModelGraph, path: string): Promise<void> {
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError('output directory does not exist', { location: { file: path }, value: dir });
   checkWeights(graph);
   const shapes = inferShapes(graph);
   const config = kerasModelConfig(graph);
