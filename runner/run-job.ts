@@ -24,17 +24,19 @@ export interface RunHooks {
 
 export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerResult> {
   validateJob(job);
+  // An unknown engine is found before the slow part (loading model and data).
+  const engine = getEngine(job.engine);
   const t0 = performance.now();
   const model = await loadModel(job.model);
   const data = await readSlices(job.data, job.split, job.skip, job.images);
   const [height, width, channels] = data.shape;
-  const info = modelInfo(model, [height, width, channels]);
-  const [mh, mw, mc] = info.inputShape;
+  // The model's own input shape decides what data it accepts; FLOPs are counted at the data's size.
+  const [mh, mw, mc] = modelInfo(model).inputShape;
   if (typeof mc === 'number') {
     expectModelInput({ file: job.data, dataset: `imgs_${job.split}`, shape: data.shape }, { name: job.model, inputShape: [mh ?? null, mw ?? null, mc] });
   }
 
-  const engine = getEngine(job.engine);
+  const info = modelInfo(model, [height, width, channels]);
   const { session, version, knobs } = await engine.open(model, { threads: job.threads, env: process.env });
   const imageSize = height * width * channels;
   const maskSize = height * width;
