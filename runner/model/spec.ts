@@ -85,7 +85,7 @@ export function parseModelSpec(spec: string): ModelSpec {
     return { kind: 'builtin', spec, preset, options: parseOptions(spec, q < 0 ? '' : rest.slice(q + 1)) };
   }
   const ext = extname(spec).toLowerCase();
-  if (ext === '.h5' || ext === '.hdf5' || ext === '.keras.h5') return { kind: 'keras-h5', spec, path: spec };
+  if (ext === '.h5' || ext === '.hdf5') return { kind: 'keras-h5', spec, path: spec };
   if (ext === '.onnx') return { kind: 'onnx', spec, path: spec };
   throw new UserError(`cannot tell the model format of '${spec}'`, {
     value: spec,
