@@ -46,13 +46,22 @@ interface Blob {
   ay: number;
   /** Boundary radius 1 + sum_k (h[2k-2] cos k theta + h[2k-1] sin k theta). */
   harm: Float64Array;
+  /** Squared distance from the centre beyond which a pixel is surely outside (with a margin). */
+  reach2: number;
 }
 
-// Scratch outputs of frameAt, so the per-pixel loop allocates nothing.
-let frameCos = 1;
-let frameSin = 0;
+/** The blob is surely 0 at (x, y): a cheap test that skips the exact evaluation. */
+function outside(b: Blob, x: number, y: number): boolean {
+  const dx = x - b.cx;
+  const dy = y - b.cy;
+  return dx * dx + dy * dy > b.reach2;
+}
 
-/** Normalised elliptical radius of (x, y) in the blob's frame; sets frameCos/frameSin. */
+// Scratch outputs of frameAt (cos, sin of the angle). A typed array, because doubles in
+// mutable closure or module variables are boxed by V8 and every write would allocate.
+const frame = new Float64Array(2);
+
+/** Normalised elliptical radius of (x, y) in the blob's frame; sets frame[0], frame[1] to its cos, sin. */
 function frameAt(b: Blob, x: number, y: number): number {
   const dx = x - b.cx;
   const dy = y - b.cy;
@@ -60,11 +69,11 @@ function frameAt(b: Blob, x: number, y: number): number {
   const v = (-b.sin * dx + b.cos * dy) / b.ay;
   const e = Math.sqrt(u * u + v * v);
   if (e > 0) {
-    frameCos = u / e;
-    frameSin = v / e;
+    frame[0] = u / e;
+    frame[1] = v / e;
   } else {
-    frameCos = 1;
-    frameSin = 0;
+    frame[0] = 1;
+    frame[1] = 0;
   }
   return e;
 }
@@ -171,7 +180,11 @@ function headPoint(head: Blob, e: number, cos: number, sin: number): [number, nu
 }
 
 function blobAt(cx: number, cy: number, angle: number, ax: number, ay: number, harm: Float64Array): Blob {
-  return { cx, cy, cos: Math.cos(angle), sin: Math.sin(angle), ax, ay, harm };
+  let bound = 1;
+  for (const h of harm) bound += Math.abs(h);
+  // Outer radius bound plus two pixels of a 16-pixel image, the smallest size allowed.
+  const reach = Math.max(ax, ay) * bound + 0.25;
+  return { cx, cy, cos: Math.cos(angle), sin: Math.sin(angle), ax, ay, harm, reach2: reach * reach };
 }
 
 function makeAnatomy(rng: Rng, size: number): Anatomy {
@@ -271,17 +284,15 @@ export function renderSlice(rng: Rng, size: number, image: Float32Array, imageOf
   const t = a.tumour;
   let tumourPixels = 0;
 
-  let v0 = 0;
-  let v1 = 0;
-  let v2 = 0;
-  let v3 = 0;
+  // The pixel's four signals, painted over layer by layer with partial-volume fractions.
+  const v = new Float64Array(CHANNELS);
   const paint = (m: number, c: Contrast, gain = 1): void => {
     if (m <= 0) return;
     const k = m * gain;
-    v0 = v0 * (1 - m) + k * c[0];
-    v1 = v1 * (1 - m) + k * c[1];
-    v2 = v2 * (1 - m) + k * c[2];
-    v3 = v3 * (1 - m) + k * c[3];
+    v[0] = v[0]! * (1 - m) + k * c[0];
+    v[1] = v[1]! * (1 - m) + k * c[1];
+    v[2] = v[2]! * (1 - m) + k * c[2];
+    v[3] = v[3]! * (1 - m) + k * c[3];
   };
 
   for (let y = 0; y < size; y++) {
@@ -291,9 +302,9 @@ export function renderSlice(rng: Rng, size: number, image: Float32Array, imageOf
       const i = y * size + x;
       const e = frameAt(a.head, xn, yn);
       if ((e - 1) * headPx > 1) continue; // background stays 0 before noise
-      const c = frameCos;
-      const s = frameSin;
-      v0 = v1 = v2 = v3 = 0;
+      const c = frame[0]!;
+      const s = frame[1]!;
+      v.fill(0);
       paint(ramp((e - 1) * headPx), a.contrast.scalp);
       paint(ramp((e - 0.955) * headPx), a.contrast.bone);
       paint(ramp((e - 0.915) * headPx), a.contrast.csf);
@@ -305,24 +316,26 @@ export function renderSlice(rng: Rng, size: number, image: Float32Array, imageOf
         const greyR = brainR * (a.greyDepth + harmonic(c, s, a.greyHarm));
         paint(ramp((e - greyR) * headPx), a.contrast.white, tex);
         for (const b of a.nuclei) {
+          if (outside(b, xn, yn)) continue;
           const eb = frameAt(b, xn, yn);
-          paint(ramp((eb - 1 - harmonic(frameCos, frameSin, b.harm)) * px * Math.min(b.ax, b.ay)), a.contrast.nuclei, tex);
+          paint(ramp((eb - 1 - harmonic(frame[0]!, frame[1]!, b.harm)) * px * Math.min(b.ax, b.ay)), a.contrast.nuclei, tex);
         }
         for (const b of a.ventricles) {
+          if (outside(b, xn, yn)) continue;
           const eb = frameAt(b, xn, yn);
-          paint(ramp((eb - 1 - harmonic(frameCos, frameSin, b.harm)) * px * Math.min(b.ax, b.ay)), a.contrast.csf);
+          paint(ramp((eb - 1 - harmonic(frame[0]!, frame[1]!, b.harm)) * px * Math.min(b.ax, b.ay)), a.contrast.csf);
         }
         // Midline fissure: a thin CSF cleft through the outer brain, in front and behind.
         if (e > 0.55 * brainR) {
           const lateral = Math.abs(e * c * a.head.ax);
           paint(inBrain * ramp((lateral - a.fissureHalfWidth) * px), a.contrast.csf);
         }
-        if (t) {
+        if (t && !(outside(t.oedema, xn, yn) && outside(t.core, xn, yn))) {
           const tt = 1 + 0.12 * t.texture[i]!;
           const eo = frameAt(t.oedema, xn, yn);
-          const mo = ramp((eo - 1 - harmonic(frameCos, frameSin, t.oedema.harm)) * px * Math.min(t.oedema.ax, t.oedema.ay)) * inBrain;
+          const mo = ramp((eo - 1 - harmonic(frame[0]!, frame[1]!, t.oedema.harm)) * px * Math.min(t.oedema.ax, t.oedema.ay)) * inBrain;
           const ec = frameAt(t.core, xn, yn);
-          const coreR = 1 + harmonic(frameCos, frameSin, t.core.harm);
+          const coreR = 1 + harmonic(frame[0]!, frame[1]!, t.core.harm);
           const corePx = px * Math.min(t.core.ax, t.core.ay);
           const mc = ramp((ec - coreR) * corePx) * inBrain;
           paint(mo, a.contrast.oedema, tt);
@@ -334,16 +347,17 @@ export function renderSlice(rng: Rng, size: number, image: Float32Array, imageOf
           }
         }
       }
-      planes[0][i] = v0;
-      planes[1][i] = v1;
-      planes[2][i] = v2;
-      planes[3][i] = v3;
+      planes[0][i] = v[0]!;
+      planes[1][i] = v[1]!;
+      planes[2][i] = v[2]!;
+      planes[3][i] = v[3]!;
     }
   }
 
   // Scanner effects: one smooth bias field shared by the sequences plus a weaker one of each,
   // then Rician noise (the magnitude of a complex signal with Gaussian noise in both parts).
   const bias = smoothField(rng, size, 2);
+  for (let i = 0; i < n; i++) bias[i] = Math.exp(0.12 * bias[i]!);
   const sigma = rng.uniform(0.015, 0.04);
   const normals = new Float64Array(4096);
   for (let k = 0; k < normals.length; k++) normals[k] = rng.normal() * sigma;
@@ -353,7 +367,7 @@ export function renderSlice(rng: Rng, size: number, image: Float32Array, imageOf
     let sum = 0;
     let sumSq = 0;
     for (let i = 0; i < n; i++) {
-      const signal = plane[i]! * Math.exp(0.12 * bias[i]! + 0.04 * own[i]!);
+      const signal = plane[i]! * bias[i]! * (1 + 0.04 * own[i]!);
       const r = signal + normals[rng.nextU32() & 4095]!;
       const q = normals[rng.nextU32() & 4095]!;
       const v = Math.sqrt(r * r + q * q);
