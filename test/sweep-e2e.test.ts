@@ -1,0 +1,134 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { packagePath } from '../common/paths.js';
+
+// Real sweeps through the real CLI: real runner processes bound with numactl (when installed),
+// stored in a real SQLite file and read back through the `results` view.
+
+const sweepBin = packagePath('bin', 'sweep.js');
+const hasNumactl = spawnSync('numactl', ['--show'], { stdio: 'ignore' }).status === 0;
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sweep-e2e-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [sweepBin, ...args], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function rows<T>(db: string, sql: string, ...params: unknown[]): T[] {
+  const conn = new Database(db, { readonly: true });
+  try {
+    return conn.prepare(sql).all(...params) as T[];
+  } finally {
+    conn.close();
+  }
+}
+
+describe('sweep experiments/smoke.yaml', () => {
+  it('runs every point with real runners and stores them in the results view', (t) => {
+    if (!hasNumactl) t.diagnostic('numactl is not installed: bound points run under taskset (apt-get install -y numactl)');
+    const db = join(dir, 'smoke.db');
+    const run = sweep([packagePath('experiments', 'smoke.yaml'), '--db', db, '--tag', 'e2e', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as { sweepId: number; status: string; points: unknown[] };
+    assert.equal(summary.status, 'completed');
+
+    type Row = { point_key: string; status: string; instances: number; binding: string; throughput_ips: number; latency_p99_ms: number; dice: number; tag: string };
+    const results = rows<Row>(db, 'SELECT * FROM results WHERE sweep_id = ? ORDER BY point_key', summary.sweepId);
+    assert.equal(results.length, summary.points.length);
+    assert.ok(results.length >= 4);
+    for (const r of results) {
+      assert.equal(r.status, 'ok', r.point_key);
+      assert.equal(r.tag, 'e2e');
+      assert.ok(r.throughput_ips > 0 && r.latency_p99_ms > 0, r.point_key);
+      assert.ok(r.dice >= 0 && r.dice <= 1);
+    }
+    const twoInstances = results.find((r) => r.instances === 2 && r.binding === 'numactl');
+    assert.ok(twoInstances, 'a 2-instance numactl point');
+
+    // Each bound instance really ran on the CPUs it was planned for (the runner's own report).
+    type Inst = { idx: number; planned_cpus: string; actual_cpus: string; argv: string };
+    const instances = rows<Inst>(
+      db,
+      'SELECT i.idx, i.planned_cpus, i.actual_cpus, i.argv FROM instances i JOIN points p ON p.id = i.point_id WHERE p.sweep_id = ? AND p.key = ? ORDER BY i.idx',
+      summary.sweepId,
+      twoInstances.point_key,
+    );
+    assert.equal(instances.length, 2);
+    const planned = instances.map((i) => JSON.parse(i.planned_cpus) as number[]);
+    assert.deepEqual(instances.map((i) => JSON.parse(i.actual_cpus) as number[]), planned);
+    assert.equal(new Set(planned.flat()).size, planned.flat().length, 'no CPU shared between the instances');
+    assert.equal(JSON.parse(instances[0]!.argv)[0], hasNumactl ? 'numactl' : 'taskset');
+  });
+
+  it('fails a point whose runner cannot start, keeps going, and exits 1', () => {
+    const yaml = join(dir, 'broken-engine.yaml');
+    writeFileSync(
+      yaml,
+      readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8')
+        .replace(/^  engine: onnxruntime$/m, '  engine: [tfjs-node, onnxruntime]')
+        .replace(/^  instances: \[1, 2\]$/m, '  instances: 1'),
+    );
+    const db = join(dir, 'broken.db');
+    const run = sweep([yaml, '--db', db]);
+    assert.equal(run.code, 1, run.stderr);
+    type Row = { engine: string; status: string; error: string | null };
+    const points = rows<Row>(db, "SELECT p.status, p.error, json_extract(p.params, '$.engine') AS engine FROM points p");
+    const failed = points.filter((p) => p.status === 'failed');
+    const ok = points.filter((p) => p.status === 'ok');
+    assert.ok(failed.length >= 1 && failed.every((p) => p.engine === 'tfjs-node'));
+    assert.ok(ok.length >= 1 && ok.every((p) => p.engine === 'onnxruntime'), 'the sweep went on after the failure');
+    // The failing runner's own words reach the stored error.
+    assert.match(failed[0]!.error ?? '', /tfjs-node/);
+    assert.match(failed[0]!.error ?? '', /stderr of runner 0/);
+    assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'failed');
+  });
+
+  it('stops every runner on SIGINT, keeps finished points and marks the sweep interrupted', async () => {
+    const yaml = join(dir, 'long.yaml');
+    writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace(/min_seconds: [\d.]+/, 'min_seconds: 4'));
+    const db = join(dir, 'long.db');
+    const child = spawn(process.execPath, [sweepBin, yaml, '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const firstDone = new Promise<void>((resolve) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (/point 1\/\d+ .*img\/s/.test(stderr)) resolve();
+      });
+    });
+    await firstDone;
+    // Let the second point's runners start, then interrupt in the middle of it.
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, stderr);
+    const sweeps = rows<{ status: string }>(db, 'SELECT status FROM sweeps');
+    assert.equal(sweeps[0]!.status, 'interrupted');
+    const points = rows<{ status: string }>(db, 'SELECT status FROM points');
+    assert.ok(points.length >= 1, 'the finished point is kept');
+    assert.ok(points.every((p) => p.status === 'ok'), 'the point in flight is not stored half-done');
+    // No runner of this sweep is left behind.
+    const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(left, '', `runners still alive: ${left}`);
+  });
+
+  it('refuses a bad experiment with exit 2, naming line and key, and writes nothing', () => {
+    const yaml = join(dir, 'typo.yaml');
+    writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace('  batch_size: 2', '  batch_sizes: 2'));
+    const resultsDir = join(dir, 'never');
+    const run = sweep([yaml, '--db', join(resultsDir, 'results.db')]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /typo\.yaml:\d+:\d+/);
+    assert.match(run.stderr, /batch_size/);
+    assert.ok(!existsSync(resultsDir), 'no database and no data written');
+  });
+});
