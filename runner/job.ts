@@ -63,7 +63,8 @@ export interface RunnerResult {
     with_tumour: { dice: number | null; soft_dice: number | null; images: number };
     without_tumour: { dice: number | null; soft_dice: number | null; images: number };
   };
-  affinity: { cpus: number[]; mems: number[] };
+  /** CPUs from the affinity mask; memory nodes from the memory policy (numactl --membind) within the cpuset. */
+  affinity: { cpus: number[]; mems: number[]; mem_policy?: string };
   threads: { intra: number | null; inter: number | null };
   knobs: KnobReport;
   rss_peak_mb: number;

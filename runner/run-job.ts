@@ -134,7 +134,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
       with_tumour: { dice: nullIfNaN(pooled.withTumour.dice), soft_dice: nullIfNaN(pooled.withTumour.softDice), images: pooled.withTumour.images },
       without_tumour: { dice: nullIfNaN(pooled.withoutTumour.dice), soft_dice: nullIfNaN(pooled.withoutTumour.softDice), images: pooled.withoutTumour.images },
     },
-    affinity: { cpus: affinity.cpus, mems: affinity.mems },
+    affinity: { cpus: affinity.cpus, mems: affinity.mems, ...(affinity.policy ? { mem_policy: affinity.policy.mode } : {}) },
     threads: { intra: job.threads.intra ?? null, inter: job.threads.inter ?? null },
     knobs,
     rss_peak_mb: peakRssMb(),
