@@ -6,7 +6,7 @@ import { packagePath } from '../common/paths.js';
 import { expandMatrix, pointKey, resolveEnv, resolveThreads } from '../orchestrator/experiment/expand.js';
 import { loadExperiment, parseExperiment } from '../orchestrator/experiment/load.js';
 import { autoCoresPerInstance } from '../orchestrator/experiment/resolve.js';
-import { formatCpuList } from '../orchestrator/cpulist.js';
+import { formatCpuList } from '../common/cpulist.js';
 import type { Experiment, Profile } from '../orchestrator/experiment/types.js';
 import type { PointParams } from '../orchestrator/plan.js';
 import { topologyFromLscpu } from '../orchestrator/topology/lscpu.js';

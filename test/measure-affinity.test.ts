@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { packagePath } from '../common/paths.js';
 import { UserError } from '../common/errors.js';
-import { effectiveMems, formatCpuList, parseCpuList, parseNumaMapsPolicy, parseStatusAffinity, readAffinity, type Affinity } from '../runner/measure/affinity.js';
+import { formatCpuList, parseCpuList } from '../common/cpulist.js';
+import { effectiveMems, parseNumaMapsPolicy, parseStatusAffinity, readAffinity, type Affinity } from '../runner/measure/affinity.js';
 import { Rng } from '../runner/data/prng.js';
 
 describe('CPU lists', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { formatCpuList, parseCpuList } from '../orchestrator/cpulist.js';
+import { formatCpuList, parseCpuList } from '../common/cpulist.js';
 import { bindCommand, TASKSET_FALLBACK_WARNING, TASKSET_WARNING } from '../orchestrator/placement/command.js';
 import { placePoint } from '../orchestrator/placement/place.js';
 import { findOnPath } from '../orchestrator/topology/numactl.js';

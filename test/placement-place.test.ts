@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatCpuList } from '../orchestrator/cpulist.js';
+import { formatCpuList } from '../common/cpulist.js';
 import { placePoint, type Placement, type PlacementParams } from '../orchestrator/placement/place.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 import { fixtureTopology } from './placement-helpers.js';

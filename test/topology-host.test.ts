@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { UserError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
-import { parseCpuList } from '../orchestrator/cpulist.js';
+import { parseCpuList } from '../common/cpulist.js';
 import { parseProcStatus } from '../orchestrator/topology/affinity.js';
 import { cpusetDirs, readCgroupCpuset } from '../orchestrator/topology/cgroup.js';
 import { loadTopology } from '../orchestrator/topology/load.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
-import { formatCpuList, parseCpuList } from '../orchestrator/cpulist.js';
+import { formatCpuList, parseCpuList } from '../common/cpulist.js';
 import { topologyFromLscpu } from '../orchestrator/topology/lscpu.js';
 import { physicalCores } from '../orchestrator/topology/cores.js';
 import type { Topology } from '../orchestrator/topology/types.js';
@@ -17,7 +17,7 @@ const nodeCpus = (t: Topology) => Object.fromEntries(t.nodes.map((n) => [n.id, f
 test('cpulist: parses ranges, singles, strides and the empty set', () => {
   assert.deepEqual(parseCpuList('0-3,8,10-11'), [0, 1, 2, 3, 8, 10, 11]);
   assert.deepEqual(parseCpuList(' 5 \n'), [5]);
-  assert.deepEqual(parseCpuList('0-12:4'), [0, 4, 8, 12]);
+  assert.deepEqual(parseCpuList('0-12:1/4'), [0, 4, 8, 12]);
   assert.deepEqual(parseCpuList('3,1,2,1'), [1, 2, 3]);
   assert.deepEqual(parseCpuList(''), []);
 });

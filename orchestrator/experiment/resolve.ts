@@ -3,7 +3,7 @@ import type { PointParams } from '../plan.js';
 import type { Topology } from '../topology/types.js';
 import type { Profile, ThreadSetting } from './types.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, substitute } from './variables.js';
-import { formatCpuList } from '../cpulist.js';
+import { formatCpuList } from '../../common/cpulist.js';
 
 // Values derived from the machine: 'auto' cores per instance, thread counts and the
 // ${variables} of profiles. The rules are written here once; see the schema's descriptions.

@@ -1,6 +1,6 @@
 import type { Binding, PlannedInstance } from '../plan.js';
 import type { RunnerResult } from '../../runner/job.js';
-import { formatCpuList } from '../cpulist.js';
+import { formatCpuList } from '../../common/cpulist.js';
 
 // The runner reports the CPUs and memory nodes it may really use (/proc/self/status). A bound
 // instance whose report differs from its plan measured something else: the point fails.

@@ -1,5 +1,5 @@
 import type { Binding } from '../plan.js';
-import { formatCpuList } from '../cpulist.js';
+import { formatCpuList } from '../../common/cpulist.js';
 
 // The command that confines one instance to its CPUs and memory nodes, as an argv array.
 

@@ -1,5 +1,5 @@
 import type { Binding, PointParams } from '../plan.js';
-import { formatCpuList } from '../cpulist.js';
+import { formatCpuList } from '../../common/cpulist.js';
 import { physicalCores, usable } from '../topology/cores.js';
 import type { Topology } from '../topology/types.js';
 

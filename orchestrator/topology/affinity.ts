@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../common/errors.js';
-import { parseCpuList } from '../cpulist.js';
+import { parseCpuList } from '../../common/cpulist.js';
 
 // This process's affinity mask and memory policy set, as the kernel reports them.
 // (The runner reads the same file for itself; the orchestrator keeps its own reader.)

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { parseCpuList } from '../cpulist.js';
+import { parseCpuList } from '../../common/cpulist.js';
 
 // The cpuset this process's cgroup grants: cgroup v2 (cpuset.cpus.effective / cpuset.mems.effective)
 // and v1 (cpuset.effective_cpus / cpuset.effective_mems) both, since hybrid hosts mount either.

@@ -1,5 +1,5 @@
 import { UserError } from '../../common/errors.js';
-import { formatCpuList, parseCpuList } from '../cpulist.js';
+import { formatCpuList, parseCpuList } from '../../common/cpulist.js';
 import type { LogicalCpu, NumaNode, Topology } from './types.js';
 
 // Parser for the text of `lscpu --parse=CPU,CORE,SOCKET,NODE` (with or without --all).

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { UserError } from '../../common/errors.js';
-import { parseCpuList } from '../cpulist.js';
+import { parseCpuList } from '../../common/cpulist.js';
 import { readProcessAffinity } from './affinity.js';
 import { readCgroupCpuset } from './cgroup.js';
 import { readHostFacts } from './host-facts.js';

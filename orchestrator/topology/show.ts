@@ -1,4 +1,4 @@
-import { formatCpuList } from '../cpulist.js';
+import { formatCpuList } from '../../common/cpulist.js';
 import { physicalCores, usable } from './cores.js';
 import type { Topology } from './types.js';
 

@@ -1,11 +1,9 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.js';
-import { flag, needPositional, oneOf, parse, str } from '../args.js';
+import { flag, needPositional, parse, str } from '../args.js';
 import { UserError } from '../../../common/errors.js';
 import { loadModel } from '../../../runner/model/presets.js';
 import { formatModelInfo, modelInfo } from '../../../runner/model/info.js';
-import { buildOnnx } from '../../../runner/model/onnx-build.js';
-import { saveKerasH5 } from '../../../runner/model/keras-h5-save.js';
+import { exportModel, parseExportFormat } from '../../../runner/model/export.js';
 
 export const modelCommand: Command = {
   name: 'model',
@@ -39,31 +37,16 @@ options:
       return 0;
     }
     if (sub !== 'export') throw new UserError(`unknown subcommand 'model ${sub}'`, { hint: "use 'sweep model info' or 'sweep model export'" });
-    const format = oneOf(p, 'format', ['onnx', 'keras-h5'] as const, 'onnx');
-    if (str(p, 'format') === undefined) throw new UserError('--format is required', { hint: 'onnx or keras-h5' });
+    const formatText = str(p, 'format');
+    if (formatText === undefined) throw new UserError('--format is required', { hint: 'onnx or keras-h5' });
+    const format = parseExportFormat(formatText);
     const out = str(p, 'out');
     if (!out) throw new UserError('--out FILE is required', { hint: "see 'sweep model --help'" });
-    const loaded = await loadModel(spec);
-    if (loaded.kind !== 'graph') {
-      throw new UserError('an ONNX file cannot be exported again; it runs as given with engine onnxruntime', { value: spec });
-    }
-    if (format === 'onnx') {
-      const tmp = `${out}.${process.pid}.tmp`;
-      try {
-        writeFileSync(tmp, buildOnnx(loaded.graph));
-        renameSync(tmp, out);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        throw err;
-      }
-    } else {
-      await saveKerasH5(loaded.graph, out);
-    }
-    process.stdout.write(`wrote ${out} (${format})\n`);
+    const bytes = await exportModel(await loadModel(spec), format, out);
+    process.stdout.write(`wrote ${out} (${format}, ${bytes} bytes)\n`);
     return 0;
   },
 };
-
 function inputShape(text: string | undefined): [number, number, number] | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);

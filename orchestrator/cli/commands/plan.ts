@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
 import { planSweep } from '../../sweep.js';
 import type { Plan } from '../../plan.js';
-import { formatCpuList } from '../../cpulist.js';
+import { formatCpuList } from '../../../common/cpulist.js';
 import { DEFAULT_DB } from './run.js';
 
 export const planCommand: Command = {
