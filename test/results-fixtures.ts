@@ -137,6 +137,10 @@ export function runnerResultFixture(o: {
     dice: o.dice ?? 0.8712,
     soft_dice: (o.dice ?? 0.8712) - 0.0124,
     dice_images: 2000,
+    dice_by_slice: {
+      with_tumour: { dice: (o.dice ?? 0.8712) - 0.05, soft_dice: (o.dice ?? 0.8712) - 0.06, images: 1200 },
+      without_tumour: { dice: 0.97, soft_dice: 0.96, images: 800 },
+    },
     affinity: { cpus: o.cpus, mems: o.mems },
     threads: { intra: o.cpus.length, inter: 1 },
     knobs: { applied: { intra_op_num_threads: String(o.cpus.length) }, ignored: { KMP_BLOCKTIME: 'not an OpenMP build' } },
