@@ -1,5 +1,5 @@
 import { formatNumber, formatTable } from './format-table.js';
-import type { HostRecord, PointRecord, Store, SweepRecord } from './store/store.js';
+import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
 
 // `sweep compare A B`: points matched by key, B against A.
 //
@@ -88,7 +88,7 @@ export function repeatSpread(repeats: readonly number[]): number | null {
   return median > 0 ? (sorted[sorted.length - 1] - sorted[0]) / median : null;
 }
 
-function typicalSpread(points: readonly PointRecord[]): number {
+function typicalSpread(points: readonly PointMeasures[]): number {
   const spreads = points.map((p) => repeatSpread(p.throughput_repeats)).filter((s): s is number => s !== null).sort((x, y) => x - y);
   if (!spreads.length) return 0;
   const mid = spreads.length >> 1;
@@ -103,11 +103,11 @@ function change(a: number | null, b: number | null, threshold: number, higherIsB
   return { a, b, ratio, verdict };
 }
 
-export function comparePoints(a: PointRecord, b: PointRecord, spreadA: number, spreadB: number, minChange: number): PointComparison {
+export function comparePoints(a: PointMeasures, b: PointMeasures, spreadA: number, spreadB: number, minChange: number): PointComparison {
   const threshold = Math.max(spreadA, spreadB, minChange);
   const throughput = change(a.throughput_ips, b.throughput_ips, threshold, true);
-  const latency_p50 = change(a.latency_ms?.p50 ?? null, b.latency_ms?.p50 ?? null, threshold, false);
-  const latency_p99 = change(a.latency_ms?.p99 ?? null, b.latency_ms?.p99 ?? null, threshold, false);
+  const latency_p50 = change(a.latency_p50_ms, b.latency_p50_ms, threshold, false);
+  const latency_p99 = change(a.latency_p99_ms, b.latency_p99_ms, threshold, false);
   const reasons: string[] = [];
   if (b.status === 'failed' && a.status !== 'failed') reasons.push(`failed in B: ${b.error ?? 'no error recorded'}`);
   if (throughput.verdict === 'slower') reasons.push(`throughput ${formatNumber(throughput.ratio!, 3)}x`);
@@ -147,8 +147,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   const sb = store.findSweep(b);
   const ha = store.getHost(sa.host_id);
   const hb = sa.host_id === sb.host_id ? ha : store.getHost(sb.host_id);
-  const pa = store.pointsOf(sa.id);
-  const pb = store.pointsOf(sb.id);
+  const pa = store.pointMeasuresOf(sa.id);
+  const pb = store.pointMeasuresOf(sb.id);
   const typicalA = typicalSpread(pa);
   const typicalB = typicalSpread(pb);
   const byKeyB = new Map(pb.map((p) => [p.key, p]));

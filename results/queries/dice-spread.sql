@@ -1,9 +1,10 @@
 -- Does segmentation quality move with the configuration? Spread of hard and soft Dice across the points of each sweep and engine (it should be near zero: the same model on the same images).
--- :sweep (optional): one sweep, by id, name or tag.
+-- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 WITH ok AS (
   SELECT * FROM results
   WHERE status = 'ok' AND dice IS NOT NULL
-    AND (:sweep IS NULL OR sweep_id = :sweep)
+    AND sweep_id BETWEEN ifnull(:sweep, 0) AND ifnull(:sweep, 9223372036854775807)
 )
 SELECT sweep_id, sweep_name, engine,
        COUNT(*) AS points,

@@ -1,5 +1,6 @@
 -- How well does throughput scale with instances? Each point against the one with the fewest instances of the same configuration otherwise; efficiency = throughput per core relative to that baseline (1.0 = perfect).
--- :sweep (optional): one sweep, by id, name or tag.
+-- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 WITH ok AS (
   SELECT r.*,
          instances * cores_per_instance AS cores,
@@ -7,7 +8,7 @@ WITH ok AS (
          json_remove(params, '$.instances', '$.cores_per_instance') AS config
   FROM results r
   WHERE status = 'ok' AND throughput_ips > 0
-    AND (:sweep IS NULL OR sweep_id = :sweep)
+    AND sweep_id BETWEEN ifnull(:sweep, 0) AND ifnull(:sweep, 9223372036854775807)
 )
 SELECT sweep_id, batch_size, binding, profile, engine, instances, cores_per_instance, cores,
        throughput_ips,

@@ -59,6 +59,18 @@ export interface PointRecord {
   ended_at: string;
 }
 
+/** The few columns a comparison needs: reading only these keeps a 10,000-point compare fast. */
+export interface PointMeasures {
+  key: string;
+  status: PointStatus;
+  error: string | null;
+  throughput_ips: number | null;
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  dice: number | null;
+  throughput_repeats: number[];
+}
+
 export interface InstanceRecord {
   id: number;
   point_id: number;
@@ -149,6 +161,19 @@ export function pointFromRow(r: Row): PointRecord {
     throughput_repeats: json(r.throughput_repeats),
     started_at: String(r.started_at),
     ended_at: String(r.ended_at),
+  };
+}
+
+export function measuresFromRow(r: Row): PointMeasures {
+  return {
+    key: String(r.key),
+    status: r.status as PointStatus,
+    error: str(r.error),
+    throughput_ips: num(r.throughput_ips),
+    latency_p50_ms: num(r.latency_p50_ms),
+    latency_p99_ms: num(r.latency_p99_ms),
+    dice: num(r.dice),
+    throughput_repeats: json(r.throughput_repeats),
   };
 }
 

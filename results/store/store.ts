@@ -6,10 +6,12 @@ import { fingerprintHash, hostFingerprint } from './host.js';
 import {
   hostFromRow,
   instanceFromRow,
+  measuresFromRow,
   pointFromRow,
   sweepFromRow,
   type HostRecord,
   type InstanceRecord,
+  type PointMeasures,
   type PointRecord,
   type SweepRecord,
 } from './records.js';
@@ -19,7 +21,7 @@ import { encodeSamples } from './samples.js';
 // the reads that compare, export and report need. Every write transaction is IMMEDIATE: it takes
 // the write lock up front, so concurrent sweeps queue on the busy timeout instead of failing.
 
-export type { HostRecord, InstanceRecord, PointRecord, SweepRecord } from './records.js';
+export type { HostRecord, InstanceRecord, PointMeasures, PointRecord, SweepRecord } from './records.js';
 
 export function openStore(path: string, opts: OpenOptions = {}): Store {
   return new Store(path, openDatabase(path, opts), opts.readonly ?? false);
@@ -161,6 +163,15 @@ export class Store {
   pointsOf(sweepId: number): PointRecord[] {
     const rows = this.db.prepare('SELECT * FROM points WHERE sweep_id = ? ORDER BY id').all(sweepId);
     return (rows as Record<string, unknown>[]).map(pointFromRow);
+  }
+
+  /** A sweep's points, measures only, in the order they were recorded. */
+  pointMeasuresOf(sweepId: number): PointMeasures[] {
+    const rows = this.db
+      .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats
+        FROM points WHERE sweep_id = ? ORDER BY id`)
+      .all(sweepId);
+    return (rows as Record<string, unknown>[]).map(measuresFromRow);
   }
 
   /** A point's instances, by repeat then index. */
