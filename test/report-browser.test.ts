@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeReport } from '../results/report/index.js';
-import { hostileReportInput, sampleReportInput } from '../results/report/sample.js';
+import { hostileReportInput, sampleReportInput } from './report-sample.js';
 import type { ReportInput } from '../results/report/types.js';
 
 // The report opened from disk in Debian's chromium: no console errors, no network, the

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../common/errors.js';
 import { writeReport } from '../results/report/index.js';
-import { hostileReportInput, phantomPreview, sampleReportInput } from '../results/report/sample.js';
+import { hostileReportInput, phantomPreview, sampleReportInput } from './report-sample.js';
 
 async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'report-html-'));

@@ -5,7 +5,7 @@ import { UserError } from '../common/errors.js';
 import { bone, viridis } from '../results/report/colormap.js';
 import { crc32, encodePng, PNG_SIGNATURE, type RasterImage } from '../results/report/png.js';
 import { checkPreview, renderPreview } from '../results/report/previews.js';
-import { phantomPreview } from '../results/report/sample.js';
+import { phantomPreview } from './report-sample.js';
 
 // A PNG reader written from the specification, independent of the encoder: it checks the
 // chunk CRCs (with zlib's CRC-32 where Node has it), inflates IDAT and undoes the filters.

@@ -1,4 +1,4 @@
-import type { ReportInput, ReportPoint, ReportPreview } from './types.js';
+import type { ReportInput, ReportPoint, ReportPreview } from '../results/report/types.js';
 
 // A made-up sweep shaped like the seed's benchmark plan (batch 1 and 128, with and without
 // numactl, default and optimized profile, 1/2/4 instances) on a 40-core host, with one failed

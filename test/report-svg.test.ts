@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildFigures, type Figure } from '../results/report/figures.js';
-import { sampleReportInput } from '../results/report/sample.js';
+import { sampleReportInput } from './report-sample.js';
 import { barChart, groupedBarChart, lineChart, niceTicks } from '../results/report/svg-charts.js';
 import type { ReportPoint } from '../results/report/types.js';
 
