@@ -195,6 +195,9 @@ describe('store', () => {
       broken.instances.pop();
       store.recordPoint(sweepId, broken);
       assert.equal(store.pointsOf(sweepId).length, 2);
+      // A key recorded twice is a caller's bug, said plainly; the first record stays.
+      assert.throws(() => store.recordPoint(sweepId, first), /already has a point "bs=1,/);
+      assert.equal(store.pointsOf(sweepId).length, 2);
     } finally {
       store.close();
     }

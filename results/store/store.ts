@@ -98,7 +98,13 @@ export class Store {
     const run = this.db.transaction((): number[] => {
       if (!w.sweepExists.get(sweepId)) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
       return outcomes.map((o) => {
-        const pointId = Number(w.insertPoint.run(pointBindings(sweepId, o)).lastInsertRowid);
+        let pointId: number;
+        try {
+          pointId = Number(w.insertPoint.run(pointBindings(sweepId, o)).lastInsertRowid);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+          throw new Error(`results store ${this.path}: sweep ${sweepId} already has a point "${o.key}"`, { cause: err });
+        }
         for (const inst of o.instances) w.insertInstance.run(instanceBindings(pointId, inst));
         return pointId;
       });
