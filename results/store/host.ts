@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { formatCpuList } from '../../common/cpulist.js';
 import type { Topology } from '../../orchestrator/topology/types.js';
 
 // A host's fingerprint: the facts that make two sweeps comparable or not. Two sweeps whose
@@ -21,19 +22,6 @@ export interface HostFingerprint {
   topology_source: string;
 }
 
-/** "0-3,8,10-11" for [0,1,2,3,8,10,11]: short, and what numactl and cgroups print. */
-export function cpuListText(list: readonly number[]): string {
-  const sorted = [...new Set(list)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
 export function hostFingerprint(t: Topology): HostFingerprint {
   const online = t.cpus.filter((c) => c.online);
   return {
@@ -45,12 +33,12 @@ export function hostFingerprint(t: Topology): HostFingerprint {
     threads: online.length,
     numa: [...t.nodes]
       .sort((a, b) => a.id - b.id)
-      .map((n) => ({ id: n.id, cpus: cpuListText(n.cpus), memory_mb: n.memoryMb, has_memory: n.hasMemory })),
+      .map((n) => ({ id: n.id, cpus: formatCpuList(n.cpus), memory_mb: n.memoryMb, has_memory: n.hasMemory })),
     memory_mb: t.host?.memoryMb ?? null,
     kernel: t.host?.kernel ?? 'unknown',
     os: t.host?.os ?? 'unknown',
-    allowed_cpus: cpuListText(t.cpus.filter((c) => c.allowed).map((c) => c.cpu)),
-    allowed_mems: cpuListText(t.allowedMems),
+    allowed_cpus: formatCpuList(t.cpus.filter((c) => c.allowed).map((c) => c.cpu)),
+    allowed_mems: formatCpuList(t.allowedMems),
     numactl: t.numactl,
     topology_source: t.source,
   };
