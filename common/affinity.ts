@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { UserError } from '../../common/errors.js';
-import { parseCpuList } from '../../common/cpulist.js';
+import { UserError } from './errors.js';
+import { parseCpuList } from './cpulist.js';
 
 // The CPUs and memory nodes this process may use, as the kernel reports them: what numactl /
 // taskset / a cgroup cpuset actually left us, whatever was asked for.

@@ -1,4 +1,4 @@
-// A small seeded PRNG so the synthetic data set is the same on every run and machine
+// A small seeded PRNG: synthetic data and random weights are the same on every run and machine
 // (Math.random cannot be seeded). xoshiro128** for the stream, seeded through splitmix32;
 // both are public-domain algorithms (Blackman & Vigna; Steele et al.), written out here.
 

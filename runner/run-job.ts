@@ -8,7 +8,7 @@ import { writePredictions } from './data/predictions.js';
 import { getEngine } from './engines/registry.js';
 import { DiceAccumulator } from './measure/dice.js';
 import { summarize } from './measure/stats.js';
-import { readAffinity } from './measure/affinity.js';
+import { readAffinity } from '../common/affinity.js';
 import { peakRssMb } from './measure/rss.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its

@@ -1,17 +1,12 @@
 import type { Layer, LayerConfig, LayerKind, ModelGraph, Tensor } from '../runner/model/graph.js';
+import { Rng } from '../common/prng.js';
 
 // Small hand-built ModelGraphs with seeded weights for the engine tests.
 
-/** mulberry32: a tiny seeded generator, so every run builds the same weights. */
+/** A seeded uniform [0, 1) source, so every run builds the same weights. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 export function randomTensor(shape: number[], rand: () => number, lo = -0.5, hi = 0.5): Tensor {

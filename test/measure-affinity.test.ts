@@ -5,8 +5,8 @@ import { execa } from 'execa';
 import { packagePath } from '../common/paths.js';
 import { UserError } from '../common/errors.js';
 import { formatCpuList, parseCpuList } from '../common/cpulist.js';
-import { effectiveMems, parseNumaMapsPolicy, parseStatusAffinity, readAffinity, type Affinity } from '../runner/measure/affinity.js';
-import { Rng } from '../runner/data/prng.js';
+import { effectiveMems, parseNumaMapsPolicy, parseStatusAffinity, readAffinity, type Affinity } from '../common/affinity.js';
+import { Rng } from '../common/prng.js';
 
 describe('CPU lists', () => {
   test('parses the kernel list syntax', () => {

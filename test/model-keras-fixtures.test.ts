@@ -8,7 +8,7 @@ import { onnxruntimeEngine } from '../runner/engines/onnxruntime.js';
 import type { ModelGraph } from '../runner/model/graph.js';
 import { loadKerasH5, loadKerasWeightsInto } from '../runner/model/keras-h5-load.js';
 import { readNpy } from '../runner/model/npy.js';
-import { Prng } from '../runner/model/prng.js';
+import { Rng } from '../common/prng.js';
 import { referenceEval } from '../runner/model/reference.js';
 
 // Real files written by Keras 2.1 to 2.11 (../shared/keras-fixtures, see its README): the loader
@@ -79,7 +79,7 @@ test('tf.keras 2.2.4 CNN: Conv2DTranspose, SpatialDropout2D, ZeroPadding2D, UpSa
   const kinds = new Set(g.layers.map((l) => l.kind));
   for (const k of ['Conv2DTranspose', 'SpatialDropout2D', 'ZeroPadding2D', 'UpSampling2D', 'Cropping2D', 'MaxPooling2D', 'GlobalMaxPooling2D'] as const) assert.ok(kinds.has(k), k);
   assert.deepEqual(g.inputShape, [10, 10, 3]);
-  const rng = new Prng(7);
+  const rng = new Rng(7);
   const x = Float32Array.from({ length: 2 * 10 * 10 * 3 }, () => rng.uniform(-1, 1));
   const out = await runOrt(g, x, 2, [10, 10, 3]);
   assert.deepEqual(out.shape, [2, 4]);
@@ -95,7 +95,7 @@ test('Keras 2.1.3 Sequential: Conv2D, BatchNormalization, Activation, Flatten, D
   );
   assert.equal(g.layers[0]?.name, 'conv2d_1_input');
   assert.equal(g.weights.get('batch_normalization_1/moving_variance')?.shape[0], 1);
-  const rng = new Prng(8);
+  const rng = new Rng(8);
   const x = Float32Array.from({ length: 3 * 10 * 10 * 3 }, () => rng.uniform(-1, 1));
   const out = await runOrt(g, x, 3, [10, 10, 3]);
   assert.deepEqual(out.shape, [3, 1]);

@@ -11,7 +11,7 @@ import type { ModelGraph } from '../runner/model/graph.js';
 import { loadKerasH5, loadKerasWeightsInto } from '../runner/model/keras-h5-load.js';
 import { saveKerasH5 } from '../runner/model/keras-h5-save.js';
 import { loadModel } from '../runner/model/presets.js';
-import { Prng } from '../runner/model/prng.js';
+import { Rng } from '../common/prng.js';
 
 // Keras HDF5 save -> load round trips at fms 4, the Keras layout of what we write, and bad files.
 
@@ -34,7 +34,7 @@ async function predict(graph: ModelGraph, x: Float32Array, n: number, shape: [nu
 }
 
 function randomInput(n: number, [h, w, c]: [number, number, number], seed: number): Float32Array {
-  const rng = new Prng(seed);
+  const rng = new Rng(seed);
   return Float32Array.from({ length: n * h * w * c }, () => rng.uniform(-2, 2));
 }
 

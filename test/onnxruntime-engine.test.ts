@@ -12,7 +12,7 @@ import { exportModel, parseExportFormat } from '../runner/model/export.js';
 import { modelInfo } from '../runner/model/info.js';
 import { buildOnnx } from '../runner/model/onnx-build.js';
 import { loadModel } from '../runner/model/presets.js';
-import { Prng } from '../runner/model/prng.js';
+import { Rng } from '../common/prng.js';
 import { randomizeWeights } from '../runner/model/random-weights.js';
 import { referenceEval } from '../runner/model/reference.js';
 
@@ -32,7 +32,7 @@ async function run(model: LoadedModel, x: Float32Array, n: number, shape: [numbe
 }
 
 function randomInput(n: number, [h, w, c]: [number, number, number], seed: number): Float32Array {
-  const rng = new Prng(seed);
+  const rng = new Rng(seed);
   return Float32Array.from({ length: n * h * w * c }, () => rng.uniform(-1, 1));
 }
 

@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { UserError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
 import { parseCpuList } from '../common/cpulist.js';
-import { parseProcStatus } from '../orchestrator/topology/affinity.js';
+import { parseStatusAffinity } from '../common/affinity.js';
 import { cpusetDirs, readCgroupCpuset } from '../orchestrator/topology/cgroup.js';
 import { loadTopology } from '../orchestrator/topology/load.js';
 import { findOnPath } from '../orchestrator/topology/numactl.js';
@@ -48,8 +48,8 @@ test('loadTopology: a file, or a UserError naming a missing one', async () => {
 });
 
 test('affinity: Cpus_allowed_list and Mems_allowed_list from a status text', () => {
-  assert.deepEqual(parseProcStatus('Name:\tx\nCpus_allowed_list:\t0-3,8\nMems_allowed_list:\t0-1\n'), { cpus: [0, 1, 2, 3, 8], mems: [0, 1] });
-  assert.throws(() => parseProcStatus('Name:\tx\n', 'st'), (e: unknown) => e instanceof UserError && e.location.file === 'st');
+  assert.deepEqual(parseStatusAffinity('Name:\tx\nCpus_allowed_list:\t0-3,8\nMems_allowed_list:\t0-1\n'), { cpus: [0, 1, 2, 3, 8], mems: [0, 1] });
+  assert.throws(() => parseStatusAffinity('Name:\tx\n', 'st'), (e: unknown) => e instanceof UserError && e.location.file === 'st');
 });
 
 test('cgroup: cpuset directories for v1, v2 and a namespaced container', () => {

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { UserError } from '../../common/errors.js';
 import { parseCpuList } from '../../common/cpulist.js';
-import { readProcessAffinity } from './affinity.js';
+import { readAffinity } from '../../common/affinity.js';
 import { readCgroupCpuset } from './cgroup.js';
 import { readHostFacts } from './host-facts.js';
 import { allowedCpuSet, buildNodes, checkAllowed, topologyFromLscpu } from './lscpu.js';
@@ -69,7 +69,7 @@ async function nodeMemory(): Promise<Map<number, number | null>> {
 
 export async function readHostTopology(opts: ReadHostOptions = {}): Promise<Topology> {
   const [text, onlineText, affinity, cpuset, memory, host, numactl] = await Promise.all([
-    lscpuText(), readOptional(`${SYS_CPU}/online`), readProcessAffinity(), readCgroupCpuset(),
+    lscpuText(), readOptional(`${SYS_CPU}/online`), Promise.resolve(readAffinity()), readCgroupCpuset(),
     nodeMemory(), readHostFacts(), numactlAvailable(),
   ]);
   const topo = topologyFromLscpu(text, 'host');

@@ -1,4 +1,4 @@
-import { Rng } from './prng.js';
+import { Rng } from '../../common/prng.js';
 
 // One synthetic axial brain slice in the four BraTS modalities, with its whole-tumour mask.
 // Anatomy: an elliptical head with scalp, skull, a CSF rim, a cortex with gyral folding over

@@ -5,7 +5,7 @@ import { DATASETS, SPLITS } from './layout.js';
 import { CHANNELS, MODALITIES, TUMOUR_PROBABILITY, renderSlice } from './phantom.js';
 import { checkOutputPath } from './output-path.js';
 import { withPinnedClock } from './pinned-clock.js';
-import { Rng, mixSeed } from './prng.js';
+import { Rng, mixSeed } from '../../common/prng.js';
 
 // Writes a synthetic data set in the decathlon layout (see layout.ts): each slice is an
 // independent phantom (phantom.ts) drawn from its own PRNG stream keyed by (seed, split, index),

@@ -1,6 +1,6 @@
 import type { ModelGraph, Tensor, WeightRole } from './graph.js';
 import { weightKey } from './graph.js';
-import { Prng } from './prng.js';
+import { Rng } from '../../common/prng.js';
 import { elementCount, expectedWeights, inferShapes, inputShapesOf } from './shapes.js';
 
 // Deterministic random weights for any graph, from a seed. Kernels are Glorot-uniform
@@ -9,7 +9,7 @@ import { elementCount, expectedWeights, inferShapes, inputShapesOf } from './sha
 // a bias or mixes up gamma and beta gives visibly different outputs. Filled layer by layer,
 // role by role, in graph order: the same graph and seed give the same bytes everywhere.
 
-function fill(role: WeightRole, shape: number[], rng: Prng): Float32Array {
+function fill(role: WeightRole, shape: number[], rng: Rng): Float32Array {
   const data = new Float32Array(elementCount(shape));
   let lo: number;
   let hi: number;
@@ -41,7 +41,7 @@ function fill(role: WeightRole, shape: number[], rng: Prng): Float32Array {
 /** Replaces the graph's weights with seeded random ones; returns the graph. */
 export function randomizeWeights(graph: ModelGraph, seed: number): ModelGraph {
   const shapes = inferShapes(graph);
-  const rng = new Prng(seed);
+  const rng = new Rng(seed);
   const weights = new Map<string, Tensor>();
   for (const layer of graph.layers) {
     for (const [role, shape] of expectedWeights(layer, inputShapesOf(layer, shapes))) {
