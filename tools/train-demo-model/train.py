@@ -39,12 +39,12 @@ def parse_args(argv):
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--lr', type=float, default=1e-3, help='Adam learning rate (cosine decay to lr/100)')
     p.add_argument('--crop', type=int, default=96, help='crop size for the crop epochs (multiple of 16)')
-    p.add_argument('--crop-epochs', type=int, default=8)
-    p.add_argument('--full-epochs', type=int, default=2)
+    p.add_argument('--crop-epochs', type=int, default=4)
+    p.add_argument('--full-epochs', type=int, default=1)
     p.add_argument('--train-limit', type=int, default=0, help='use only the first N training slices (0: all)')
     p.add_argument('--dice-weight', type=float, default=0.9, help='weight of -log(soft Dice); BCE gets 1 - it')
     p.add_argument('--dtype', choices=['float16', 'float32'], default='float16', help='stored weight type')
-    p.add_argument('--max-minutes', type=float, default=40.0, help='stop early (keeping the best model) after this')
+    p.add_argument('--max-minutes', type=float, default=30.0, help='stop early (keeping the best model) after this')
     return p.parse_args(argv)
 
 
@@ -116,6 +116,9 @@ def main(argv):
             optimizer.step()
             losses.append(loss.item())
             step += 1
+            if (b + 1) % 25 == 0:
+                print(f'  epoch {epoch} step {b + 1}/{steps_per_epoch} loss {np.mean(losses[-25:]):.4f} '
+                      f'({time.time() - t0:.0f} s)', flush=True)
         train_s = time.time() - t0
         model.eval()
         p_val = predict(model, x_val)
