@@ -94,6 +94,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const { progress } = opts;
 
   const store = openStore(opts.db);
+  for (const id of store.interruptAbandoned()) {
+    progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
+  }
   const sweepId = store.beginSweep({
     name: exp.name,
     tag: opts.tag,

@@ -261,4 +261,35 @@ describe('store', () => {
       store.close();
     }
   });
+
+  test('a sweep whose process was killed is marked interrupted by the next writer, its points kept', async () => {
+    const path = dbPath();
+    const storeUrl = pathToFileURL(packagePath('dist', 'results', 'store', 'store.js')).href;
+    const fixturesUrl = pathToFileURL(packagePath('dist', 'test', 'results-fixtures.js')).href;
+    // Records one point, then dies at once: no finishSweep, as after SIGKILL or a power cut.
+    const child = `
+      const { openStore } = await import(${JSON.stringify(storeUrl)});
+      const f = await import(${JSON.stringify(fixturesUrl)});
+      const store = openStore(process.argv[1]);
+      const id = store.beginSweep(f.sweepStartFixture({ name: 'killed' }));
+      store.recordPoint(id, f.pointOutcomeFixture());
+      process.kill(process.pid, 'SIGKILL');`;
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', child, path]).catch((err: { signal?: string }) => {
+      assert.equal(err.signal, 'SIGKILL');
+    });
+
+    const store = openStore(path);
+    try {
+      const before = store.findSweep('killed');
+      assert.equal(before.status, 'running');
+      const live = store.beginSweep(sweepStartFixture({ name: 'alive' }));
+      assert.deepEqual(store.interruptAbandoned(), [before.id]);
+      assert.equal(store.findSweep('killed').status, 'interrupted');
+      assert.equal(store.pointsOf(before.id).length, 1, 'the finished point is kept');
+      assert.equal(store.getSweep(live)!.status, 'running', "this process's own sweep is left alone");
+      assert.deepEqual(store.interruptAbandoned(), []);
+    } finally {
+      store.close();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { UserError } from '../../common/errors.js';
 import type { InstanceOutcome, PointOutcome, SweepStart, SweepStatus } from '../types.js';
@@ -81,6 +82,8 @@ export class Store {
         started_at: now,
         planned_points: start.plannedPoints,
         host_id: hostId,
+        owner_host: hostname(),
+        owner_pid: process.pid,
       });
       return Number(info.lastInsertRowid);
     });
@@ -125,6 +128,17 @@ export class Store {
   markInterrupted(sweepId: number): boolean {
     const info = this.writes().interruptSweep.run({ id: sweepId, ended_at: new Date().toISOString() });
     return info.changes === 1;
+  }
+
+  /**
+   * Marks 'running' sweeps whose process on this machine is gone (killed before it could say
+   * so) as 'interrupted'; their finished points stay. Returns the ids marked.
+   */
+  interruptAbandoned(): number[] {
+    const w = this.writes();
+    const rows = w.runningHere.all(hostname()) as { id: number; owner_pid: number | null }[];
+    const abandoned = rows.filter((r) => r.owner_pid !== null && r.owner_pid !== process.pid && !processAlive(r.owner_pid));
+    return abandoned.filter((r) => this.markInterrupted(r.id)).map((r) => r.id);
   }
 
   getSweep(id: number): SweepRecord | undefined {
@@ -199,9 +213,10 @@ function prepareWrites(db: Database.Database) {
         :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :first_seen)`),
     hostId: db.prepare('SELECT id FROM hosts WHERE fingerprint = ?'),
     insertSweep: db.prepare(`INSERT INTO sweeps (name, tag, experiment_file, experiment_yaml, experiment_sha256,
-        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id)
+        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid)
       VALUES (:name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
-        :engine_versions, 'running', :started_at, :planned_points, :host_id)`),
+        :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid)`),
+    runningHere: db.prepare("SELECT id, owner_pid FROM sweeps WHERE status = 'running' AND owner_host = ?"),
     sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
@@ -293,4 +308,14 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
     result: resultJson,
   };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
