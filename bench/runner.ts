@@ -9,6 +9,7 @@ import { buildOnnx } from '../runner/model/onnx-build.js';
 import { loadModel } from '../runner/model/presets.js';
 import { median } from '../runner/measure/stats.js';
 import { runBareOrt, type BareResult } from './lib/bare-ort.js';
+import { killChildren } from './lib/child.js';
 import { runRunnerChild } from './lib/runner-child.js';
 import { fixed, formatRows, type Row } from './lib/table.js';
 import { runTorch, torchUnavailable, type TorchResult } from './lib/torch.js';
@@ -109,6 +110,14 @@ async function main(): Promise<number> {
   const began = performance.now();
   const loadBefore = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'bench-runner-'));
+  // Interrupted: take the child being measured and the temporary files down with us.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killChildren();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
   try {
     const spec = `builtin:unet2d-decathlon?weights=random&fms=${cfg.fms}`;
     const data = join(dir, 'synthetic.h5');
