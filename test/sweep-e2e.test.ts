@@ -131,4 +131,54 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.match(run.stderr, /batch_size/);
     assert.ok(!existsSync(resultsDir), 'no database and no data written');
   });
+
+  it('fails a point whose runners hang past the timeout, stops them, and goes on', () => {
+    const yaml = join(dir, 'hang.yaml');
+    // A 30 s window against a 3 s point timeout: the runners are still measuring when time is up.
+    writeFileSync(
+      yaml,
+      readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8')
+        .replace(/min_seconds: [\d.]+/, 'min_seconds: 30')
+        .replace(/timeout_seconds: \d+/, 'timeout_seconds: 3')
+        .replace(/^  include:[\s\S]*$/m, ''),
+    );
+    const db = join(dir, 'hang.db');
+    const run = sweep([yaml, '--db', db]);
+    assert.equal(run.code, 1, run.stderr);
+    const points = rows<{ status: string; error: string }>(db, 'SELECT status, error FROM points');
+    assert.equal(points.length, 2, 'both points were tried');
+    for (const p of points) {
+      assert.equal(p.status, 'failed');
+      assert.match(p.error, /timed out after 3 s/);
+    }
+    assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
+  });
+
+  it('fails the point of a runner killed mid-window, with the signal named', async () => {
+    const yaml = join(dir, 'crash.yaml');
+    writeFileSync(
+      yaml,
+      readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8')
+        .replace(/min_seconds: [\d.]+/, 'min_seconds: 6')
+        .replace(/^  instances: \[1, 2\]$/m, '  instances: 2')
+        .replace(/^  include:[\s\S]*$/m, ''),
+    );
+    const db = join(dir, 'crash.db');
+    const child = spawn(process.execPath, [sweepBin, yaml, '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Wait for the two runners of the point (their job names this sweep's data folder) ...
+    let runners: string[] = [];
+    for (let i = 0; i < 100 && runners.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      runners = spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    }
+    assert.equal(runners.length, 2, 'two runners started');
+    await new Promise((r) => setTimeout(r, 2500));
+    process.kill(Number(runners[0]), 'SIGKILL');
+    assert.equal(await closed, 1);
+    const point = rows<{ status: string; error: string }>(db, 'SELECT status, error FROM points')[0]!;
+    assert.equal(point.status, 'failed');
+    assert.match(point.error, /killed by SIGKILL/);
+    assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'its sibling was stopped');
+  });
 });
