@@ -89,7 +89,7 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
-  const data = await ensureData(exp.workload, dataDirFor(opts.db));
+  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.file);
   const plan = buildPlan(exp, topo, data);
   const { progress } = opts;
 
