@@ -14,6 +14,7 @@ import { runPointRepeat } from './launch/run-point.js';
 import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
+import { pointKey } from './experiment/expand.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -110,14 +111,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     plannedPoints: plan.points.length,
   });
   progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
-  for (const s of plan.skipped) progress.message(`skipped: ${JSON.stringify(s.params)}: ${s.reason}`);
+  for (const s of plan.skipped) progress.message(`skipped ${pointKey(s.params)}: ${s.reason}`);
 
   const summary: SweepSummary = {
     sweepId,
     name: exp.name,
     status: 'completed',
     points: [],
-    skipped: plan.skipped.map((s) => ({ key: JSON.stringify(s.params), reason: s.reason })),
+    skipped: plan.skipped.map((s) => ({ key: pointKey(s.params), reason: s.reason })),
     db: opts.db,
   };
   const total = plan.points.length;

@@ -4,6 +4,7 @@ import { planSweep } from '../../sweep.js';
 import type { Plan } from '../../plan.js';
 import { formatCpuList } from '../../../common/cpulist.js';
 import { DEFAULT_DB } from './run.js';
+import { pointKey } from '../../experiment/expand.js';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -52,6 +53,6 @@ export function renderPlan(plan: Plan): string {
     if (job) out.push(`  job: ${job}`);
     out.push('');
   }
-  for (const s of plan.skipped) out.push(`skipped ${JSON.stringify(s.params)}: ${s.reason}`);
+  for (const s of plan.skipped) out.push(`skipped ${pointKey(s.params)}: ${s.reason}`);
   return out.join('\n') + '\n';
 }
