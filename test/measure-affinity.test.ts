@@ -109,7 +109,7 @@ describe('affinity of a process', () => {
 
   /** readAffinity() as seen by a child node process started through `prefix`. */
   async function childAffinity(prefix: string[]): Promise<Affinity> {
-    const module = pathToFileURL(packagePath('dist', 'runner', 'measure', 'affinity.js')).href;
+    const module = pathToFileURL(packagePath('dist', 'common', 'affinity.js')).href;
     const script = `const { readAffinity } = await import(${JSON.stringify(module)}); console.log(JSON.stringify(readAffinity()));`;
     const { stdout } = await execa(prefix[0]!, [...prefix.slice(1), process.execPath, '--input-type=module', '-e', script]);
     return JSON.parse(stdout) as Affinity;
