@@ -66,6 +66,21 @@ describe('migrations', () => {
     }
   });
 
+  test('a read-only open (query, compare, report) upgrades an older database first', () => {
+    const path = join(dir, 'old-readonly.db');
+    const old = new Database(path);
+    migrate(old, 1);
+    old.close();
+    const store = openStore(path, { readonly: true });
+    try {
+      assert.equal(store.db.pragma('user_version', { simple: true }), latestVersion());
+      assert.deepEqual(store.db.prepare('SELECT count(*) AS n FROM results').all(), [{ n: 0 }]);
+      assert.throws(() => store.db.exec('DELETE FROM points'), /readonly/);
+    } finally {
+      store.close();
+    }
+  });
+
   test('a database from a newer numa-sweep, or not SQLite at all, is refused with the file named', () => {
     const newer = join(dir, 'newer.db');
     const db = new Database(newer);

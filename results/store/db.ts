@@ -57,14 +57,27 @@ function requireCurrentSchema(db: Database.Database, file: string): void {
   if (version === 0) {
     throw new UserError('this SQLite file holds no numa-sweep results (schema version 0)', { location: { file } });
   }
-  throw new UserError(
-    `database schema version ${version}, this numa-sweep reads version ${latestVersion()}; a read-only open cannot upgrade it`,
-    {
-      location: { file },
-      hint:
-        version < latestVersion()
-          ? 'open it once for writing (run a sweep with --db on it) to upgrade it'
-          : 'use the newer numa-sweep that wrote it',
-    },
-  );
+  if (version < latestVersion()) {
+    // An older database is upgraded in place, through a short writable open of its own, so
+    // read-only commands (query, compare, report) work on it after a numa-sweep upgrade.
+    try {
+      const writer = new Database(file, { fileMustExist: true, timeout: 30_000 });
+      try {
+        migrate(writer);
+      } finally {
+        writer.close();
+      }
+    } catch (err) {
+      throw new UserError(`database schema version ${version} needs upgrading to ${latestVersion()}, and the upgrade failed: ${(err as Error).message}`, {
+        location: { file },
+        hint: 'make the file writable once, or use the numa-sweep version that wrote it',
+        cause: err,
+      });
+    }
+    if (schemaVersion(db) === latestVersion()) return;
+  }
+  throw new UserError(`database schema version ${version}, this numa-sweep reads version ${latestVersion()}`, {
+    location: { file },
+    hint: 'use the newer numa-sweep that wrote it',
+  });
 }
