@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Binding, PointParams } from '../orchestrator/plan.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 import { compareSweeps } from '../results/compare.js';
-import { formatTable } from '../results/format-table.js';
+import { formatTable } from '../common/format-table.js';
 import { executeQuery, listSavedQueries } from '../results/query.js';
 import { openStore, type Store } from '../results/store/store.js';
 import type { InstanceOutcome, PointOutcome, SweepStart } from '../results/types.js';

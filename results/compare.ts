@@ -1,4 +1,4 @@
-import { formatNumber, formatTable } from './format-table.js';
+import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
 
 // `sweep compare A B`: points matched by key, B against A.

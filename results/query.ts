@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { UserError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
 import { toCsv } from './export/csv-text.js';
-import { formatTable } from './format-table.js';
+import { formatTable } from '../common/format-table.js';
 import { openStore } from './store/store.js';
 
 // `sweep query`: one SQL statement, or a saved query by name, against a database opened

@@ -9,7 +9,7 @@ import type { ModelGraph } from '../runner/model/graph.js';
 import { loadKerasH5, loadKerasWeightsInto } from '../runner/model/keras-h5-load.js';
 import { readNpy } from '../runner/model/npy.js';
 import { Rng } from '../common/prng.js';
-import { referenceEval } from '../runner/model/reference.js';
+import { referenceEval } from './model-reference.js';
 
 // Real files written by Keras 2.1 to 2.11 (../shared/keras-fixtures, see its README): the loader
 // must read them and, through onnxruntime, reproduce Keras's own numbers.

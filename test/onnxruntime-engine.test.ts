@@ -14,7 +14,7 @@ import { buildOnnx } from '../runner/model/onnx-build.js';
 import { loadModel } from '../runner/model/presets.js';
 import { Rng } from '../common/prng.js';
 import { randomizeWeights } from '../runner/model/random-weights.js';
-import { referenceEval } from '../runner/model/reference.js';
+import { referenceEval } from './model-reference.js';
 
 // The onnxruntime engine on graphs built in memory (checked against the plain TypeScript
 // reference interpreter), on exported .onnx files, and its knob report.

@@ -4,6 +4,7 @@ import type { LoadedModel } from '../engines/engine.js';
 import type { Layer, LayerKind, ModelGraph } from './graph.js';
 import { weightKey } from './graph.js';
 import { elementCount, expectedWeights, inferShapes, inputShapesOf, type Shape } from './shapes.js';
+import { formatTable } from '../../common/format-table.js';
 
 // `sweep model info`: layers, parameters and FLOPs per image.
 //
@@ -133,11 +134,8 @@ const fmtShape = (s: readonly (number | string | null)[]) => `(${s.map((d) => d 
 export function formatModelInfo(info: ModelInfo): string {
   const lines = [`model: ${info.name} (${info.format}); weights: ${info.weights}`, `input: ${fmtShape(info.inputShape)} per image; output: ${fmtShape(info.outputShape)}`];
   if (info.layers.length > 0) {
-    const rows = info.layers.map((l) => [l.name, l.kind, fmtShape(l.outputShape), l.params.toLocaleString('en-US'), l.flops === null ? '?' : (l.flops / 1e6).toFixed(1)]);
-    const head = ['layer', 'kind', 'output', 'params', 'MFLOP'];
-    const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-    const fmt = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(width[i] as number) : c.padEnd(width[i] as number))).join('  ');
-    lines.push('', fmt(head), ...rows.map(fmt), '');
+    const rows = info.layers.map((l) => [l.name, l.kind, fmtShape(l.outputShape), l.params, l.flops === null ? null : l.flops / 1e6]);
+    lines.push('', formatTable(['layer', 'kind', 'output', 'params', 'MFLOP'], rows, { nullText: '?' }));
   }
   if (info.onnx) {
     lines.push(`opsets: ${info.onnx.opsets.join(', ')}; nodes: ${info.onnx.nodes}`);

@@ -1,6 +1,6 @@
-import type { Activation, Layer, ModelGraph } from './graph.js';
-import { weightKey } from './graph.js';
-import { inferShapes } from './shapes.js';
+import type { Activation, Layer, ModelGraph } from '../runner/model/graph.js';
+import { weightKey } from '../runner/model/graph.js';
+import { inferShapes } from '../runner/model/shapes.js';
 
 // A plain TypeScript NHWC interpreter of a ModelGraph, written straight from the Keras layer
 // definitions: slow, but independent of ONNX layouts. Tests check the engines against it on
