@@ -5,6 +5,7 @@ import { int, num, parse, str, oneOf } from '../args.js';
 import { UserError } from '../../../common/errors.js';
 import { runnerEntry } from '../../../common/paths.js';
 import type { RunnerJob, Split } from '../../../runner/job.js';
+import { describeSplitOf } from '../../../runner/data/decathlon.js';
 
 export const inferCommand: Command = {
   name: 'infer',
@@ -20,7 +21,7 @@ options:
   --split S             train | validation | testing (default testing)
   --engine E            onnxruntime (default) | tfjs-wasm | tfjs-node
   --batch-size B        images per batch (default 1)
-  --images N            images to load (default 16)
+  --images N            images to load (default: up to 16, as many as the split holds)
   --skip N              images to skip first, like the seed's imgs_testing[500:2500] (default 0)
   --intra N, --inter N  engine thread counts
   --warmup N            warm-up batches (default 2)
@@ -48,13 +49,16 @@ options:
     if (!model) throw new UserError('--model is required', { hint: "see 'sweep infer --help'" });
     if (!data) throw new UserError('--data is required', { hint: "see 'sweep infer --help'" });
     const batchSize = int(p, 'batch-size', 1) ?? 1;
-    const images = int(p, 'images', 1) ?? 16;
+    const split = oneOf<Split>(p, 'split', ['train', 'validation', 'testing'], 'testing');
+    const skip = int(p, 'skip', 0) ?? 0;
+    // Unless told, up to 16 images: as many as the split holds after skip.
+    const images = int(p, 'images', 1) ?? Math.max(1, Math.min(16, (await describeSplitOf(data, split)).count - skip));
     const job: RunnerJob = {
       model,
       data,
-      split: oneOf<Split>(p, 'split', ['train', 'validation', 'testing'], 'testing'),
+      split,
       images,
-      skip: int(p, 'skip', 0) ?? 0,
+      skip,
       batchSize,
       engine: str(p, 'engine') ?? 'onnxruntime',
       threads: { intra: int(p, 'intra', 1), inter: int(p, 'inter', 1) },
