@@ -23,7 +23,10 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   let done = 0;
   let best: { throughput: number; key: string } | undefined;
   let current = '';
+  let currentStarted = 0;
   let lineShown = false;
+  let ticker: NodeJS.Timeout | undefined;
+  let totalPoints = 0;
 
   const status = (total: number) => {
     const elapsed = (Date.now() - started) / 1000;
@@ -36,6 +39,11 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     stream.write(`\r\x1b[2K${text.slice(0, width - 1)}`);
     lineShown = true;
   };
+  const drawRunning = () => draw(`${status(totalPoints)} running ${current} (${clock((Date.now() - currentStarted) / 1000)})`);
+  const stopTicker = () => {
+    if (ticker) clearInterval(ticker);
+    ticker = undefined;
+  };
   const clearLine = () => {
     if (live && lineShown) stream.write('\r\x1b[2K');
     lineShown = false;
@@ -44,10 +52,18 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   return {
     pointStarted(index, total, key) {
       current = key;
-      if (live) draw(`${status(total)} running ${current}`);
-      else stream.write(`point ${index + 1}/${total} ${key}: running\n`);
+      currentStarted = Date.now();
+      totalPoints = total;
+      if (live) {
+        drawRunning();
+        // The live line ticks while a point runs: a 30 s window should not look like a hang.
+        stopTicker();
+        ticker = setInterval(drawRunning, 1000);
+        ticker.unref();
+      } else stream.write(`point ${index + 1}/${total} ${key}: running\n`);
     },
     pointDone(index, total, key, outcome) {
+      stopTicker();
       done++;
       if (outcome.ok && outcome.throughput !== null && (!best || outcome.throughput > best.throughput)) {
         best = { throughput: outcome.throughput, key };
@@ -65,6 +81,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       stream.write(line + '\n');
     },
     finish() {
+      stopTicker();
       clearLine();
     },
   };
