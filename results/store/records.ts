@@ -1,6 +1,7 @@
 import type { LatencySummary, RunnerResult } from '../../runner/job.js';
 import type { PointParams } from '../../orchestrator/plan.js';
-import type { PointStatus, SweepStatus } from '../types.js';
+import type { PointOutcome, PointStatus, SweepStatus } from '../types.js';
+import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';
 
 // What reads of the store return: rows with their JSON columns parsed back.
@@ -22,41 +23,15 @@ export interface SweepRecord {
   host_id: number;
 }
 
-export interface HostRecord {
+export interface HostRecord extends HostFingerprint {
   id: number;
   fingerprint: string;
-  hostname: string;
-  cpu_model: string;
-  microcode: string | null;
-  sockets: number;
-  cores: number;
-  threads: number;
-  numa: { id: number; cpus: string; memory_mb: number | null; has_memory: boolean }[];
-  memory_mb: number | null;
-  kernel: string;
-  os: string;
-  allowed_cpus: string;
-  allowed_mems: string;
-  numactl: boolean;
-  topology_source: string;
   first_seen: string;
 }
 
-export interface PointRecord {
+export interface PointRecord extends Omit<PointOutcome, 'instances'> {
   id: number;
   sweep_id: number;
-  key: string;
-  params: PointParams;
-  status: PointStatus;
-  error: string | null;
-  warnings: string[];
-  throughput_ips: number | null;
-  latency_ms: LatencySummary | null;
-  dice: number | null;
-  soft_dice: number | null;
-  throughput_repeats: number[];
-  started_at: string;
-  ended_at: string;
 }
 
 /** The few columns a comparison needs: reading only these keeps a 10,000-point compare fast. */
