@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../common/errors.js';
-import type { EngineOptions, Session } from '../runner/engines/engine.js';
+import type { EngineOptions } from '../runner/engines/engine.js';
 import { tfjsWasmEngine } from '../runner/engines/tfjs-wasm.js';
 import type { ModelGraph } from '../runner/model/graph.js';
 import { GraphBuilder, randomTensor, rng, tinyUnet } from './engines-graphs.js';

@@ -1,5 +1,4 @@
-import type { LatencySummary, RunnerResult } from '../../runner/job.js';
-import type { PointParams } from '../../orchestrator/plan.js';
+import type { RunnerResult } from '../../runner/job.js';
 import type { PointOutcome, PointStatus, SweepStatus } from '../types.js';
 import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';

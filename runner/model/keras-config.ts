@@ -327,6 +327,17 @@ export function parseKerasModelConfig(raw: string, file: string): KerasArchitect
 
 const pairOut = (v: [number, number] | undefined, d: number): [number, number] => v ?? [d, d];
 
+/** What Keras writes for a freshly built Conv2D / Conv2DTranspose / Dense besides its shape. */
+const KERNEL_DEFAULTS = {
+  kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+  bias_initializer: { class_name: 'Zeros', config: {} },
+  kernel_regularizer: null,
+  bias_regularizer: null,
+  activity_regularizer: null,
+  kernel_constraint: null,
+  bias_constraint: null,
+};
+
 /** The Keras 2.3 `config` of a layer, with the keys Keras's from_config reads. */
 export function toKerasLayerConfig(layer: Layer, inputShape: [number | null, number | null, number]): JsonObject {
   const c = layer.config;
@@ -346,13 +357,7 @@ export function toKerasLayerConfig(layer: Layer, inputShape: [number | null, num
         dilation_rate: pairOut(c.dilationRate, 1),
         activation: c.activation ?? 'linear',
         use_bias: c.useBias !== false,
-        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
-        bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: null,
-        bias_regularizer: null,
-        activity_regularizer: null,
-        kernel_constraint: null,
-        bias_constraint: null,
+        ...KERNEL_DEFAULTS,
       };
       if (layer.kind === 'Conv2DTranspose') out.output_padding = null;
       return out;
@@ -403,13 +408,7 @@ export function toKerasLayerConfig(layer: Layer, inputShape: [number | null, num
         units: c.units ?? 0,
         activation: c.activation ?? 'linear',
         use_bias: c.useBias !== false,
-        kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
-        bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: null,
-        bias_regularizer: null,
-        activity_regularizer: null,
-        kernel_constraint: null,
-        bias_constraint: null,
+        ...KERNEL_DEFAULTS,
       };
   }
 }
