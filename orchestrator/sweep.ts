@@ -15,6 +15,7 @@ import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { pointKey } from './experiment/expand.js';
+import { loadModel } from '../runner/model/presets.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -90,6 +91,8 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
+  // Bad input stops here, before anything is written or launched: the model must load.
+  await loadModel(exp.workload.model);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.file);
   const plan = buildPlan(exp, topo, data);
   const { progress } = opts;
