@@ -12,8 +12,8 @@ import { readSlices } from '../runner/data/decathlon.js';
 import { writeSynthetic } from '../runner/data/synth.js';
 import { calcDice, calcSoftDice } from '../runner/measure/dice.js';
 
-// The bundled model run twice on the same slices: by the runner (Keras HDF5 loader -> ONNX ->
-// onnxruntime) and by PyTorch's own Conv2d / ConvTranspose2d / MaxPool2d
+// The bundled model run twice on the same slices: by the runner (builtin:unet2d-decathlon, which
+// loads models/unet2d-decathlon.h5 with the Keras HDF5 loader -> ONNX -> onnxruntime) and by PyTorch's own Conv2d / ConvTranspose2d / MaxPool2d
 // (tools/pytorch-reference/crosscheck.py). Needs Debian's python3-torch and python3-h5py.
 
 const PYTHON = '/usr/bin/python3';
@@ -46,7 +46,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bundled model: runner (onnxruntime) against PyTorch', { skip: skipReason() }, () => {
-  test(`${IMAGES} synthetic slices: max abs difference <= 1e-4 and the same Dice to 4 decimals`, async () => {
+  test(`${IMAGES} synthetic slices: max abs difference <= 1e-4 and the same Dice to 4 decimals`, async (t) => {
     assert.ok(existsSync(MODEL), `${MODEL} is missing (tools/train-demo-model/README.md makes it)`);
     const data = join(dir, 'synth.h5');
     // Seed 2: not the seed the model was trained on (1).
@@ -56,12 +56,13 @@ describe('bundled model: runner (onnxruntime) against PyTorch', { skip: skipReas
 
     // The runner as the orchestrator launches it, without the barrier.
     const job: RunnerJob = {
-      model: MODEL, data, split: 'testing', images: IMAGES, skip: 0, batchSize: 2, engine: 'onnxruntime',
+      model: 'builtin:unet2d-decathlon', data, split: 'testing', images: IMAGES, skip: 0, batchSize: 2, engine: 'onnxruntime',
       threads: { intra: 2 }, warmupBatches: 0, minSeconds: 0, minBatches: IMAGES / 2, barrier: false, savePredictions: runnerOut,
     };
     const runner = await execa(process.execPath, [runnerEntry, '--job', JSON.stringify(job)], { stdin: 'ignore' });
     const result = runner.stdout.split('\n').map((line) => JSON.parse(line) as { event: string }).find((e): e is RunnerResult => e.event === 'result');
     assert.ok(result, `no result event in the runner's output:\n${runner.stdout}`);
+    assert.equal(result.model.weights, 'trained');
     const torch = await execa(PYTHON, [CROSSCHECK, '--model', MODEL, '--data', data, '--images', String(IMAGES), '--out', torchOut]);
     const reference = JSON.parse(torch.stdout) as { dice: number; soft_dice: number; images: number; tumour_slices: number };
 
@@ -75,6 +76,7 @@ describe('bundled model: runner (onnxruntime) against PyTorch', { skip: skipReas
       maxAbs = Math.max(maxAbs, Math.abs(ours.data[i]! - theirs.data[i]!));
       if (theirs.data[i]! > 0.5) positives++;
     }
+    t.diagnostic(`max abs difference ${maxAbs.toExponential(2)}; Dice runner ${result.dice.toFixed(6)}, PyTorch ${reference.dice.toFixed(6)}`);
     assert.ok(maxAbs <= 1e-4, `max abs difference ${maxAbs} > 1e-4`);
 
     // The comparison means something only if the model segments: some tumour, found.
