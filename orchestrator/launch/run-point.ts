@@ -29,8 +29,9 @@ export async function runPointRepeat(
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`point timed out after ${opts.timeoutMs / 1000} s`)), opts.timeoutMs);
   });
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => {
+    onAbort = () => {
       interrupted = true;
       reject(new Error('interrupted'));
     };
@@ -68,6 +69,8 @@ export async function runPointRepeat(
     }
   } finally {
     clearTimeout(timer);
+    // One sweep signal serves every repeat of every point: leave no listener behind.
+    if (onAbort) opts.signal.removeEventListener('abort', onAbort);
     await Promise.all(runners.map((r) => r.stop()));
   }
 

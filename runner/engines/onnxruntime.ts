@@ -56,11 +56,17 @@ class OrtSession implements Session {
     private readonly outputName: string,
   ) {}
 
+  /** The runner refills one batch buffer: its tensor is made once, not on every run. */
+  private feeds: { input: Float32Array; dims: string; value: Record<string, ort.Tensor> } | undefined;
+
   async run(input: Float32Array, n: number, inputShape: [number, number, number]): Promise<{ data: Float32Array; shape: number[] }> {
     const [h, w, c] = inputShape;
     if (input.length !== n * h * w * c) throw new Error(`input holds ${input.length} values, expected ${n}x${h}x${w}x${c}`);
-    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [n, h, w, c]) };
-    const results = await this.session.run(feeds);
+    const dims = `${n}x${h}x${w}x${c}`;
+    if (this.feeds?.input !== input || this.feeds.dims !== dims) {
+      this.feeds = { input, dims, value: { [this.inputName]: new ort.Tensor('float32', input, [n, h, w, c]) } };
+    }
+    const results = await this.session.run(this.feeds.value);
     const out = results[this.outputName];
     if (!out || out.type !== 'float32') throw new Error(`onnxruntime returned no float32 '${this.outputName}'`);
     return { data: out.data as Float32Array, shape: [...out.dims] };
