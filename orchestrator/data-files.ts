@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Workload } from './experiment/types.js';
-import { writeSynthetic } from '../runner/data/synth.js';
+import { GENERATOR_VERSION, writeSynthetic } from '../runner/data/synth.js';
 import { UserError } from '../common/errors.js';
 
 // Where a workload's data file is: a given path, or a synthetic file generated once per
@@ -10,7 +10,8 @@ import { UserError } from '../common/errors.js';
 export function dataPath(workload: Workload, dataDir: string): string {
   if ('path' in workload.data) return workload.data.path;
   const { seed, testing } = workload.data.synthetic;
-  return resolve(join(dataDir, `synthetic-seed${seed}-testing${testing}.h5`));
+  // The generator's version is in the name: a newer generator never reuses an older file.
+  return resolve(join(dataDir, `synthetic-v${GENERATOR_VERSION}-seed${seed}-testing${testing}.h5`));
 }
 
 /** Generates the synthetic file when the workload asks for one and it is not there yet. */
