@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { UserError, formatError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
 import { loadExperiment } from '../orchestrator/experiment/load.js';
-import { editDistance, nearest } from '../orchestrator/experiment/nearest.js';
+import { editDistance, nearest } from '../common/nearest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'numa-sweep-exp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,6 @@
-import { formatError, isUserError } from '../../common/errors.js';
+import { existsSync } from 'node:fs';
+import { formatError, isUserError, UserError } from '../../common/errors.js';
+import { nearest } from '../../common/nearest.js';
 import type { Command } from './command.js';
 import { runCommand } from './commands/run.js';
 import { planCommand } from './commands/plan.js';
@@ -36,7 +38,7 @@ function overview(): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 a point or qualification failed, 2 bad input (nothing changed on disk)',
+    'exit codes: 0 ok, 1 a point or qualification failed, 2 bad input (nothing changed on disk), 130 interrupted',
     'results: SQLite at results/sweeps.db by default; `sweep query "SELECT * FROM results"`',
   ].join('\n');
 }
@@ -44,16 +46,23 @@ function overview(): string {
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   try {
-    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    if (first === undefined) {
+      process.stderr.write(overview() + '\n');
+      return 2;
+    }
+    if (first === '--help' || first === '-h' || first === 'help') {
       process.stdout.write(overview() + '\n');
-      return first === undefined ? 2 : 0;
+      return 0;
     }
     if (first === '--version' || first === '-V') {
       process.stdout.write(toolVersion() + '\n');
       return 0;
     }
     const command = commands.find((c) => c.name === first);
-    // Anything else is an experiment file: `sweep experiments/x.yaml` is `sweep run experiments/x.yaml`.
+    // Anything else is an experiment file: `sweep experiments/x.yaml` is `sweep run experiments/x.yaml`,
+    // unless it is neither a file nor YAML-named but close to a command's name (a typo).
+    const typo = command || existsSync(first) || /\.ya?ml$/i.test(first) ? undefined : nearest(first, commands.map((c) => c.name));
+    if (typo) throw new UserError(`unknown command '${first}'`, { hint: `did you mean 'sweep ${typo}'? (sweep --help lists the commands)` });
     const [cmd, args] = command ? [command, rest] : [runCommand, argv];
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(cmd.usage + '\n');

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { UserError } from '../../common/errors.js';
 import type { Split } from '../../runner/job.js';
-import { nearest } from './nearest.js';
+import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
 import { problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
 import type { AxisValue, Experiment, Matrix, Profile, ThreadSetting, Workload } from './types.js';

@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import type { Document, LineCounter } from 'yaml';
 import { UserError, formatLocation, type ErrorLocation } from '../../common/errors.js';
-import { nearest } from './nearest.js';
+import { nearest } from '../../common/nearest.js';
 import { formatPath, locate, pointerSegments, positionOf, type PathSegment } from './yaml-locate.js';
 
 // Turns ajv's errors into one UserError that points at the YAML: file:line:column, the key

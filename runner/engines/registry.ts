@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { UserError } from '../../common/errors.js';
+import { editDistance } from '../../common/nearest.js';
 import type { Engine } from './engine.js';
 import { onnxruntimeEngine } from './onnxruntime.js';
 import { tfjsNodeAvailability, tfjsNodeEngine } from './tfjs-node.js';
@@ -63,16 +64,4 @@ function nearest(name: string, names: string[]): string[] {
   const scored = names.map((n) => ({ n, d: editDistance(lower, n) }));
   const best = Math.min(...scored.map((s) => s.d));
   return best <= 3 ? scored.filter((s) => s.d === best).map((s) => s.n) : [];
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }
