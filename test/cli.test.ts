@@ -1,0 +1,50 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { packagePath } from '../common/paths.js';
+
+// The front door: help for every command, usage errors as exit 2 with the fix named.
+
+function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const COMMANDS = ['run', 'plan', 'topology', 'query', 'compare', 'report', 'export', 'infer', 'model', 'data'];
+
+describe('sweep CLI', () => {
+  it('--help lists every command; each command has its own --help', () => {
+    const top = sweep(['--help']);
+    assert.equal(top.code, 0);
+    for (const c of COMMANDS) assert.match(top.stdout, new RegExp(`^  ${c} `, 'm'));
+    for (const c of COMMANDS) {
+      const help = sweep([c, '--help']);
+      assert.equal(help.code, 0, c);
+      assert.match(help.stdout, /^usage: sweep/m, c);
+    }
+  });
+
+  it('without arguments prints usage on stderr and exits 2', () => {
+    const r = sweep([]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /usage: sweep/);
+  });
+
+  it('a mistyped command names the one meant', () => {
+    const r = sweep(['compre', '1', '2']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'compre'/);
+    assert.match(r.stderr, /sweep compare/);
+  });
+
+  it('unknown options and bad numbers are exit 2 with the value named', () => {
+    const unknown = sweep(['plan', packagePath('experiments', 'smoke.yaml'), '--frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /frobnicate/);
+    const bad = sweep(['infer', '--model', 'builtin:unet2d-decathlon', '--data', 'x.h5', '--batch-size', 'two']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--batch-size/);
+    assert.match(bad.stderr, /two/);
+  });
+});
