@@ -1,9 +1,11 @@
 // Progress of a sweep: on a terminal one live line (points done of total, elapsed, ETA, best so
 // far) rewritten in place; elsewhere (CI logs, pipes) one plain line per event.
 
+import type { SweepPointSummary } from './sweep.js';
+
 export interface ProgressSink {
   pointStarted(index: number, total: number, key: string): void;
-  pointDone(index: number, total: number, key: string, outcome: { ok: boolean; throughput: number | null; error: string | null }): void;
+  pointDone(index: number, total: number, point: SweepPointSummary): void;
   message(line: string): void;
   finish(): void;
 }
@@ -15,6 +17,14 @@ function clock(seconds: number): string {
   const mm = String(m).padStart(2, '0');
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** "26.9 img/s, p50 37.0 ms, p99 41.2 ms, Dice 0.9774", or "FAILED: <first line of the error>". */
+export function pointResult(point: SweepPointSummary): string {
+  if (point.status !== 'ok') return `FAILED: ${(point.error ?? '').split('\n')[0]}`;
+  const ms = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} ms`);
+  const dice = point.dice === null ? '-' : point.dice.toFixed(4);
+  return `${point.throughput_ips?.toFixed(1)} img/s, p50 ${ms(point.latency_p50_ms)}, p99 ${ms(point.latency_p99_ms)}, Dice ${dice}`;
 }
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressSink {
@@ -62,17 +72,14 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
         ticker.unref();
       } else stream.write(`point ${index + 1}/${total} ${key}: running\n`);
     },
-    pointDone(index, total, key, outcome) {
+    pointDone(index, total, point) {
       stopTicker();
       done++;
-      if (outcome.ok && outcome.throughput !== null && (!best || outcome.throughput > best.throughput)) {
-        best = { throughput: outcome.throughput, key };
+      if (point.throughput_ips !== null && (!best || point.throughput_ips > best.throughput)) {
+        best = { throughput: point.throughput_ips, key: point.key };
       }
-      const result = outcome.ok
-        ? `${outcome.throughput?.toFixed(1)} img/s`
-        : `FAILED: ${(outcome.error ?? '').split('\n')[0]}`;
       clearLine();
-      stream.write(`point ${index + 1}/${total} ${key}: ${result}\n`);
+      stream.write(`point ${index + 1}/${total} ${point.key}: ${pointResult(point)}\n`);
       if (live) draw(status(total));
       else stream.write(`${status(total)}\n`);
     },

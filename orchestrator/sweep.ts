@@ -33,11 +33,22 @@ export interface SweepOptions {
   signal: AbortSignal;
 }
 
+/** One point as the sweep's summary gives it; the figures are null for a failed point. */
+export interface SweepPointSummary {
+  key: string;
+  status: 'ok' | 'failed';
+  throughput_ips: number | null;
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  dice: number | null;
+  error: string | null;
+}
+
 export interface SweepSummary {
   sweepId: number;
   name: string;
   status: Exclude<SweepStatus, 'running'>;
-  points: { key: string; status: 'ok' | 'failed'; throughput_ips: number | null; error: string | null }[];
+  points: SweepPointSummary[];
   skipped: { key: string; reason: string }[];
   db: string;
 }
@@ -170,8 +181,17 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         instances,
       };
       store.recordPoint(sweepId, outcome);
-      summary.points.push({ key: point.key, status: outcome.status, throughput_ips: outcome.throughput_ips, error });
-      progress.pointDone(index, total, point.key, { ok: error === null, throughput: outcome.throughput_ips, error });
+      const pointSummary: SweepPointSummary = {
+        key: point.key,
+        status: outcome.status,
+        throughput_ips: outcome.throughput_ips,
+        latency_p50_ms: outcome.latency_ms?.p50 ?? null,
+        latency_p99_ms: outcome.latency_ms?.p99 ?? null,
+        dice: outcome.dice,
+        error,
+      };
+      summary.points.push(pointSummary);
+      progress.pointDone(index, total, pointSummary);
     }
     summary.status = opts.signal.aborted ? 'interrupted' : summary.points.some((p) => p.status === 'failed') ? 'failed' : 'completed';
   } catch (err) {

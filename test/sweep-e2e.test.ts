@@ -39,7 +39,8 @@ describe('sweep experiments/smoke.yaml', () => {
     const db = join(dir, 'smoke.db');
     const run = sweep([packagePath('experiments', 'smoke.yaml'), '--db', db, '--tag', 'e2e', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const summary = JSON.parse(run.stdout) as { sweepId: number; status: string; points: unknown[] };
+    type PointSummary = { key: string; throughput_ips: number; latency_p99_ms: number; dice: number };
+    const summary = JSON.parse(run.stdout) as { sweepId: number; status: string; points: PointSummary[] };
     assert.equal(summary.status, 'completed');
 
     type Row = { point_key: string; status: string; instances: number; binding: string; throughput_ips: number; latency_p99_ms: number; dice: number; tag: string };
@@ -51,6 +52,10 @@ describe('sweep experiments/smoke.yaml', () => {
       assert.equal(r.tag, 'e2e');
       assert.ok(r.throughput_ips > 0 && r.latency_p99_ms > 0, r.point_key);
       assert.ok(r.dice >= 0 && r.dice <= 1);
+      // The summary printed at the end gives the same figures as the store.
+      const printed = summary.points.find((p) => p.key === r.point_key);
+      assert.ok(printed, r.point_key);
+      assert.deepEqual([printed.throughput_ips, printed.latency_p99_ms, printed.dice], [r.throughput_ips, r.latency_p99_ms, r.dice]);
     }
     const twoInstances = results.find((r) => r.instances === 2 && r.binding === 'numactl');
     assert.ok(twoInstances, 'a 2-instance numactl point');
@@ -91,6 +96,12 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.match(failed[0]!.error ?? '', /tfjs-node/);
     assert.match(failed[0]!.error ?? '', /stderr of runner 0/);
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'failed');
+    // The terminal summary: a table of every point, the failed ones without figures, then why they failed.
+    const table = run.stdout.split('\n');
+    assert.match(table[0]!, /^point\s+status\s+img\/s\s+p50_ms\s+p99_ms\s+dice$/);
+    assert.equal(table.filter((l) => /eng=tfjs-node.*\sfailed\s+-\s+-\s+-\s+-$/.test(l)).length, failed.length);
+    assert.equal(table.filter((l) => /eng=onnxruntime.*\sok\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}$/.test(l)).length, ok.length);
+    assert.match(run.stdout, /^failed .*eng=tfjs-node.*: .*tfjs-node/m);
   });
 
   it('stops every runner on SIGINT, keeps finished points and marks the sweep interrupted', async () => {

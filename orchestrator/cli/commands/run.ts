@@ -1,9 +1,26 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
-import { runSweep } from '../../sweep.js';
+import { runSweep, type SweepSummary } from '../../sweep.js';
+import { formatTable } from '../../../common/format-table.js';
 import { createProgress } from '../../progress.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
+
+/** The end of a sweep on a terminal: every point with its figures, the best, and where to look next. */
+function summaryText(summary: SweepSummary): string {
+  const rows = summary.points.map((p) => [p.key, p.status, p.throughput_ips, p.latency_p50_ms, p.latency_p99_ms, p.dice]);
+  const table = rows.length > 0 ? formatTable(['point', 'status', 'img/s', 'p50_ms', 'p99_ms', 'dice'], rows, { nullText: '-', maxWidth: 100 }) : '';
+  const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${(p.error ?? '').split('\n')[0]}\n`);
+  const ok = summary.points.filter((p) => p.status === 'ok').length;
+  const best = summary.points.filter((p) => p.throughput_ips !== null).sort((a, b) => b.throughput_ips! - a.throughput_ips!)[0];
+  return (
+    table +
+    failures.join('') +
+    `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${ok}/${summary.points.length} points ok` +
+    (best ? `, best ${best.throughput_ips!.toFixed(2)} img/s at ${best.key}` : '') +
+    `\nresults: sweep query --db ${summary.db} "SELECT point_key, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`
+  );
+}
 
 export const runCommand: Command = {
   name: 'run',
@@ -51,15 +68,7 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
         signal: controller.signal,
       });
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-      else {
-        const ok = summary.points.filter((x) => x.status === 'ok').length;
-        const best = summary.points.filter((x) => x.throughput_ips !== null).sort((a, b) => b.throughput_ips! - a.throughput_ips!)[0];
-        process.stdout.write(
-          `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${ok}/${summary.points.length} points ok` +
-            (best ? `, best ${best.throughput_ips!.toFixed(2)} img/s at ${best.key}` : '') +
-            `\nresults: sweep query --db ${summary.db} "SELECT point_key, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`,
-        );
-      }
+      else process.stdout.write(summaryText(summary));
       return summary.status === 'completed' ? 0 : summary.status === 'interrupted' ? 130 : 1;
     } finally {
       process.off('SIGINT', onSignal);
