@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Workload } from './experiment/types.js';
 import { GENERATOR_VERSION, writeSynthetic } from '../runner/data/synth.js';
-import { UserError } from '../common/errors.js';
+import { UserError, type ErrorLocation } from '../common/errors.js';
 
 // Where a workload's data file is: a given path, or a synthetic file generated once per
 // (seed, count) and kept beside the results database, so repeated sweeps reuse it.
@@ -15,11 +15,11 @@ export function dataPath(workload: Workload, dataDir: string): string {
 }
 
 /** Generates the synthetic file when the workload asks for one and it is not there yet. */
-export async function ensureData(workload: Workload, dataDir: string, experimentFile: string): Promise<string> {
+export async function ensureData(workload: Workload, dataDir: string, written: ErrorLocation): Promise<string> {
   const path = dataPath(workload, dataDir);
   if ('path' in workload.data && !existsSync(path)) {
     throw new UserError('the workload data file does not exist', {
-      location: { file: experimentFile, at: 'workload.data' },
+      location: written,
       value: path,
       hint: 'give the path of a decathlon-layout HDF5 file, or use `data: { synthetic: { seed: 1, testing: 64 } }`',
     });

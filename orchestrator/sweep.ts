@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { UserError } from '../common/errors.js';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { packagePath, packageRoot } from '../common/paths.js';
@@ -103,8 +104,16 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
   // Bad input stops here, before anything is written or launched: the model must load.
-  await loadModel(exp.workload.model);
-  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.file);
+  const { model } = exp.workload;
+  if (!model.startsWith('builtin:') && !existsSync(model)) {
+    throw new UserError('the model file does not exist', {
+      location: exp.locations.model,
+      value: model,
+      hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
+    });
+  }
+  await loadModel(model);
+  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data);
   const { progress } = opts;
 

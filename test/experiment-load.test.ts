@@ -60,6 +60,17 @@ describe('loadExperiment: errors point at the YAML', () => {
     assert.match(err.hint ?? '', /did you mean 'batch_size'\?/);
   });
 
+  test('a misspelt builtin model or model option points at workload.model with the nearest name', () => {
+    const preset = fails('name: t\nworkload:\n  model: builtin:unet2d-decatlon\n  data: {synthetic: {testing: 8}}\n');
+    assert.equal(preset.message, "unknown builtin model 'unet2d-decatlon'");
+    assert.deepEqual([preset.location.line, preset.location.column, preset.location.at], [3, 10, 'workload.model']);
+    assert.match(preset.hint ?? '', /did you mean 'builtin:unet2d-decathlon'\?/);
+    const option = fails('name: t\nworkload:\n  model: builtin:unet2d-decathlon?fsm=4\n  data: {synthetic: {testing: 8}}\n');
+    assert.equal(option.message, "unknown model option 'fsm'");
+    assert.equal(option.location.at, 'workload.model');
+    assert.match(option.hint ?? '', /did you mean 'fms'\?/);
+  });
+
   test('an unknown top-level key, far from every name, lists the known ones', () => {
     const err = fails(`${HEAD}zzzzzz: 1\n`);
     assert.equal(err.location.at, 'zzzzzz');
@@ -204,6 +215,11 @@ describe('loadExperiment: the experiment it returns', () => {
     const exp = loadExperiment(file);
     assert.equal(exp.workload.model, join(dir, 'models', 'u.h5'));
     assert.deepEqual(exp.workload.data, { path: join(dir, '..', 'data', 'task01.h5') });
+    // Where they are written, for the errors a sweep finds when a file is missing.
+    assert.deepEqual(exp.locations, {
+      model: { file, line: 3, column: 10, at: 'workload.model' },
+      data: { file, line: 4, column: 9, at: 'workload.data' },
+    });
   });
 
   for (const name of ['xeon-8380', 'local', 'smoke']) {

@@ -143,6 +143,23 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.ok(!existsSync(resultsDir), 'no database and no data written');
   });
 
+  it('refuses a missing model or data file with exit 2 at its YAML line, and writes nothing', () => {
+    const smoke = readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8');
+    const cases = [
+      { name: 'no-model.yaml', text: smoke.replace(/^  model: .*$/m, '  model: models/absent.h5'), at: /no-model\.yaml:7:10 \(workload\.model\): the model file does not exist/ },
+      { name: 'no-data.yaml', text: smoke.replace(/^  data: .*$/m, '  data: absent/task01.h5'), at: /no-data\.yaml:8:9 \(workload\.data\): the workload data file does not exist/ },
+    ];
+    for (const c of cases) {
+      const yaml = join(dir, c.name);
+      writeFileSync(yaml, c.text);
+      const resultsDir = join(dir, 'never');
+      const run = sweep([yaml, '--db', join(resultsDir, 'results.db')]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, c.at);
+      assert.ok(!existsSync(resultsDir), 'no database and no data written');
+    }
+  });
+
   it('fails a point whose runners hang past the timeout, stops them, and goes on', () => {
     const yaml = join(dir, 'hang.yaml');
     // A 30 s window against a 3 s point timeout: the runners are still measuring when time is up.

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { UserError } from '../../common/errors.js';
+import { UserError, isUserError } from '../../common/errors.js';
+import { parseModelSpec } from '../../runner/model/spec.js';
 import type { Split } from '../../runner/job.js';
 import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
@@ -73,6 +74,8 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     text,
     sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
     workload: workloadOf(raw.workload, dirname(path)),
+    // Where model and data are written, for errors found later (a file missing at run time).
+    locations: { model: problemAt(src, ['workload', 'model'], '').location, data: problemAt(src, ['workload', 'data'], '').location },
     measurement: raw.measurement,
     profiles: profilesOf(raw.profiles),
     matrix: matrixOf(raw.matrix),
@@ -151,6 +154,12 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
   }
 
   const w = raw.workload;
+  try {
+    parseModelSpec(w.model);
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    problems.push(problemAt(src, ['workload', 'model'], err.message, { value: err.value, hint: err.hint }));
+  }
   if (typeof w.data === 'object') {
     const testing = w.data.synthetic.testing;
     const needed = w.skip + (w.images ?? 1);

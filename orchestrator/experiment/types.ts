@@ -1,4 +1,5 @@
 import type { Split } from '../../runner/job.js';
+import type { ErrorLocation } from '../../common/errors.js';
 
 // An experiment after loading and validation (schemas/experiment.schema.json), before expansion.
 
@@ -49,6 +50,8 @@ export interface Experiment {
   text: string;
   sha256: string;
   workload: Workload;
+  /** Where workload.model and workload.data are written (file, line, column, key path). */
+  locations: { model: ErrorLocation; data: ErrorLocation };
   measurement: Measurement;
   profiles: Record<string, Profile>;
   matrix: Matrix;

@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { UserError } from '../../common/errors.js';
+import { nearest } from '../../common/nearest.js';
 import type { Upsampling } from './unet2d.js';
 
 // Model specs as users write them: `builtin:NAME[?key=value&...]`, a Keras file (.h5 / .hdf5)
@@ -69,10 +70,15 @@ function parseOptions(spec: string, query: string): PresetOptions {
         out.weights = raw;
         break;
       default:
-        throw new UserError(`unknown model option '${key}'`, { value: part, hint: `options: ${OPTION_KEYS.join(', ')} (in model spec '${spec}')` });
+        throw new UserError(`unknown model option '${key}'`, { value: part, hint: `${didYouMean(key, OPTION_KEYS)}options: ${OPTION_KEYS.join(', ')} (in model spec '${spec}')` });
     }
   }
   return out;
+}
+
+function didYouMean(word: string, candidates: readonly string[], prefix = ''): string {
+  const guess = nearest(word, candidates);
+  return guess ? `did you mean '${prefix}${guess}'? ` : '';
 }
 
 export function parseModelSpec(spec: string): ModelSpec {
@@ -81,7 +87,9 @@ export function parseModelSpec(spec: string): ModelSpec {
     const q = rest.indexOf('?');
     const name = q < 0 ? rest : rest.slice(0, q);
     const preset = PRESETS.find((p) => p === name);
-    if (!preset) throw new UserError(`unknown builtin model '${name}'`, { value: spec, hint: `builtin models: ${PRESETS.map((p) => `builtin:${p}`).join(', ')}` });
+    if (!preset) {
+      throw new UserError(`unknown builtin model '${name}'`, { value: spec, hint: `${didYouMean(name, PRESETS, 'builtin:')}builtin models: ${PRESETS.map((p) => `builtin:${p}`).join(', ')}` });
+    }
     return { kind: 'builtin', spec, preset, options: parseOptions(spec, q < 0 ? '' : rest.slice(q + 1)) };
   }
   const ext = extname(spec).toLowerCase();
