@@ -2,6 +2,7 @@ import type * as TfCoreModule from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { UserError } from '../../common/errors.js';
 import type { Activation, Layer, ModelGraph, WeightRole } from '../model/graph.js';
+import type { LoadedModel, Session } from './engine.js';
 import { weightKey } from '../model/graph.js';
 
 // Turns a ModelGraph into a forward function built from tfjs ops. Shared by tfjs-wasm and
@@ -302,5 +303,25 @@ export function buildTfForward(tf: TfCore, graph: ModelGraph): TfForward {
       for (const t of weights.values()) t.dispose();
       weights.clear();
     },
+  };
+}
+
+/** The tfjs engines run our own graphs (Keras files, builtin: models), never ONNX files. */
+export function graphOf(engine: string, model: LoadedModel): ModelGraph {
+  if (model.kind === 'graph') return model.graph;
+  throw new UserError(`engine ${engine} cannot run ONNX files`, {
+    location: { file: model.path },
+    value: model.path,
+    hint: `use --engine onnxruntime for an .onnx file, or give ${engine} a Keras .h5 file or a builtin: model`,
+  });
+}
+
+/** A session on tfjs backend `backend` (tfjs's backend is process-wide: make sure ours is current). */
+export async function tfSession(tf: TfCore, backend: string, graph: ModelGraph): Promise<Session> {
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
+  const forward = buildTfForward(tf, graph);
+  return {
+    run: (input, n, shape) => forward.run(input, n, shape),
+    dispose: async () => forward.dispose(),
   };
 }

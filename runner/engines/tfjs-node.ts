@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { UserError } from '../../common/errors.js';
 import type { KnobReport } from '../job.js';
-import type { Engine, EngineOptions, LoadedModel, Session } from './engine.js';
-import { buildTfForward, type TfCore } from './tfjs-graph.js';
+import type { Engine, EngineOptions, LoadedModel } from './engine.js';
+import { graphOf, tfSession, type TfCore } from './tfjs-graph.js';
 
 // tfjs-node: TensorFlow.js on libtensorflow (TensorFlow's C library, built with oneDNN).
 // An optional dependency: its install script downloads libtensorflow, which needs internet
@@ -85,25 +85,13 @@ function knobReport(l: Loaded, options: EngineOptions): KnobReport {
 export const tfjsNodeEngine: Engine = {
   name: 'tfjs-node',
   async open(model: LoadedModel, options: EngineOptions) {
-    if (model.kind === 'onnx') {
-      throw new UserError('engine tfjs-node cannot run ONNX files', {
-        location: { file: model.path },
-        value: model.path,
-        hint: 'use --engine onnxruntime for an .onnx file, or give tfjs-node a Keras .h5 file or a builtin: model',
-      });
-    }
+    const graph = graphOf('tfjs-node', model);
     loaded ??= load(options.threads).catch((err: unknown) => {
       loaded = undefined;
       throw err;
     });
     const l = await loaded;
-    // tfjs's backend is process-wide; make sure ours is the current one.
-    if (l.tf.getBackend() !== 'tensorflow') await l.tf.setBackend('tensorflow');
-    const forward = buildTfForward(l.tf, model.graph);
-    const session: Session = {
-      run: (input, n, shape) => forward.run(input, n, shape),
-      dispose: async () => forward.dispose(),
-    };
+    const session = await tfSession(l.tf, 'tensorflow', graph);
     return { session, version: l.version, knobs: knobReport(l, options) };
   },
 };

@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
-import { UserError } from '../../common/errors.js';
 import type { KnobReport } from '../job.js';
-import type { Engine, EngineOptions, LoadedModel, Session } from './engine.js';
-import { buildTfForward, type TfCore } from './tfjs-graph.js';
+import type { Engine, EngineOptions, LoadedModel } from './engine.js';
+import { graphOf, tfSession, type TfCore } from './tfjs-graph.js';
 
 // tfjs-wasm: TensorFlow.js on its WebAssembly backend (XNNPACK kernels), the portable
 // engine that needs nothing native. Under Node, tfjs-backend-wasm 4.x reports no
@@ -69,25 +68,13 @@ function knobReport(b: WasmBackend, options: EngineOptions): KnobReport {
 export const tfjsWasmEngine: Engine = {
   name: 'tfjs-wasm',
   async open(model: LoadedModel, options: EngineOptions) {
-    if (model.kind === 'onnx') {
-      throw new UserError('engine tfjs-wasm cannot run ONNX files', {
-        location: { file: model.path },
-        value: model.path,
-        hint: 'use --engine onnxruntime for an .onnx file, or give tfjs-wasm a Keras .h5 file or a builtin: model',
-      });
-    }
+    const graph = graphOf('tfjs-wasm', model);
     backend ??= initBackend(options.threads.intra).catch((err: unknown) => {
       backend = undefined;
       throw err;
     });
     const b = await backend;
-    // tfjs's backend is process-wide; make sure ours is the current one.
-    if (b.tf.getBackend() !== 'wasm') await b.tf.setBackend('wasm');
-    const forward = buildTfForward(b.tf, model.graph);
-    const session: Session = {
-      run: (input, n, shape) => forward.run(input, n, shape),
-      dispose: async () => forward.dispose(),
-    };
+    const session = await tfSession(b.tf, 'wasm', graph);
     return { session, version: b.version, knobs: knobReport(b, options) };
   },
 };
