@@ -1,7 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { packagePath } from '../common/paths.js';
+import { openStore } from '../results/store/store.js';
 
 // The front door: help for every command, usage errors as exit 2 with the fix named.
 
@@ -46,5 +50,24 @@ describe('sweep CLI', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--batch-size/);
     assert.match(bad.stderr, /two/);
+  });
+
+  it('a reader that stops early (| head) ends the command quietly with 141, no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-pipe-'));
+    try {
+      const db = join(dir, 'r.db');
+      openStore(db).close();
+      // 200,000 rows: far more than a pipe buffer, so writes go on after the reader has gone.
+      const sql = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT x FROM c';
+      const child = spawn(process.execPath, [packagePath('bin', 'sweep.js'), 'query', sql, '--db', db, '--format', 'csv'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 141);
+      assert.equal(stderr, '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -132,6 +132,21 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.equal(left, '', `runners still alive: ${left}`);
   });
 
+  it('a closed output pipe (2>&1 | head) interrupts the sweep like Ctrl-C', async () => {
+    const db = join(dir, 'pipe.db');
+    const child = spawn(process.execPath, [sweepBin, packagePath('experiments', 'smoke.yaml'), '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away after the first progress line.
+    child.stderr.once('data', () => {
+      child.stderr.destroy();
+      child.stdout.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130);
+    assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
+    assert.ok(rows<{ status: string }>(db, 'SELECT status FROM points').every((p) => p.status === 'ok'), 'no half-done point stored');
+    assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
+  });
+
   it('refuses a bad experiment with exit 2, naming line and key, and writes nothing', () => {
     const yaml = join(dir, 'typo.yaml');
     writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace('  batch_size: 2', '  batch_sizes: 2'));

@@ -38,7 +38,7 @@ function overview(): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 a point or qualification failed, 2 bad input (nothing changed on disk), 130 interrupted',
+    'exit codes: 0 ok, 1 a point or qualification failed, 2 bad input (nothing changed on disk), 130 interrupted, 141 output pipe closed (| head)',
     'results: SQLite at results/sweeps.db by default; `sweep query "SELECT * FROM results"`',
   ].join('\n');
 }

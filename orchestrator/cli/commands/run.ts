@@ -38,7 +38,7 @@ options:
   --topology FILE      plan for the machine in FILE (lscpu --parse=CPU,CORE,SOCKET,NODE output)
   --allowed-cpus LIST  restrict to these CPUs, as a container cpuset would (e.g. 0-15,32-47)
   --json               print the summary as JSON on stdout
-exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctrl-C)`,
+exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
   async run(argv) {
     const p = parse('run', argv, {
       db: { type: 'string' },
