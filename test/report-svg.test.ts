@@ -62,10 +62,11 @@ test('lineChart: markers on measured series only, reference lines dashed', () =>
       { name: 's1 ideal', colorIndex: 0, reference: true, points: [{ x: 1, y: 80 }, { x: 2, y: 160 }, { x: 4, y: 320 }] },
       { name: 's2', colorIndex: 1, points: [{ x: 1, y: 20 }, { x: 4, y: 60 }] },
     ],
+    referenceLegend: 'ideal (linear in cores)',
   });
   assert.equal(count(svg, /<circle class="point"/g), 5);
   assert.equal(count(svg, /<polyline class="reference"[^>]*stroke-dasharray/g), 1);
-  assert.match(svg, />ideal \(linear\)</);
+  assert.match(svg, />ideal \(linear in cores\)</);
   // x ticks at the instance counts present, written as integers.
   for (const x of ['1', '2', '4']) assert.match(svg, new RegExp(`text-anchor="middle" fill="#444">${x}</text>`));
 });
@@ -99,6 +100,9 @@ test('figures of the seed-like sweep: every chart present with the expected mark
   const scaling = fig(figures, 'scaling').svgs[0]!;
   assert.equal(count(scaling, /<circle class="point"/g), 3);
   assert.match(scaling, /bs 128 · numactl · optimized/);
+  // The ideal scales throughput per core: 4 instances x 10 cores use the 40 cores of 1 x 40, so 268.9
+  // against 80.3 is 335% of linear in cores, not 84% of "4 times one instance".
+  assert.match(scaling, /335% of linear in cores; bs=128,inst=4,cpi=10/);
   // Profile pairs: bs1 none, bs1 numactl, bs128 numactl; binding pairs: bs1 default and optimized.
   assert.equal(count(fig(figures, 'profile').svgs[0]!, /<rect class="bar"/g), 6);
   assert.match(fig(figures, 'profile').svgs[0]!, /optimized ×1\.47/);

@@ -27,6 +27,12 @@ function byThroughput(a: Measured, b: Measured): number {
 
 const NONE_MEASURED = 'No point finished with a throughput, so there is nothing to chart (see the table for the errors).';
 
+/** Cores a point used: instances x cores per instance (cores per instance 1 when not recorded). */
+function coresUsed(p: Measured): number {
+  const perInstance = Number(p.params['cores_per_instance']);
+  return Number(p.params['instances']) * (Number.isFinite(perInstance) && perInstance > 0 ? perInstance : 1);
+}
+
 function throughputFigure(ok: Measured[]): Figure {
   const fig: Figure = {
     id: 'throughput',
@@ -81,7 +87,8 @@ function scalingFigure(ok: Measured[]): Figure {
     heading: 'Scaling with instances',
     caption:
       'Throughput against the number of instances, for points whose other parameters (cores per instance aside) are equal. ' +
-      'The dashed line scales the fewest-instance point linearly.',
+      'The dashed line scales the fewest-instance point by the cores used (instances x cores per instance), as the ' +
+      'scaling-efficiency query does: flat where the same cores are split among more instances.',
     svgs: [],
     absent: null,
   };
@@ -115,16 +122,20 @@ function scalingFigure(ok: Measured[]): Figure {
       }
       const pts = [...best.entries()].sort((a, b) => a[0] - b[0]);
       const [x0, p0] = pts[0]!;
-      const efficiency = (x: number, p: Measured): string => `${fixed((100 * p.throughput_ips * x0) / (p0.throughput_ips * x), 0)}% of linear; ${p.key}`;
-      series.push({ name: label, colorIndex, points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: efficiency(x, p) })) });
+      // Ideal: the fewest-instance point's throughput per core, times the cores each point used.
+      const ideal = (p: Measured): number => (p0.throughput_ips * coresUsed(p)) / coresUsed(p0);
+      const efficiency = (p: Measured): string => `${fixed((100 * p.throughput_ips) / ideal(p), 0)}% of linear in cores; ${p.key}`;
+      series.push({ name: label, colorIndex, points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: efficiency(p) })) });
       series.push({
-        name: `${label}: ideal linear scaling from ${x0} instance(s)`,
+        name: `${label}: ideal scaling in cores from ${x0} instance(s)`,
         reference: true,
         colorIndex,
-        points: pts.map(([x]) => ({ x, y: (p0.throughput_ips * x) / x0 })),
+        points: pts.map(([x, p]) => ({ x, y: ideal(p) })),
       });
     });
-  fig.svgs.push(lineChart({ title: 'Throughput against instances', xAxis: 'Instances', yAxis: 'Throughput', yUnit: 'images/s', series }));
+  fig.svgs.push(
+    lineChart({ title: 'Throughput against instances', xAxis: 'Instances', yAxis: 'Throughput', yUnit: 'images/s', series, referenceLegend: 'ideal (linear in cores)' }),
+  );
   return fig;
 }
 

@@ -35,7 +35,7 @@ export interface GroupedBarSpec {
 export interface LineSeries {
   name: string;
   points: { x: number; y: number; note?: string }[];
-  /** Drawn dashed, without point markers (e.g. ideal linear scaling). */
+  /** Drawn dashed, without point markers (e.g. ideal scaling). */
   reference?: boolean;
   /** Palette index, so a series and its reference share a colour. */
   colorIndex?: number;
@@ -47,6 +47,8 @@ export interface LineChartSpec {
   yAxis: string;
   yUnit: string;
   series: LineSeries[];
+  /** The legend's one entry for every reference series (default 'reference'). */
+  referenceLegend?: string;
 }
 
 const WIDTH = 980;
@@ -213,7 +215,7 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
 export function lineChart(spec: LineChartSpec): string {
   const colorOf = (s: LineSeries, i: number): string => PALETTE[(s.colorIndex ?? i) % PALETTE.length]!;
   const entries: LegendItem[] = spec.series.flatMap((s, i) => (s.reference ? [] : [{ name: s.name, color: colorOf(s, i) }]));
-  if (spec.series.some((s) => s.reference)) entries.push({ name: 'ideal (linear)', color: '#555', dashed: true });
+  if (spec.series.some((s) => s.reference)) entries.push({ name: spec.referenceLegend ?? 'reference', color: '#555', dashed: true });
   const key = legend(entries, TITLE_H + 4);
   const x0 = 70;
   const x1 = WIDTH - 30;
