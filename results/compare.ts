@@ -23,6 +23,8 @@ export type Verdict = 'faster' | 'slower' | 'same' | 'n/a';
 export interface CompareOptions {
   /** Smallest relative change ever marked, whatever the spread (default 0.02). */
   minChange?: number;
+  /** Where the baseline sweep is, when not in the candidate's store: another machine's or an archived database. */
+  baselineStore?: Store;
 }
 
 export interface MetricChange {
@@ -61,6 +63,8 @@ export interface SweepSide {
   status: string;
   started_at: string;
   host: string;
+  /** The database file the sweep was read from. */
+  database: string;
 }
 
 export interface Comparison {
@@ -136,18 +140,19 @@ function differences<T extends object>(a: T, b: T, fields: (keyof T)[]): FieldDi
     .map((f) => ({ field: String(f), a: a[f], b: b[f] }));
 }
 
-function side(s: SweepRecord, host: HostRecord): SweepSide {
-  return { id: s.id, name: s.name, tag: s.tag, status: s.status, started_at: s.started_at, host: host.hostname };
+function side(s: SweepRecord, host: HostRecord, store: Store): SweepSide {
+  return { id: s.id, name: s.name, tag: s.tag, status: s.status, started_at: s.started_at, host: host.hostname, database: store.path };
 }
 
 /** Compares sweep `b` against sweep `a` (ids, or names/tags meaning the latest such sweep). */
 export function compareSweeps(store: Store, a: string | number, b: string | number, opts: CompareOptions = {}): Comparison {
   const minChange = opts.minChange ?? DEFAULT_MIN_CHANGE;
-  const sa = store.findSweep(a);
+  const storeA = opts.baselineStore ?? store;
+  const sa = storeA.findSweep(a);
   const sb = store.findSweep(b);
-  const ha = store.getHost(sa.host_id);
-  const hb = sa.host_id === sb.host_id ? ha : store.getHost(sb.host_id);
-  const pa = store.pointMeasuresOf(sa.id);
+  const ha = storeA.getHost(sa.host_id);
+  const hb = store.getHost(sb.host_id);
+  const pa = storeA.pointMeasuresOf(sa.id);
   const pb = store.pointMeasuresOf(sb.id);
   const typicalA = typicalSpread(pa);
   const typicalB = typicalSpread(pb);
@@ -163,8 +168,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   const regressions = points.filter((p) => p.regression);
   const count = (v: Verdict) => points.filter((p) => p.throughput.verdict === v).length;
   return {
-    a: side(sa, ha),
-    b: side(sb, hb),
+    a: side(sa, ha, storeA),
+    b: side(sb, hb, store),
     rule: COMPARE_RULE,
     minChange,
     points,
@@ -184,7 +189,9 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 export function renderComparison(c: Comparison, format: 'table' | 'json' = 'table'): string {
   if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
-  const title = (s: SweepSide) => `#${s.id} ${s.name}${s.tag ? ` [${s.tag}]` : ''} (${s.status}) ${s.started_at} on ${s.host}`;
+  // The database is named only when the two sides come from different files.
+  const from = (s: SweepSide) => (c.a.database === c.b.database ? '' : ` in ${s.database}`);
+  const title = (s: SweepSide) => `#${s.id} ${s.name}${s.tag ? ` [${s.tag}]` : ''} (${s.status}) ${s.started_at} on ${s.host}${from(s)}`;
   const out = [`A: ${title(c.a)}`, `B: ${title(c.b)}`, `rule: ${c.rule}; min change ${pct(c.minChange)}`, ''];
   const rows = c.points.map((p) => [
     p.key,

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compareSweeps, renderComparison, repeatSpread, type Comparison } from '../results/compare.js';
+import { spawnSync } from 'node:child_process';
+import { packagePath } from '../common/paths.js';
 import { openStore, type Store } from '../results/store/store.js';
 import { matrixPoints, paramsFixture, pointKey, pointOutcomeFixture, sweepStartFixture } from './results-fixtures.js';
 
@@ -119,5 +121,33 @@ describe('compare', () => {
     assert.equal(json.regressions.length, 2);
     assert.equal(json.points.length, 23);
     assert.equal(json.rule, c.rule);
+  });
+
+  test("a baseline from another machine's database (--baseline-db)", () => {
+    // The reference machine's results, in its own file: same matrix, another host.
+    const referenceDb = join(dir, 'reference.db');
+    const reference = openStore(referenceDb);
+    const r = reference.beginSweep(sweepStartFixture({ tag: 'golden' }, { hostname: 'ref-01' }));
+    reference.recordPoints(r, matrixPoints({ spread: 0.01 }));
+    reference.finishSweep(r, 'completed');
+    reference.close();
+
+    const baselineStore = openStore(referenceDb, { readonly: true });
+    try {
+      const c = compareSweeps(store, 'golden', 'noisy', { baselineStore });
+      assert.equal(c.a.database, referenceDb);
+      assert.equal(c.b.database, join(dir, 'sweeps.db'));
+      assert.deepEqual(c.hostDifferences[0], { field: 'hostname', a: 'ref-01', b: 'clx-01' });
+      // Same figures as the same baseline in the candidate's own database.
+      assert.deepEqual(c.summary, compareSweeps(store, 'base', 'noisy').summary);
+      assert.match(renderComparison(c), new RegExp(`^A: #1 unet-2d-scaling \\[golden\\] .* on ref-01 in ${referenceDb}$`, 'm'));
+    } finally {
+      baselineStore.close();
+    }
+
+    // Through the CLI: the regressions fail the run.
+    const run = spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), 'compare', 'golden', 'noisy', '--db', join(dir, 'sweeps.db'), '--baseline-db', referenceDb, '--json'], { encoding: 'utf8' });
+    assert.equal(run.status, 1, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as Comparison).regressions.length, 2);
   });
 });
