@@ -8,21 +8,28 @@ import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/stor
 // points that have them (0 when none do). A ratio B/A is marked only when
 //     |B/A - 1| > threshold = max(spread in A, spread in B, minChange)     (minChange: 2 %)
 // Throughput up is 'faster'; latency (p50, p99) down is 'faster'. A regression is a point that
-// failed in B but not in A, or whose throughput or p50 latency is marked 'slower'; p99 is shown
-// and marked but is not a regression on its own (tails are noisier than the repeats show).
+// failed in B but not in A, whose throughput or p50 latency is marked 'slower', or whose hard
+// Dice fell by more than maxDiceDrop (absolute, default 0.002): a fast point that computes
+// something else must fail the comparison. The same model on the same images gives the same Dice
+// to about 1e-5 whatever the engine or thread count (rounding of pixels within float noise of
+// 0.5), so a larger drop means the predictions changed. p99 is shown and marked but is not a
+// regression on its own (tails are noisier than the repeats show).
 
 export const DEFAULT_MIN_CHANGE = 0.02;
+export const DEFAULT_MAX_DICE_DROP = 0.002;
 
 export const COMPARE_RULE =
   'a ratio B/A is marked when |B/A - 1| > max(spread A, spread B, min change); spread = (max - min) / median ' +
   'of the point\'s repeat throughputs (its sweep\'s median spread when it has one repeat); regression = ' +
-  'failed in B only, or throughput or p50 latency marked slower';
+  'failed in B only, throughput or p50 latency marked slower, or Dice down by more than max Dice drop';
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'n/a';
 
 export interface CompareOptions {
   /** Smallest relative change ever marked, whatever the spread (default 0.02). */
   minChange?: number;
+  /** Largest fall in hard Dice (absolute) that is not a regression (default 0.002). */
+  maxDiceDrop?: number;
   /** Where the baseline sweep is, when not in the candidate's store: another machine's or an archived database. */
   baselineStore?: Store;
 }
@@ -72,6 +79,7 @@ export interface Comparison {
   b: SweepSide;
   rule: string;
   minChange: number;
+  maxDiceDrop: number;
   points: PointComparison[];
   onlyInA: string[];
   onlyInB: string[];
@@ -107,7 +115,14 @@ function change(a: number | null, b: number | null, threshold: number, higherIsB
   return { a, b, ratio, verdict };
 }
 
-export function comparePoints(a: PointMeasures, b: PointMeasures, spreadA: number, spreadB: number, minChange: number): PointComparison {
+export function comparePoints(
+  a: PointMeasures,
+  b: PointMeasures,
+  spreadA: number,
+  spreadB: number,
+  minChange: number,
+  maxDiceDrop = DEFAULT_MAX_DICE_DROP,
+): PointComparison {
   const threshold = Math.max(spreadA, spreadB, minChange);
   const throughput = change(a.throughput_ips, b.throughput_ips, threshold, true);
   const latency_p50 = change(a.latency_p50_ms, b.latency_p50_ms, threshold, false);
@@ -116,6 +131,7 @@ export function comparePoints(a: PointMeasures, b: PointMeasures, spreadA: numbe
   if (b.status === 'failed' && a.status !== 'failed') reasons.push(`failed in B: ${b.error ?? 'no error recorded'}`);
   if (throughput.verdict === 'slower') reasons.push(`throughput ${formatNumber(throughput.ratio!, 3)}x`);
   if (latency_p50.verdict === 'slower') reasons.push(`p50 latency ${formatNumber(latency_p50.ratio!, 3)}x`);
+  if (a.dice !== null && b.dice !== null && a.dice - b.dice > maxDiceDrop) reasons.push(`Dice ${a.dice.toFixed(4)} -> ${b.dice.toFixed(4)}`);
   return {
     key: a.key,
     status: { a: a.status, b: b.status },
@@ -147,6 +163,7 @@ function side(s: SweepRecord, host: HostRecord, store: Store): SweepSide {
 /** Compares sweep `b` against sweep `a` (ids, or names/tags meaning the latest such sweep). */
 export function compareSweeps(store: Store, a: string | number, b: string | number, opts: CompareOptions = {}): Comparison {
   const minChange = opts.minChange ?? DEFAULT_MIN_CHANGE;
+  const maxDiceDrop = opts.maxDiceDrop ?? DEFAULT_MAX_DICE_DROP;
   const storeA = opts.baselineStore ?? store;
   const sa = storeA.findSweep(a);
   const sb = store.findSweep(b);
@@ -163,7 +180,9 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   for (const p of pa) {
     const q = byKeyB.get(p.key);
     if (!q) continue;
-    points.push(comparePoints(p, q, repeatSpread(p.throughput_repeats) ?? typicalA, repeatSpread(q.throughput_repeats) ?? typicalB, minChange));
+    const spreadA = repeatSpread(p.throughput_repeats) ?? typicalA;
+    const spreadB = repeatSpread(q.throughput_repeats) ?? typicalB;
+    points.push(comparePoints(p, q, spreadA, spreadB, minChange, maxDiceDrop));
   }
   const regressions = points.filter((p) => p.regression);
   const count = (v: Verdict) => points.filter((p) => p.throughput.verdict === v).length;
@@ -172,6 +191,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     b: side(sb, hb, store),
     rule: COMPARE_RULE,
     minChange,
+    maxDiceDrop,
     points,
     onlyInA: pa.filter((p) => !byKeyB.has(p.key)).map((p) => p.key),
     onlyInB: pb.filter((p) => !keysA.has(p.key)).map((p) => p.key),
@@ -192,7 +212,7 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
   // The database is named only when the two sides come from different files.
   const from = (s: SweepSide) => (c.a.database === c.b.database ? '' : ` in ${s.database}`);
   const title = (s: SweepSide) => `#${s.id} ${s.name}${s.tag ? ` [${s.tag}]` : ''} (${s.status}) ${s.started_at} on ${s.host}${from(s)}`;
-  const out = [`A: ${title(c.a)}`, `B: ${title(c.b)}`, `rule: ${c.rule}; min change ${pct(c.minChange)}`, ''];
+  const out = [`A: ${title(c.a)}`, `B: ${title(c.b)}`, `rule: ${c.rule}; min change ${pct(c.minChange)}, max Dice drop ${c.maxDiceDrop}`, ''];
   const rows = c.points.map((p) => [
     p.key,
     p.throughput.a,

@@ -36,6 +36,11 @@ before(() => {
   store.recordPoints(b, points);
   store.finishSweep(b, 'completed');
 
+  // Same speed, but one configuration computes something else: its Dice fell.
+  const d = store.beginSweep(sweepStartFixture({ tag: 'wrong' }));
+  store.recordPoints(d, matrixPoints({ spread: 0.01, dice: (params) => (pointKey(params) === faster ? 0.8012 : 0.8712 - 0.001) }));
+  store.finishSweep(d, 'completed');
+
   // Same machine, tight repeats: the +4 % point is now beyond the spread.
   const c = store.beginSweep(sweepStartFixture({ tag: 'tight' }));
   store.recordPoints(c, matrixPoints({ spread: 0.005, perKey: { [within]: 1.04 } }));
@@ -121,6 +126,15 @@ describe('compare', () => {
     assert.equal(json.regressions.length, 2);
     assert.equal(json.points.length, 23);
     assert.equal(json.rule, c.rule);
+  });
+
+  test('a fall in Dice beyond --max-dice-drop is a regression, float-noise changes are not', () => {
+    const c = compareSweeps(store, 'base', 'wrong');
+    assert.equal(c.maxDiceDrop, 0.002);
+    assert.deepEqual(c.regressions.map((p) => [p.key, p.reasons]), [[faster, ['Dice 0.8712 -> 0.8012']]]);
+    assert.equal(c.summary.matched, 24, 'the other points fell by 0.001 only');
+    assert.match(renderComparison(c), /REGRESSION: Dice 0\.8712 -> 0\.8012/);
+    assert.deepEqual(compareSweeps(store, 'base', 'wrong', { maxDiceDrop: 0.1 }).regressions, []);
   });
 
   test("a baseline from another machine's database (--baseline-db)", () => {
