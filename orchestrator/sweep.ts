@@ -4,8 +4,10 @@ import { UserError } from '../common/errors.js';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { packagePath, packageRoot } from '../common/paths.js';
-import type { PointOutcome, SweepStatus } from '../results/types.js';
-import { openStore } from '../results/store/store.js';
+import type { PointOutcome, PointStatus, SweepStatus } from '../results/types.js';
+import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
+import { hostFingerprint, type HostFingerprint } from '../results/store/host.js';
+import type { Topology } from './topology/types.js';
 import type { RunnerResult } from '../runner/job.js';
 import { loadExperiment } from './experiment/load.js';
 import { loadTopology } from './topology/load.js';
@@ -32,6 +34,8 @@ export interface SweepOptions {
   progress: ProgressSink;
   /** Aborting it interrupts the sweep (the CLI wires SIGINT/SIGTERM to it). */
   signal: AbortSignal;
+  /** Continue this ended sweep (id, name or tag) instead of starting one: run the points it lacks or failed. */
+  resume?: string;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -51,6 +55,8 @@ export interface SweepSummary {
   status: Exclude<SweepStatus, 'running'>;
   points: SweepPointSummary[];
   skipped: { key: string; reason: string }[];
+  /** Points a resumed sweep had stored ok before this run (0 for a new sweep); not run again. */
+  alreadyStored: number;
   db: string;
 }
 
@@ -89,6 +95,47 @@ function engineVersions(): Record<string, string> {
   return versions;
 }
 
+/**
+ * The sweep `ref` names, if it may be resumed with this experiment on this machine: ended (not
+ * running), run from the same YAML (same SHA-256) with the same tool and engine versions on the
+ * same host fingerprint (CPU, microcode, kernel, allowed CPUs ...), so the points added measure
+ * what the stored ones measured.
+ */
+function resumableSweep(store: Store, ref: string, file: string, sha256: string, topo: Topology): SweepRecord {
+  const prior = store.findSweep(ref);
+  const where = { file: store.path };
+  if (prior.status === 'running') {
+    throw new UserError(`sweep ${prior.id} is still running`, { location: where, value: ref, hint: 'wait for it to end, or stop it (Ctrl-C) and resume it then' });
+  }
+  if (prior.experiment_sha256 !== sha256) {
+    throw new UserError(`the experiment is not the one sweep ${prior.id} ran`, {
+      location: where,
+      value: file,
+      hint: `sweep ${prior.id} ran ${prior.experiment_file} (sha256 ${prior.experiment_sha256.slice(0, 12)}), this file has sha256 ${sha256.slice(0, 12)}; resume with the same YAML, or start a new sweep`,
+    });
+  }
+  const software = { tool_version: toolVersion(), engine_versions: engineVersions() };
+  const softwareChanged = (['tool_version', 'engine_versions'] as const).filter((k) => JSON.stringify(prior[k]) !== JSON.stringify(software[k]));
+  if (softwareChanged.length > 0) {
+    throw new UserError(`sweep ${prior.id} was measured with other software`, {
+      location: where,
+      value: ref,
+      hint: `changed since: ${softwareChanged.map((k) => `${k} ${JSON.stringify(prior[k])} -> ${JSON.stringify(software[k])}`).join('; ')}; start a new sweep and compare the two`,
+    });
+  }
+  const then = store.getHost(prior.host_id);
+  const now = hostFingerprint(topo);
+  const changed = (Object.keys(now) as (keyof HostFingerprint)[]).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(then[k]));
+  if (changed.length > 0) {
+    throw new UserError(`sweep ${prior.id} was measured on another machine or CPU set`, {
+      location: where,
+      value: ref,
+      hint: `changed since: ${changed.map((k) => `${k} ${JSON.stringify(then[k])} -> ${JSON.stringify(now[k])}`).join('; ')}; start a new sweep and compare the two`,
+    });
+  }
+  return prior;
+}
+
 export function dataDirFor(db: string): string {
   return join(dirname(resolve(db)), 'data');
 }
@@ -117,23 +164,56 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const plan = buildPlan(exp, topo, data);
   const { progress } = opts;
 
-  const store = openStore(opts.db);
-  for (const id of store.interruptAbandoned()) {
-    progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
+  if (opts.resume !== undefined && !existsSync(opts.db)) {
+    throw new UserError('no results database to resume a sweep from', {
+      location: { file: resolve(opts.db) },
+      value: opts.resume,
+      hint: 'give --db the database the sweep was written to',
+    });
   }
-  const sweepId = store.beginSweep({
-    name: exp.name,
-    tag: opts.tag,
-    experimentFile: exp.file,
-    experimentText: exp.text,
-    experimentSha256: exp.sha256,
-    toolVersion: toolVersion(),
-    gitRevision: gitRevision(),
-    engineVersions: engineVersions(),
-    topology: topo,
-    plannedPoints: plan.points.length,
-  });
-  progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
+  const store = openStore(opts.db);
+  let sweepId: number;
+  let stored = new Map<string, PointStatus>();
+  try {
+    for (const id of store.interruptAbandoned()) {
+      progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
+    }
+    if (opts.resume !== undefined) {
+      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo);
+      stored = store.pointStatusesOf(prior.id);
+      if (!store.resumeSweep(prior.id)) throw new UserError(`sweep ${prior.id} is running in another process`, { location: { file: store.path }, value: opts.resume });
+      sweepId = prior.id;
+    } else {
+      sweepId = store.beginSweep({
+        name: exp.name,
+        tag: opts.tag,
+        experimentFile: exp.file,
+        experimentText: exp.text,
+        experimentSha256: exp.sha256,
+        toolVersion: toolVersion(),
+        gitRevision: gitRevision(),
+        engineVersions: engineVersions(),
+        topology: topo,
+        plannedPoints: plan.points.length,
+      });
+    }
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const resuming = opts.resume !== undefined;
+  const alreadyStored = plan.points.filter((p) => stored.get(p.key) === 'ok').length;
+  const toRun = plan.points.filter((p) => stored.get(p.key) !== 'ok');
+  if (resuming) {
+    const failedBefore = toRun.filter((p) => stored.get(p.key) === 'failed').length;
+    progress.message(
+      `resuming sweep ${sweepId} '${exp.name}': ${alreadyStored} of ${plan.points.length} points already stored, ${toRun.length} to run` +
+        (failedBefore > 0 ? ` (${failedBefore} failed before and run again)` : '') +
+        `, results in ${opts.db}`,
+    );
+  } else {
+    progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
+  }
   for (const s of plan.skipped) progress.message(`skipped ${pointKey(s.params)}: ${s.reason}`);
 
   const summary: SweepSummary = {
@@ -142,11 +222,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     status: 'completed',
     points: [],
     skipped: plan.skipped.map((s) => ({ key: pointKey(s.params), reason: s.reason })),
+    alreadyStored,
     db: opts.db,
   };
-  const total = plan.points.length;
+  const total = toRun.length;
   try {
-    for (const [index, point] of plan.points.entries()) {
+    for (const [index, point] of toRun.entries()) {
       if (opts.signal.aborted) break;
       progress.pointStarted(index, total, point.key);
       const startedAt = new Date().toISOString();
@@ -189,7 +270,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         ended_at: new Date().toISOString(),
         instances,
       };
-      store.recordPoint(sweepId, outcome);
+      store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
       const pointSummary: SweepPointSummary = {
         key: point.key,
         status: outcome.status,

@@ -246,6 +246,36 @@ describe('store', () => {
     }
   });
 
+  test('resumeSweep reopens an ended sweep only; replaceFailed swaps a failed point for a new attempt', () => {
+    const store = openStore(dbPath());
+    try {
+      const id = store.beginSweep(sweepStartFixture());
+      assert.equal(store.resumeSweep(id), false, 'a running sweep is not resumed');
+      const ok = pointOutcomeFixture({ params: { batch_size: 1 } });
+      const failed = pointOutcomeFixture({ params: { batch_size: 128 }, status: 'failed' });
+      store.recordPoints(id, [ok, failed]);
+      store.markInterrupted(id);
+
+      assert.equal(store.resumeSweep(id), true);
+      const sweep = store.getSweep(id)!;
+      assert.equal(sweep.status, 'running');
+      assert.equal(sweep.ended_at, null);
+      assert.deepEqual([...store.pointStatusesOf(id)].sort(), [[ok.key, 'ok'], [failed.key, 'failed']].sort());
+
+      // Without replaceFailed the key is taken; with it the failed record and its instances go.
+      const retry = pointOutcomeFixture({ params: { batch_size: 128 } });
+      assert.throws(() => store.recordPoint(id, retry), /already has a point/);
+      store.recordPoint(id, retry, { replaceFailed: true });
+      assert.deepEqual([...store.pointStatusesOf(id)].sort(), [[ok.key, 'ok'], [failed.key, 'ok']].sort());
+      const orphans = store.db.prepare('SELECT count(*) AS n FROM instances WHERE point_id NOT IN (SELECT id FROM points)').get() as { n: number };
+      assert.equal(orphans.n, 0);
+      // An ok point is never replaced.
+      assert.throws(() => store.recordPoint(id, ok, { replaceFailed: true }), /already has a point/);
+    } finally {
+      store.close();
+    }
+  });
+
   test('two processes record points into one database at once', async () => {
     const path = dbPath();
     const storeUrl = pathToFileURL(packagePath('dist', 'results', 'store', 'store.js')).href;

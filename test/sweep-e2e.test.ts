@@ -147,6 +147,53 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
   });
 
+  it('--resume runs only the points an interrupted sweep lacks, and refuses another YAML', () => {
+    const db = join(dir, 'pipe.db'); // interrupted by the test above
+    type P = { id: number; key: string; started_at: string };
+    const before = rows<P>(db, 'SELECT id, key, started_at FROM points ORDER BY id');
+    const smoke = packagePath('experiments', 'smoke.yaml');
+
+    // Another YAML (a longer window) would mix two measurements in one sweep: refused, nothing changed.
+    const changed = join(dir, 'changed.yaml');
+    writeFileSync(changed, readFileSync(smoke, 'utf8').replace(/min_seconds: [\d.]+/, 'min_seconds: 0.3'));
+    const refused = sweep([changed, '--db', db, '--resume', '1']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /the experiment is not the one sweep 1 ran/);
+    assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
+    assert.equal(sweep([smoke, '--db', db, '--resume', '1', '--tag', 'x']).code, 2, '--tag with --resume');
+
+    const run = sweep([smoke, '--db', db, '--resume', '1', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as { sweepId: number; status: string; alreadyStored: number; points: { key: string }[] };
+    assert.equal(summary.sweepId, 1);
+    assert.equal(summary.alreadyStored, before.length);
+    assert.equal(summary.points.length, 4 - before.length);
+    assert.ok(summary.points.every((p) => !before.some((b) => b.key === p.key)), 'a stored point is not run again');
+    const after = rows<P>(db, 'SELECT id, key, started_at FROM points ORDER BY id');
+    assert.equal(new Set(after.map((p) => p.key)).size, 4, 'every planned point once');
+    assert.deepEqual(after.slice(0, before.length), before, 'the points stored before are untouched');
+    assert.deepEqual(rows<{ status: string }>(db, 'SELECT status FROM sweeps'), [{ status: 'completed' }]);
+  });
+
+  it('--resume runs the failed points again, in place of the failed records', () => {
+    const db = join(dir, 'broken.db'); // tfjs-node points failed there
+    type P = { id: number; key: string; status: string };
+    const before = rows<P>(db, 'SELECT id, key, status FROM points ORDER BY id');
+    const run = sweep([join(dir, 'broken-engine.yaml'), '--db', db, '--resume', '1']);
+    assert.equal(run.code, 1, run.stderr); // tfjs-node is still absent
+    assert.match(run.stderr, /resuming sweep 1 .*: \d+ of \d+ points already stored, \d+ to run \(\d+ failed before and run again\)/);
+    const after = rows<P>(db, 'SELECT id, key, status FROM points ORDER BY id');
+    assert.deepEqual(after.map((p) => p.key).sort(), before.map((p) => p.key).sort(), 'one record per point');
+    for (const b of before) {
+      const a = after.find((p) => p.key === b.key)!;
+      if (b.status === 'ok') assert.equal(a.id, b.id, `${b.key} kept`);
+      else assert.notEqual(a.id, b.id, `${b.key} measured again`);
+    }
+    const orphans = rows<{ n: number }>(db, 'SELECT count(*) AS n FROM instances WHERE point_id NOT IN (SELECT id FROM points)');
+    assert.equal(orphans[0]!.n, 0, 'the replaced records took their instances with them');
+    assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'failed');
+  });
+
   it('refuses a bad experiment with exit 2, naming line and key, and writes nothing', () => {
     const yaml = join(dir, 'typo.yaml');
     writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace('  batch_size: 2', '  batch_sizes: 2'));

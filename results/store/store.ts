@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { UserError } from '../../common/errors.js';
-import type { InstanceOutcome, PointOutcome, SweepStart, SweepStatus } from '../types.js';
+import type { InstanceOutcome, PointOutcome, PointStatus, SweepStart, SweepStatus } from '../types.js';
 import { openDatabase, type OpenOptions } from './db.js';
 import { fingerprintHash, hostFingerprint } from './host.js';
 import {
@@ -91,16 +91,30 @@ export class Store {
   }
 
   /** Writes a finished point and its instances in one transaction; returns the point id. */
-  recordPoint(sweepId: number, outcome: PointOutcome): number {
-    return this.recordPoints(sweepId, [outcome])[0];
+  recordPoint(sweepId: number, outcome: PointOutcome, opts: { replaceFailed?: boolean } = {}): number {
+    return this.recordPoints(sweepId, [outcome], opts)[0];
   }
 
-  /** Several points in one transaction (imports, benchmarks); all or none are written. */
-  recordPoints(sweepId: number, outcomes: readonly PointOutcome[]): number[] {
+  /**
+   * Makes an ended sweep 'running' again, owned by this process, to add the points it lacks
+   * (`sweep run --resume`). False when the sweep is running already.
+   */
+  resumeSweep(sweepId: number): boolean {
+    const info = this.writes().resumeSweep.run({ id: sweepId, owner_host: hostname(), owner_pid: process.pid });
+    return info.changes === 1;
+  }
+
+  /**
+   * Several points in one transaction (imports, benchmarks); all or none are written. With
+   * `replaceFailed` (a resumed sweep) a failed point of the same key is deleted, its instances
+   * with it, in the same transaction: the new attempt takes its place.
+   */
+  recordPoints(sweepId: number, outcomes: readonly PointOutcome[], opts: { replaceFailed?: boolean } = {}): number[] {
     const w = this.writes();
     const run = this.db.transaction((): number[] => {
       if (!w.sweepExists.get(sweepId)) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
       return outcomes.map((o) => {
+        if (opts.replaceFailed) w.deleteFailedPoint.run(sweepId, o.key);
         let pointId: number;
         try {
           pointId = Number(w.insertPoint.run(pointBindings(sweepId, o)).lastInsertRowid);
@@ -185,6 +199,12 @@ export class Store {
     return (rows as Record<string, unknown>[]).map(pointFromRow);
   }
 
+  /** The status of each point a sweep has stored, by key. */
+  pointStatusesOf(sweepId: number): Map<string, PointStatus> {
+    const rows = this.db.prepare('SELECT key, status FROM points WHERE sweep_id = ?').all(sweepId) as { key: string; status: PointStatus }[];
+    return new Map(rows.map((r) => [r.key, r.status]));
+  }
+
   /** A sweep's points, measures only, in the order they were recorded. */
   pointMeasuresOf(sweepId: number): PointMeasures[] {
     const rows = this.db
@@ -233,6 +253,10 @@ function prepareWrites(db: Database.Database) {
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
         :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
+    deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
+    resumeSweep: db.prepare(
+      "UPDATE sweeps SET status = 'running', ended_at = NULL, owner_host = :owner_host, owner_pid = :owner_pid WHERE id = :id AND status <> 'running'",
+    ),
     interruptSweep: db.prepare(
       "UPDATE sweeps SET status = 'interrupted', ended_at = :ended_at WHERE id = :id AND status = 'running'",
     ),

@@ -3,6 +3,7 @@ import { flag, needPositional, parse, str } from '../args.js';
 import { runSweep, type SweepSummary } from '../../sweep.js';
 import { formatTable } from '../../../common/format-table.js';
 import { createProgress } from '../../progress.js';
+import { UserError } from '../../../common/errors.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
@@ -17,6 +18,7 @@ function summaryText(summary: SweepSummary): string {
     table +
     failures.join('') +
     `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${ok}/${summary.points.length} points ok` +
+    (summary.alreadyStored > 0 ? ` (and ${summary.alreadyStored} stored before the resume)` : '') +
     (best ? `, best ${best.throughput_ips!.toFixed(2)} img/s at ${best.key}` : '') +
     `\nresults: sweep query --db ${summary.db} "SELECT point_key, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`
   );
@@ -37,6 +39,8 @@ options:
   --tag TAG            label stored with the sweep, e.g. nightly-2026-11-26
   --topology FILE      plan for the machine in FILE (lscpu --parse=CPU,CORE,SOCKET,NODE output)
   --allowed-cpus LIST  restrict to these CPUs, as a container cpuset would (e.g. 0-15,32-47)
+  --resume SWEEP       continue an interrupted or failed sweep (id, name or tag) in --db: run only
+                       the points it has not stored, or stored as failed; same YAML and machine only
   --json               print the summary as JSON on stdout
 exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
   async run(argv) {
@@ -45,9 +49,14 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
       tag: { type: 'string' },
       topology: { type: 'string' },
       'allowed-cpus': { type: 'string' },
+      resume: { type: 'string' },
       json: { type: 'boolean' },
     });
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'run');
+    const resume = str(p, 'resume');
+    if (resume !== undefined && str(p, 'tag') !== undefined) {
+      throw new UserError('--tag cannot be given with --resume', { value: str(p, 'tag'), hint: 'a resumed sweep keeps the tag it was started with' });
+    }
     const controller = new AbortController();
     const progress = createProgress();
     const onSignal = (sig: NodeJS.Signals) => {
@@ -66,6 +75,7 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
         allowedCpus: str(p, 'allowed-cpus'),
         progress,
         signal: controller.signal,
+        resume,
       });
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(summaryText(summary));
