@@ -105,7 +105,7 @@ describe('read-only', () => {
 describe('saved queries', () => {
   test('each starts with a comment saying what it answers', () => {
     const saved = listSavedQueries();
-    assert.deepEqual(saved.map((q) => q.name), ['best-per-batch', 'dice-spread', 'numactl-gain', 'profile-gain', 'scaling-efficiency']);
+    assert.deepEqual(saved.map((q) => q.name), ['best-per-batch', 'dice-spread', 'numactl-gain', 'profile-gain', 'scaling-efficiency', 'sweeps']);
     for (const q of saved) {
       assert.ok(q.sql.startsWith('-- '), q.name);
       assert.ok(q.description.length > 20 && q.description.includes('?'), q.name);
@@ -151,6 +151,17 @@ describe('saved queries', () => {
     assert.match(String(row.lowest_point), /^bs=128,/);
     assert.match(String(row.highest_point), /^bs=1,/);
     assert.equal(objects('dice-spread', { sweep: 'nightly' })[0].dice_spread, 0);
+  });
+
+  test('sweeps: what the database holds, newest first, with point counts', () => {
+    const rows = objects('sweeps');
+    assert.deepEqual(rows.map((r) => [r.sweep_id, r.tag, r.status, r.ok, r.failed]), [
+      [second, 'nightly', 'completed', 6, 0],
+      [first, 'baseline', 'completed', 24, 0],
+    ]);
+    assert.ok(Math.abs(Number(rows[1]!.best_ips) - 422.4) < 1e-9);
+    assert.ok(Number(rows[0]!.seconds) >= 0);
+    assert.deepEqual(objects('sweeps', { sweep: 'baseline' }).map((r) => r.sweep_id), [first]);
   });
 
   test('executeQuery returns columns and rows for other tools', () => {
