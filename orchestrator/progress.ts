@@ -38,10 +38,11 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   let ticker: NodeJS.Timeout | undefined;
   let totalPoints = 0;
 
-  const status = (total: number) => {
+  // The live line leaves out the best point's key: the point running now needs the width.
+  const status = (total: number, bestKey = true) => {
     const elapsed = (Date.now() - started) / 1000;
     const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
-    const bestText = best ? `, best ${best.throughput.toFixed(1)} img/s (${best.key})` : '';
+    const bestText = best ? `, best ${best.throughput.toFixed(1)} img/s${bestKey ? ` (${best.key})` : ''}` : '';
     return `[${done}/${total}] ${clock(elapsed)} elapsed${Number.isFinite(eta) ? `, ETA ${clock(eta)}` : ''}${bestText}`;
   };
   const draw = (text: string) => {
@@ -49,7 +50,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     stream.write(`\r\x1b[2K${text.slice(0, width - 1)}`);
     lineShown = true;
   };
-  const drawRunning = () => draw(`${status(totalPoints)} running ${current} (${clock((Date.now() - currentStarted) / 1000)})`);
+  // The running time comes before the key, so a narrow terminal cuts the key, not the clock.
+  const drawRunning = () => draw(`${status(totalPoints, false)}; running for ${clock((Date.now() - currentStarted) / 1000)}: ${current}`);
   const stopTicker = () => {
     if (ticker) clearInterval(ticker);
     ticker = undefined;
@@ -80,7 +82,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       }
       clearLine();
       stream.write(`point ${index + 1}/${total} ${point.key}: ${pointResult(point)}\n`);
-      if (live) draw(status(total));
+      if (live) draw(status(total, false));
       else stream.write(`${status(total)}\n`);
     },
     message(line) {
