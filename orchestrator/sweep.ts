@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../common/errors.js';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../common/errors.js';
 import { packagePath, packageRoot } from '../common/paths.js';
+import { differences, type FieldDifference } from '../results/compare.js';
 import type { PointOutcome, PointStatus, SweepStatus } from '../results/types.js';
 import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
 import { hostFingerprint, type HostFingerprint } from '../results/store/host.js';
@@ -114,25 +115,20 @@ function resumableSweep(store: Store, ref: string, file: string, sha256: string,
       hint: `sweep ${prior.id} ran ${prior.experiment_file} (sha256 ${prior.experiment_sha256.slice(0, 12)}), this file has sha256 ${sha256.slice(0, 12)}; resume with the same YAML, or start a new sweep`,
     });
   }
+  // Points added later must measure what the stored ones measured: same software, same machine.
+  const changed = (kind: string, found: FieldDifference[]): void => {
+    if (found.length === 0) return;
+    throw new UserError(`sweep ${prior.id} was measured ${kind}`, {
+      location: where,
+      value: ref,
+      hint: `changed since: ${found.map((d) => `${d.field} ${JSON.stringify(d.a)} -> ${JSON.stringify(d.b)}`).join('; ')}; start a new sweep and compare the two`,
+    });
+  };
   const software = { tool_version: toolVersion(), engine_versions: engineVersions() };
-  const softwareChanged = (['tool_version', 'engine_versions'] as const).filter((k) => JSON.stringify(prior[k]) !== JSON.stringify(software[k]));
-  if (softwareChanged.length > 0) {
-    throw new UserError(`sweep ${prior.id} was measured with other software`, {
-      location: where,
-      value: ref,
-      hint: `changed since: ${softwareChanged.map((k) => `${k} ${JSON.stringify(prior[k])} -> ${JSON.stringify(software[k])}`).join('; ')}; start a new sweep and compare the two`,
-    });
-  }
+  changed('with other software', differences({ tool_version: prior.tool_version, engine_versions: prior.engine_versions }, software, ['tool_version', 'engine_versions']));
+  const host = hostFingerprint(topo);
   const then = store.getHost(prior.host_id);
-  const now = hostFingerprint(topo);
-  const changed = (Object.keys(now) as (keyof HostFingerprint)[]).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(then[k]));
-  if (changed.length > 0) {
-    throw new UserError(`sweep ${prior.id} was measured on another machine or CPU set`, {
-      location: where,
-      value: ref,
-      hint: `changed since: ${changed.map((k) => `${k} ${JSON.stringify(then[k])} -> ${JSON.stringify(now[k])}`).join('; ')}; start a new sweep and compare the two`,
-    });
-  }
+  changed('on another machine or CPU set', differences<HostFingerprint>(then, host, Object.keys(host) as (keyof HostFingerprint)[]));
   return prior;
 }
 

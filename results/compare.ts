@@ -150,7 +150,8 @@ const HOST_FIELDS: (keyof HostRecord)[] = ['hostname', 'cpu_model', 'microcode',
   'memory_mb', 'kernel', 'os', 'allowed_cpus', 'allowed_mems', 'numactl', 'topology_source'];
 const SWEEP_FIELDS: (keyof SweepRecord)[] = ['tool_version', 'git_revision', 'engine_versions', 'experiment_sha256'];
 
-function differences<T extends object>(a: T, b: T, fields: (keyof T)[]): FieldDifference[] {
+/** The fields whose values differ between two records (compared as JSON), with both values. */
+export function differences<T extends object>(a: T, b: T, fields: readonly (keyof T)[]): FieldDifference[] {
   return fields
     .filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]))
     .map((f) => ({ field: String(f), a: a[f], b: b[f] }));

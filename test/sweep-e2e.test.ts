@@ -161,6 +161,12 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.match(refused.stderr, /the experiment is not the one sweep 1 ran/);
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
     assert.equal(sweep([smoke, '--db', db, '--resume', '1', '--tag', 'x']).code, 2, '--tag with --resume');
+    // Fewer CPUs (a container's cpuset) is another machine as far as the figures go.
+    const narrower = sweep([smoke, '--db', db, '--resume', '1', '--allowed-cpus', '0']);
+    assert.equal(narrower.code, 2, narrower.stderr);
+    assert.match(narrower.stderr, /sweep 1 was measured on another machine or CPU set/);
+    assert.match(narrower.stderr, /allowed_cpus "[0-9,-]+" -> "0"/);
+    assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
 
     const run = sweep([smoke, '--db', db, '--resume', '1', '--json']);
     assert.equal(run.code, 0, run.stderr);
