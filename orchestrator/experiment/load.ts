@@ -7,7 +7,7 @@ import { parseModelSpec } from '../../runner/model/spec.js';
 import type { Split } from '../../runner/job.js';
 import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
-import { problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
+import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
 import type { AxisValue, Experiment, Matrix, Profile, ThreadSetting, Workload } from './types.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
 import type { PathSegment } from './yaml-locate.js';
@@ -75,7 +75,7 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
     workload: workloadOf(raw.workload, dirname(path)),
     // Where model and data are written, for errors found later (a file missing at run time).
-    locations: { model: problemAt(src, ['workload', 'model'], '').location, data: problemAt(src, ['workload', 'data'], '').location },
+    locations: { model: locationOf(src, ['workload', 'model']).location, data: locationOf(src, ['workload', 'data']).location },
     measurement: raw.measurement,
     profiles: profilesOf(raw.profiles),
     matrix: matrixOf(raw.matrix),

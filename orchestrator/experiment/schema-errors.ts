@@ -24,6 +24,19 @@ export interface YamlSource {
   data: unknown;
 }
 
+/** Where a key path is written: file, line:column of its value (or of its key), and the path. */
+export function locationOf(src: YamlSource, path: readonly PathSegment[], atKey = false): { location: ErrorLocation; offset: number } {
+  const found = locate(src.doc, path);
+  const node = atKey && found.complete && found.key ? found.key : found.node;
+  const pos = positionOf(node, src.lineCounter);
+  const location: ErrorLocation = { file: src.file, at: formatPath(path) || undefined };
+  if (pos) {
+    location.line = pos.line;
+    location.column = pos.column;
+  }
+  return { location, offset: node?.range?.[0] ?? Infinity };
+}
+
 /** A problem at a key path of the document (used for schema and for semantic checks). */
 export function problemAt(
   src: YamlSource,
@@ -31,15 +44,8 @@ export function problemAt(
   message: string,
   opts: { value?: unknown; hint?: string; atKey?: boolean } = {},
 ): Problem {
-  const found = locate(src.doc, path);
-  const node = opts.atKey && found.complete && found.key ? found.key : found.node;
-  const pos = positionOf(node, src.lineCounter);
-  const location: ErrorLocation = { file: src.file, at: formatPath(path) || undefined };
-  if (pos) {
-    location.line = pos.line;
-    location.column = pos.column;
-  }
-  const problem: Problem = { message, location, value: opts.value, order: node?.range?.[0] ?? Infinity };
+  const { location, offset } = locationOf(src, path, opts.atKey);
+  const problem: Problem = { message, location, value: opts.value, order: offset };
   if (opts.hint !== undefined) problem.hint = opts.hint;
   return problem;
 }
