@@ -211,6 +211,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
   }
   for (const s of plan.skipped) progress.message(`skipped ${pointKey(s.params)}: ${s.reason}`);
+  // Planned warnings (taskset instead of numactl, idle SMT siblings ...) once each, up front.
+  const planned = new Map<string, number>();
+  for (const p of toRun) for (const w of p.warnings) planned.set(w, (planned.get(w) ?? 0) + 1);
+  for (const [w, count] of planned) progress.message(`warning (${count} of ${toRun.length} points): ${w}`);
 
   const summary: SweepSummary = {
     sweepId,
@@ -243,7 +247,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
           const results = outcome.instances.map((i) => i.result!);
           const overlap = overlapFraction(results);
           if (overlap < MIN_WINDOW_OVERLAP) {
-            warnings.push(`repeat ${repeat}: instances' timed windows overlapped for only ${(overlap * 100).toFixed(0)}% of the shortest`);
+            const warning = `repeat ${repeat}: instances' timed windows overlapped for only ${(overlap * 100).toFixed(0)}% of the shortest`;
+            warnings.push(warning);
+            progress.message(`warning: ${point.key}: ${warning}`);
           }
           repeats.push(results);
         }

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -73,6 +73,38 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.deepEqual(instances.map((i) => JSON.parse(i.actual_cpus) as number[]), planned);
     assert.equal(new Set(planned.flat()).size, planned.flat().length, 'no CPU shared between the instances');
     assert.equal(JSON.parse(instances[0]!.argv)[0], hasNumactl ? 'numactl' : 'taskset');
+  });
+
+  it('without numactl on PATH, bound points run under taskset: warned up front, stored, CPUs still verified', (t) => {
+    // A PATH with what a sweep needs but numactl: node, lscpu, taskset.
+    const bin = join(dir, 'no-numactl-bin');
+    mkdirSync(bin);
+    for (const tool of ['lscpu', 'taskset']) {
+      const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (!found) return t.skip(`${tool} is not installed`);
+      symlinkSync(found, join(bin, tool));
+    }
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const db = join(dir, 'taskset.db');
+    const r = spawnSync(process.execPath, [sweepBin, packagePath('experiments', 'smoke.yaml'), '--db', db], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { ...process.env, PATH: bin },
+      timeout: 240_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^warning \(3 of 4 points\): numactl not found: bound with taskset, memory not bound$/m);
+    type Row = { binding: string; warnings: string; argv: string; planned_cpus: string; actual_cpus: string };
+    const bound = rows<Row>(
+      db,
+      "SELECT p.binding, p.warnings, i.argv, i.planned_cpus, i.actual_cpus FROM points p JOIN instances i ON i.point_id = p.id WHERE p.binding <> 'none'",
+    );
+    assert.ok(bound.length >= 3);
+    for (const b of bound) {
+      assert.equal(JSON.parse(b.argv)[0], 'taskset');
+      assert.deepEqual(JSON.parse(b.warnings), ['numactl not found: bound with taskset, memory not bound']);
+      assert.deepEqual(JSON.parse(b.actual_cpus), JSON.parse(b.planned_cpus), 'taskset binding verified');
+    }
   });
 
   it('fails a point whose runner cannot start, keeps going, and exits 1', () => {
