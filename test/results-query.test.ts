@@ -105,7 +105,7 @@ describe('read-only', () => {
 describe('saved queries', () => {
   test('each starts with a comment saying what it answers', () => {
     const saved = listSavedQueries();
-    assert.deepEqual(saved.map((q) => q.name), ['best-per-batch', 'dice-spread', 'numactl-gain', 'profile-gain', 'scaling-efficiency', 'sweeps']);
+    assert.deepEqual(saved.map((q) => q.name), ['best-per-batch', 'dice-spread', 'numactl-gain', 'points', 'profile-gain', 'scaling-efficiency', 'sweeps']);
     for (const q of saved) {
       assert.ok(q.sql.startsWith('-- '), q.name);
       assert.ok(q.description.length > 20 && q.description.includes('?'), q.name);
@@ -151,6 +151,16 @@ describe('saved queries', () => {
     assert.match(String(row.lowest_point), /^bs=128,/);
     assert.match(String(row.highest_point), /^bs=1,/);
     assert.equal(objects('dice-spread', { sweep: 'nightly' })[0].dice_spread, 0);
+  });
+
+  test('points: every point of a sweep in the order it ran, with its warnings as a note', () => {
+    const rows = objects('points', { sweep: 'baseline' });
+    assert.equal(rows.length, 24);
+    assert.ok(rows.every((r) => r.sweep_id === first && r.status === 'ok'));
+    assert.deepEqual([...new Set(rows.map((r) => r.note))].sort(), ['SMT siblings left idle', null].sort());
+    assert.ok(rows.every((r) => (r.note === null) === String(r.point_key).includes('bind=none')));
+    // Without :sweep, every sweep, newest first.
+    assert.deepEqual([...new Set(objects('points').map((r) => r.sweep_id))], [second, first]);
   });
 
   test('sweeps: what the database holds, newest first, with point counts', () => {
