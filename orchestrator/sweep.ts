@@ -50,6 +50,14 @@ export interface SweepPointSummary {
   error: string | null;
 }
 
+/** Thrown when the sweep is interrupted before it has written anything (no sweep record, no point). */
+export class InterruptedBeforeStart extends Error {
+  constructor() {
+    super('interrupted before the first point: nothing was stored');
+    this.name = 'InterruptedBeforeStart';
+  }
+}
+
 export interface SweepSummary {
   sweepId: number;
   name: string;
@@ -159,6 +167,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data);
   const { progress } = opts;
+  // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
+  // Generation runs without yielding, so a signal may be pending: two immediates span one poll
+  // phase of the event loop, where Node reads pending signals and runs their handlers.
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+  if (opts.signal.aborted) throw new InterruptedBeforeStart();
 
   if (opts.resume !== undefined && !existsSync(opts.db)) {
     throw new UserError('no results database to resume a sweep from', {

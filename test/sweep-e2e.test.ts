@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -230,6 +230,26 @@ describe('sweep experiments/smoke.yaml', () => {
     const orphans = rows<{ n: number }>(db, 'SELECT count(*) AS n FROM instances WHERE point_id NOT IN (SELECT id FROM points)');
     assert.equal(orphans[0]!.n, 0, 'the replaced records took their instances with them');
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'failed');
+  });
+
+  it('Ctrl-C while the data is generated stops before the database is touched', async () => {
+    const yaml = join(dir, 'big-data.yaml');
+    // 600 synthetic slices take a few seconds to write: time to interrupt.
+    writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace('testing: 8 }', 'testing: 600 }'));
+    const early = join(dir, 'early');
+    const child = spawn(process.execPath, [sweepBin, yaml, '--db', join(early, 'results.db')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The generator's temporary file appears in the data folder beside the database.
+    const dataDir = join(early, 'data');
+    const generating = () => existsSync(dataDir) && readdirSync(dataDir).some((f) => f.endsWith('.tmp'));
+    for (let i = 0; i < 600 && !generating(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(generating(), `the data generation was not seen: ${stderr}`);
+    child.kill('SIGINT');
+    assert.equal(await closed, 130, stderr);
+    assert.match(stderr, /interrupted before the first point: nothing was stored/);
+    assert.ok(!existsSync(join(early, 'results.db')), 'no database written');
   });
 
   it('refuses a bad experiment with exit 2, naming line and key, and writes nothing', () => {

@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
-import { runSweep, type SweepSummary } from '../../sweep.js';
+import { InterruptedBeforeStart, runSweep, type SweepSummary } from '../../sweep.js';
 import { formatTable } from '../../../common/format-table.js';
 import { createProgress } from '../../progress.js';
 import { UserError } from '../../../common/errors.js';
@@ -61,7 +61,7 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
     const progress = createProgress();
     const onSignal = (sig: NodeJS.Signals) => {
       if (controller.signal.aborted) return;
-      progress.message(`${sig}: stopping the runners; finished points are kept`);
+      progress.message(`${sig}: stopping; finished points are kept`);
       controller.abort();
     };
     process.on('SIGINT', onSignal);
@@ -80,6 +80,10 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(summaryText(summary));
       return summary.status === 'completed' ? 0 : summary.status === 'interrupted' ? 130 : 1;
+    } catch (err) {
+      if (!(err instanceof InterruptedBeforeStart)) throw err;
+      progress.message(err.message);
+      return 130;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
