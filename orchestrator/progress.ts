@@ -19,9 +19,14 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+/** The first line of a point's error ('' when it has none): the rest is in the store. */
+export function errorHeadline(point: SweepPointSummary): string {
+  return (point.error ?? '').split('\n')[0]!;
+}
+
 /** "26.9 img/s, p50 37.0 ms, p99 41.2 ms, Dice 0.9774", or "FAILED: <first line of the error>". */
 export function pointResult(point: SweepPointSummary): string {
-  if (point.status !== 'ok') return `FAILED: ${(point.error ?? '').split('\n')[0]}`;
+  if (point.status !== 'ok') return `FAILED: ${errorHeadline(point)}`;
   const ms = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} ms`);
   const dice = point.dice === null ? '-' : point.dice.toFixed(4);
   return `${point.throughput_ips?.toFixed(1)} img/s, p50 ${ms(point.latency_p50_ms)}, p99 ${ms(point.latency_p99_ms)}, Dice ${dice}`;

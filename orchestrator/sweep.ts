@@ -42,7 +42,7 @@ export interface SweepOptions {
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
 export interface SweepPointSummary {
   key: string;
-  status: 'ok' | 'failed';
+  status: PointStatus;
   throughput_ips: number | null;
   latency_p50_ms: number | null;
   latency_p99_ms: number | null;
@@ -154,7 +154,15 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
-  // Bad input stops here, before anything is written or launched: the model must load.
+  // Bad input stops here, before anything is written or launched (the synthetic data included):
+  // a database to resume must exist, the model must load.
+  if (opts.resume !== undefined && !existsSync(opts.db)) {
+    throw new UserError('no results database to resume a sweep from', {
+      location: { file: resolve(opts.db) },
+      value: opts.resume,
+      hint: 'give --db the database the sweep was written to',
+    });
+  }
   const { model } = exp.workload;
   if (!model.startsWith('builtin:') && !existsSync(model)) {
     throw new UserError('the model file does not exist', {
@@ -173,13 +181,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
   if (opts.signal.aborted) throw new InterruptedBeforeStart();
 
-  if (opts.resume !== undefined && !existsSync(opts.db)) {
-    throw new UserError('no results database to resume a sweep from', {
-      location: { file: resolve(opts.db) },
-      value: opts.resume,
-      hint: 'give --db the database the sweep was written to',
-    });
-  }
   const store = openStore(opts.db);
   let sweepId: number;
   let stored = new Map<string, PointStatus>();

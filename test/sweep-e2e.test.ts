@@ -193,6 +193,12 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.match(refused.stderr, /the experiment is not the one sweep 1 ran/);
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
     assert.equal(sweep([smoke, '--db', db, '--resume', '1', '--tag', 'x']).code, 2, '--tag with --resume');
+    // No database there: refused before the synthetic data is written beside it.
+    const nowhere = join(dir, 'nowhere');
+    const missing = sweep([smoke, '--db', join(nowhere, 'results.db'), '--resume', '1']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no results database to resume a sweep from/);
+    assert.ok(!existsSync(nowhere), 'nothing written');
     // Fewer CPUs (a container's cpuset) is another machine as far as the figures go.
     const narrower = sweep([smoke, '--db', db, '--resume', '1', '--allowed-cpus', '0']);
     assert.equal(narrower.code, 2, narrower.stderr);

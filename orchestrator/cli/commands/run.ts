@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
 import { InterruptedBeforeStart, runSweep, type SweepSummary } from '../../sweep.js';
 import { formatTable } from '../../../common/format-table.js';
-import { createProgress } from '../../progress.js';
+import { createProgress, errorHeadline } from '../../progress.js';
 import { UserError } from '../../../common/errors.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
@@ -11,7 +11,7 @@ export const DEFAULT_DB = 'results/sweeps.db';
 function summaryText(summary: SweepSummary): string {
   const rows = summary.points.map((p) => [p.key, p.status, p.throughput_ips, p.latency_p50_ms, p.latency_p99_ms, p.dice]);
   const table = rows.length > 0 ? formatTable(['point', 'status', 'img/s', 'p50_ms', 'p99_ms', 'dice'], rows, { nullText: '-', maxWidth: 100 }) : '';
-  const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${(p.error ?? '').split('\n')[0]}\n`);
+  const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${errorHeadline(p)}\n`);
   const ok = summary.points.filter((p) => p.status === 'ok').length;
   const best = summary.points.filter((p) => p.throughput_ips !== null).sort((a, b) => b.throughput_ips! - a.throughput_ips!)[0];
   return (
