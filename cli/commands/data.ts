@@ -1,8 +1,8 @@
 import type { Command } from '../command.js';
 import { int, needPositional, parse, str } from '../args.js';
-import { UserError } from '../../../common/errors.js';
-import { writeSynthetic } from '../../../runner/data/synth.js';
-import { describeData } from '../../../runner/data/decathlon.js';
+import { UserError } from '../../common/errors.js';
+import { writeSynthetic } from '../../runner/data/synth.js';
+import { describeData } from '../../runner/data/decathlon.js';
 
 export const dataCommand: Command = {
   name: 'data',

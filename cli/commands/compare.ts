@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, num, parse, str } from '../args.js';
-import { compareSweeps, renderComparison, DEFAULT_MAX_DICE_DROP, DEFAULT_MIN_CHANGE } from '../../../results/compare.js';
-import { openStore } from '../../../results/store/store.js';
+import { compareSweeps, renderComparison, DEFAULT_MAX_DICE_DROP, DEFAULT_MIN_CHANGE } from '../../results/compare.js';
+import { openStore } from '../../results/store/store.js';
 import { DEFAULT_DB } from './run.js';
 
 export const compareCommand: Command = {

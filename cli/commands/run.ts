@@ -1,9 +1,9 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
-import { InterruptedBeforeStart, runSweep, type SweepSummary } from '../../sweep.js';
-import { formatTable } from '../../../common/format-table.js';
-import { createProgress, errorHeadline } from '../../progress.js';
-import { UserError } from '../../../common/errors.js';
+import { InterruptedBeforeStart, runSweep, type SweepSummary } from '../../orchestrator/sweep.js';
+import { formatTable } from '../../common/format-table.js';
+import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
+import { UserError } from '../../common/errors.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 

@@ -1,10 +1,10 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
-import { planSweep } from '../../sweep.js';
-import type { Plan } from '../../plan.js';
-import { formatCpuList } from '../../../common/cpulist.js';
+import { planSweep } from '../../orchestrator/sweep.js';
+import type { Plan } from '../../orchestrator/plan.js';
+import { formatCpuList } from '../../common/cpulist.js';
 import { DEFAULT_DB } from './run.js';
-import { pointKey } from '../../experiment/expand.js';
+import { pointKey } from '../../orchestrator/experiment/expand.js';
 
 export const planCommand: Command = {
   name: 'plan',

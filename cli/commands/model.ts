@@ -1,9 +1,9 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
-import { UserError } from '../../../common/errors.js';
-import { loadModel } from '../../../runner/model/presets.js';
-import { formatModelInfo, modelInfo } from '../../../runner/model/info.js';
-import { exportModel, parseExportFormat } from '../../../runner/model/export.js';
+import { UserError } from '../../common/errors.js';
+import { loadModel } from '../../runner/model/presets.js';
+import { formatModelInfo, modelInfo } from '../../runner/model/info.js';
+import { exportModel, parseExportFormat } from '../../runner/model/export.js';
 
 export const modelCommand: Command = {
   name: 'model',

@@ -2,10 +2,10 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Command } from '../command.js';
 import { int, num, parse, str, oneOf } from '../args.js';
-import { UserError } from '../../../common/errors.js';
-import { runnerEntry } from '../../../common/paths.js';
-import type { RunnerJob, Split } from '../../../runner/job.js';
-import { describeSplitOf } from '../../../runner/data/decathlon.js';
+import { UserError } from '../../common/errors.js';
+import { runnerEntry } from '../../common/paths.js';
+import type { RunnerJob, Split } from '../../runner/job.js';
+import { describeSplitOf } from '../../runner/data/decathlon.js';
 
 export const inferCommand: Command = {
   name: 'infer',

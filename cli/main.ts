@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { formatError, isUserError, UserError } from '../../common/errors.js';
-import { nearest } from '../../common/nearest.js';
+import { formatError, isUserError, UserError } from '../common/errors.js';
+import { nearest } from '../common/nearest.js';
 import type { Command } from './command.js';
 import { runCommand } from './commands/run.js';
 import { planCommand } from './commands/plan.js';
@@ -12,7 +12,7 @@ import { exportCommand } from './commands/export.js';
 import { inferCommand } from './commands/infer.js';
 import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
-import { toolVersion } from '../sweep.js';
+import { toolVersion } from '../orchestrator/sweep.js';
 
 const commands: Command[] = [
   runCommand,

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { flag, parse, str } from '../args.js';
-import { loadTopology } from '../../topology/load.js';
-import { renderTopology } from '../../topology/show.js';
+import { loadTopology } from '../../orchestrator/topology/load.js';
+import { renderTopology } from '../../orchestrator/topology/show.js';
 
 export const topologyCommand: Command = {
   name: 'topology',

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UserError } from '../../common/errors.js';
+import { UserError } from '../common/errors.js';
 
 // Argument parsing shared by every command: unknown or malformed options are bad input (exit 2)
 // with the command's usage named, and numbers are checked where they are read.

@@ -1,8 +1,8 @@
 import type { Command } from '../command.js';
 import { needPositional, parse, str } from '../args.js';
-import { UserError } from '../../../common/errors.js';
-import { exporters, exportSweep, writeSweepExport } from '../../../results/export/exporter.js';
-import { openStore } from '../../../results/store/store.js';
+import { UserError } from '../../common/errors.js';
+import { exporters, exportSweep, writeSweepExport } from '../../results/export/exporter.js';
+import { openStore } from '../../results/store/store.js';
 import { DEFAULT_DB } from './run.js';
 
 export const exportCommand: Command = {

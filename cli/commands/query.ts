@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, oneOf, parse, str } from '../args.js';
-import { UserError } from '../../../common/errors.js';
-import { listSavedQueries, QUERY_FORMATS, runQuery, type QueryFormat } from '../../../results/query.js';
+import { UserError } from '../../common/errors.js';
+import { listSavedQueries, QUERY_FORMATS, runQuery, type QueryFormat } from '../../results/query.js';
 import { DEFAULT_DB } from './run.js';
 
 export const queryCommand: Command = {
