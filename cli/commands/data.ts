@@ -11,7 +11,7 @@ export const dataCommand: Command = {
        sweep data info FILE
 
 synth writes brain-like MRI phantoms (FLAIR, T1w, T1gd, T2w; 144x144 by default) with
-whole-tumour masks in the Medical Segmentation Decathlon Task01 layout of the seed
+whole-tumour masks in the Medical Segmentation Decathlon Task01 layout of the reference benchmark
 (imgs_train, msks_train, imgs_validation, msks_validation, imgs_testing, msks_testing).
 The same seed gives a byte-identical file.
 

@@ -24,7 +24,7 @@ export interface SynthOptions {
   train: number;
   validation: number;
   testing: number;
-  /** Height and width of each slice (the seed's data: 144). */
+  /** Height and width of each slice (the reference benchmark's data: 144). */
   size?: number;
 }
 
