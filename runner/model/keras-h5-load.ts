@@ -3,7 +3,7 @@ import { UserError } from '../../common/errors.js';
 import { openH5, type H5Dataset, type H5File, type H5Group } from '../hdf5.js';
 import type { ModelGraph, Tensor, WeightRole } from './graph.js';
 import { weightKey } from './graph.js';
-import { parseKerasModelConfig } from './keras-config.js';
+import { parseKerasModelConfig } from './keras-config-read.js';
 import { checkWeights, expectedWeights, inferShapes, inputShapesOf } from './shapes.js';
 
 // Reads Keras HDF5 files as Keras writes them (layout facts: ../shared/keras-fixtures/README.md):
