@@ -8,7 +8,7 @@ import { int, needPositional, num, parse, str } from '../args.js';
 // with progress on stderr (a live line on a terminal, a line per patient elsewhere) and
 // Ctrl-C stopping between patients with nothing written.
 
-export const prepareUsage = `usage: sweep data prepare TASK --out FILE.h5 [--size PX] [--seed N] [--train-fraction F]
+export const prepareUsage = `usage: sweep data prepare TASK --out FILE.h5 [--size PX] [--seed N] [--train-fraction F] [--gzip LEVEL]
 
 prepare reads a Medical Segmentation Decathlon task as downloaded (Task01_BrainTumour: the
 folder with dataset.json, imagesTr/, labelsTr/, or the plain .tar itself) and writes the
@@ -20,7 +20,8 @@ options (prepare):
   --size PX            crop size of X, Y and Z (default 144)
   --seed N             seed of the split by patient (default ${DEFAULT_SPLIT_SEED}, numpy's legacy generator)
   --train-fraction F   share of patients drawn for training (default ${DEFAULT_TRAIN_FRACTION}); the rest is
-                       halved at random into validation and testing`;
+                       halved at random into validation and testing
+  --gzip LEVEL         compression of the datasets, 0 (none: faster to write, larger file) to 9 (default 4)`;
 
 function progressPrinter(stream: NodeJS.WriteStream): { update(p: PrepareProgress): void; finish(): void } {
   const live = stream.isTTY === true;
@@ -49,6 +50,7 @@ export async function runPrepare(argv: string[]): Promise<number> {
     size: { type: 'string' },
     seed: { type: 'string' },
     'train-fraction': { type: 'string' },
+    gzip: { type: 'string' },
   });
   const task = needPositional(p, 0, 'Decathlon task folder or .tar', 'data');
   if (p.positionals.length > 1) throw new UserError(`unexpected argument '${p.positionals[1]}'`, { hint: "see 'sweep data --help'" });
@@ -66,6 +68,7 @@ export async function runPrepare(argv: string[]): Promise<number> {
       size: int(p, 'size', 16),
       seed: int(p, 'seed', 0),
       trainFraction: num(p, 'train-fraction', 0),
+      gzipLevel: int(p, 'gzip', 0),
       signal: controller.signal,
       onProgress: (update) => progress.update(update),
     });

@@ -73,6 +73,7 @@ def main():
     p.add_argument("--out", required=True, help="task folder to create (e.g. DIR/Task01_BrainTumour)")
     p.add_argument("--tar", help="also write the task as a plain tar here")
     p.add_argument("--patients", type=int, default=len(SHAPES))
+    p.add_argument("--shape", help="X,Y,Z of every patient instead of the built-in small shapes (240,240,155 is BraTS)")
     p.add_argument("--three-modalities", type=int, default=None)
     p.add_argument("--label-mismatch", type=int, default=None)
     args = p.parse_args()
@@ -81,7 +82,7 @@ def main():
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)
     training = []
     for i in range(args.patients):
-        shape = SHAPES[i % len(SHAPES)]
+        shape = tuple(int(n) for n in args.shape.split(",")) if args.shape else SHAPES[i % len(SHAPES)]
         channels = 3 if i == args.three_modalities else 4
         image, label = volumes(i, shape, channels)
         name = case_name(i)

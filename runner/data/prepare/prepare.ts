@@ -36,6 +36,8 @@ export interface PrepareOptions {
   size?: number;
   seed?: number;
   trainFraction?: number;
+  /** gzip level of the image and mask datasets, 0 (none) to 9; default 4, h5py's level for the reference's "gzip". */
+  gzipLevel?: number;
   /** Aborting it stops between patients; nothing is written. */
   signal?: AbortSignal;
   onProgress?: (progress: PrepareProgress) => void;
@@ -76,7 +78,8 @@ interface PlannedPatient {
   row: number;
 }
 
-function checkOptions(size: number, seed: number, trainFraction: number): void {
+function checkOptions(size: number, seed: number, trainFraction: number, gzipLevel: number): void {
+  if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) throw new UserError('--gzip must be a whole number from 0 (no compression) to 9', { value: gzipLevel });
   if (!Number.isInteger(size) || size < 16 || size > 1024) throw new UserError('--size must be a whole number from 16 to 1024', { value: size });
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new UserError('--seed must be a whole number from 0 to 4294967295 (numpy\'s seed range)', { value: seed });
   if (!(trainFraction >= 0 && trainFraction <= 1)) throw new UserError('--train-fraction must be a number from 0 to 1', { value: trainFraction });
@@ -127,10 +130,9 @@ function checkPatient(source: TaskSource, manifest: Manifest, patient: Patient, 
   return centreCrop(imageSpatial, size);
 }
 
-function createSplitDatasets(file: H5File, split: Split, rows: number, size: number): { images: H5Dataset; masks: H5Dataset } {
-  // Chunks of one slice, gzip level 4 (h5py's default for "gzip", as the reference wrote): the
-  // benchmark reads row ranges, and background compresses well.
-  const common = { compression: 'gzip' as const, compression_opts: 4 };
+function createSplitDatasets(file: H5File, split: Split, rows: number, size: number, gzipLevel: number): { images: H5Dataset; masks: H5Dataset } {
+  // Chunks of one slice: the benchmark reads row ranges, and a chunk is compressed alone.
+  const common = gzipLevel > 0 ? { compression: 'gzip' as const, compression_opts: gzipLevel } : {};
   const images = file.create_dataset({
     name: DATASETS[split].images,
     data: new Float32Array(0),
@@ -176,11 +178,19 @@ function writeFileLists(file: H5File, manifest: Manifest, split: Record<Split, n
   }
 }
 
+/** One patient's slices; its volumes (the largest buffers) are garbage once this returns. */
+function patientSlices(source: TaskSource, { patient, window }: PlannedPatient): { images: Float32Array; masks: Float32Array } {
+  const images = imageSlices(readNifti(source.read(patient.image), source.locate(patient.image)), window, CHANNELS);
+  const masks = maskSlices(readNifti(source.read(patient.label), source.locate(patient.label)), window);
+  return { images, masks };
+}
+
 export async function prepareTask(options: PrepareOptions): Promise<PrepareSummary> {
   const size = options.size ?? 144;
   const seed = options.seed ?? DEFAULT_SPLIT_SEED;
   const trainFraction = options.trainFraction ?? DEFAULT_TRAIN_FRACTION;
-  checkOptions(size, seed, trainFraction);
+  const gzipLevel = options.gzipLevel ?? 4;
+  checkOptions(size, seed, trainFraction, gzipLevel);
   checkOutputPath(options.out, 'prepared data file');
   const source = openTask(options.task);
   const manifest = readManifest(source);
@@ -208,26 +218,23 @@ export async function prepareTask(options: PrepareOptions): Promise<PrepareSumma
   await h5Ready();
   await writeH5Atomic(options.out, async (file) => {
     writeAttributes(file, manifest, options.task, size, seed, trainFraction);
+    file.create_attribute('gzip_level', gzipLevel);
     writeFileLists(file, manifest, split);
-    const datasets = Object.fromEntries(SPLITS.map((s) => [s, createSplitDatasets(file, s, rows[s], size)])) as Record<Split, ReturnType<typeof createSplitDatasets>>;
+    const datasets = Object.fromEntries(SPLITS.map((s) => [s, createSplitDatasets(file, s, rows[s], size, gzipLevel)])) as Record<Split, ReturnType<typeof createSplitDatasets>>;
     for (const s of SPLITS) file.create_attribute(`${s}_count`, rows[s]);
     for (const s of SPLITS) file.create_attribute(`${s}_patients`, split[s].length);
     for (const [done, item] of plan.entries()) {
       // Between patients the event loop runs, so a Ctrl-C is seen here.
       await yieldToEvents();
       if (options.signal?.aborted) throw new PrepareInterrupted();
-      const { patient, window } = item;
-      const image = readNifti(source.read(patient.image), source.locate(patient.image));
-      const images = imageSlices(image, window, CHANNELS);
-      const label = readNifti(source.read(patient.label), source.locate(patient.label));
-      const masks = maskSlices(label, window);
-      const nz = window.length[2];
+      const { images, masks } = patientSlices(source, item);
+      const nz = item.window.length[2];
       const target = datasets[item.split];
       target.images.write_slice([[item.row, item.row + nz]], images);
       target.masks.write_slice([[item.row, item.row + nz]], masks);
       const pixels = size * size;
       for (let z = 0; z < nz; z++) if (masks.subarray(z * pixels, (z + 1) * pixels).includes(1)) tumourSlices[item.split]++;
-      options.onProgress?.({ done: done + 1, total: plan.length, patient: patient.image, split: item.split });
+      options.onProgress?.({ done: done + 1, total: plan.length, patient: item.patient.image, split: item.split });
     }
   });
   return {
