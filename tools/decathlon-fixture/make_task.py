@@ -5,7 +5,8 @@ The task folder holds dataset.json, imagesTr/BRATS_NNN.nii.gz (X x Y x Z x 4: FL
 t1gd, T2w), labelsTr/BRATS_NNN.nii.gz (X x Y x Z, labels 0-3 in nested spheres around a known
 tumour centre), one unlabelled imagesTs/ case, and macOS '._' resource-fork files beside the
 volumes as in the distributed archive. Volumes are small and of several shapes and NIfTI
-datatypes (float32, float64, int16 with scl_slope/scl_inter); one patient has no tumour.
+datatypes (float32, float64, int16 with scl_slope/scl_inter, big-endian float32); one patient
+has no tumour.
 With --tar, the same folder is also archived as a plain tar (top folder = the task folder's name).
 
 Faults, for the error tests: --three-modalities I gives patient I's image 3 channels;
@@ -26,6 +27,7 @@ SHAPES = [(40, 36, 20), (41, 37, 36), (36, 40, 33), (44, 34, 24), (40, 40, 40), 
 MODALITIES = {"0": "FLAIR", "1": "T1w", "2": "t1gd", "3": "T2w"}
 LABELS = {"0": "background", "1": "edema", "2": "non-enhancing tumor", "3": "enhancing tumour"}
 NO_TUMOUR = 5
+BIG_ENDIAN = 7
 
 
 def case_name(i):
@@ -55,8 +57,8 @@ def volumes(i, shape, channels):
     return image, label
 
 
-def write_nifti(array, path, dtype, slope=None, inter=None):
-    header = nib.Nifti1Header()
+def write_nifti(array, path, dtype, slope=None, inter=None, endianness="<"):
+    header = nib.Nifti1Header(endianness=endianness)
     header.set_data_dtype(dtype)
     img = nib.Nifti1Image(array, np.eye(4), header)
     if slope is not None:
@@ -91,6 +93,8 @@ def main():
             write_nifti(image, image_path, np.int16, slope=0.5, inter=10.0)
         elif i == NO_TUMOUR:
             write_nifti(image, image_path, np.float64)
+        elif i == BIG_ENDIAN:
+            write_nifti(image.astype(np.float32), image_path, np.float32, endianness=">")
         else:
             write_nifti(image.astype(np.float32), image_path, np.float32)
         if i == args.label_mismatch:

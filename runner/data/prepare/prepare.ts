@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { UserError, type ErrorLocation } from '../../../common/errors.js';
-import { h5Ready, writeH5Atomic, type H5Dataset, type H5File } from '../../hdf5.js';
+import { h5Ready, writeH5Atomic, type H5File } from '../../hdf5.js';
 import type { Split } from '../../job.js';
-import { DATASETS, SPLITS } from '../layout.js';
+import { SPLITS } from '../layout.js';
+import { createSplitDatasets } from '../split-datasets.js';
 import { readNifti, readNiftiHeader, type NiftiHeader } from '../nifti.js';
 import { checkOutputPath } from '../output-path.js';
 import { CHANNELS } from '../phantom.js';
@@ -128,30 +129,6 @@ function checkPatient(source: TaskSource, manifest: Manifest, patient: Patient, 
     });
   }
   return centreCrop(imageSpatial, size);
-}
-
-function createSplitDatasets(file: H5File, split: Split, rows: number, size: number, gzipLevel: number): { images: H5Dataset; masks: H5Dataset } {
-  // Chunks of one slice: the benchmark reads row ranges, and a chunk is compressed alone.
-  const common = gzipLevel > 0 ? { compression: 'gzip' as const, compression_opts: gzipLevel } : {};
-  const images = file.create_dataset({
-    name: DATASETS[split].images,
-    data: new Float32Array(0),
-    shape: [0, size, size, CHANNELS],
-    maxshape: [null, size, size, CHANNELS],
-    chunks: [1, size, size, CHANNELS],
-    ...common,
-  });
-  const masks = file.create_dataset({
-    name: DATASETS[split].masks,
-    data: new Float32Array(0),
-    shape: [0, size, size, 1],
-    maxshape: [null, size, size, 1],
-    chunks: [1, size, size, 1],
-    ...common,
-  });
-  images.resize([rows, size, size, CHANNELS]);
-  masks.resize([rows, size, size, 1]);
-  return { images, masks };
 }
 
 function writeAttributes(file: H5File, manifest: Manifest, task: string, size: number, seed: number, trainFraction: number): void {
