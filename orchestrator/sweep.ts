@@ -18,7 +18,6 @@ import { runPointRepeat } from './launch/run-point.js';
 import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
-import { pointKey } from './experiment/expand.js';
 import { loadModel } from '../runner/model/presets.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
@@ -224,7 +223,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   } else {
     progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
   }
-  for (const s of plan.skipped) progress.message(`skipped ${pointKey(s.params)}: ${s.reason}`);
+  for (const s of plan.skipped) progress.message(`skipped ${s.key}: ${s.reason}`);
   // Planned warnings (taskset instead of numactl, idle SMT siblings ...) once each, up front.
   const planned = new Map<string, number>();
   for (const p of toRun) for (const w of p.warnings) planned.set(w, (planned.get(w) ?? 0) + 1);
@@ -235,7 +234,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     name: exp.name,
     status: 'completed',
     points: [],
-    skipped: plan.skipped.map((s) => ({ key: pointKey(s.params), reason: s.reason })),
+    skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
     alreadyStored,
     db: opts.db,
   };

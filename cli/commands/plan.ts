@@ -4,7 +4,6 @@ import { planSweep } from '../../orchestrator/sweep.js';
 import type { Plan } from '../../orchestrator/plan.js';
 import { formatCpuList } from '../../common/cpulist.js';
 import { DEFAULT_DB } from './run.js';
-import { pointKey } from '../../orchestrator/experiment/expand.js';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -53,6 +52,6 @@ export function renderPlan(plan: Plan): string {
     if (job) out.push(`  job: ${job}`);
     out.push('');
   }
-  for (const s of plan.skipped) out.push(`skipped ${pointKey(s.params)}: ${s.reason}`);
+  for (const s of plan.skipped) out.push(`skipped ${s.key}: ${s.reason}`);
   return out.join('\n') + '\n';
 }
