@@ -281,6 +281,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         dice: figures?.dice ?? null,
         soft_dice: figures?.soft_dice ?? null,
         throughput_repeats: figures?.throughput_repeats ?? [],
+        throughput_ci: null,
+        suspect_reasons: [],
         started_at: startedAt,
         ended_at: new Date().toISOString(),
         instances,

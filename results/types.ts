@@ -7,6 +7,18 @@ import type { Topology } from '../orchestrator/topology/types.js';
 export type SweepStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 export type PointStatus = 'ok' | 'failed';
 
+/**
+ * A 95 % confidence interval for a point's throughput (images/s): from the repeats' figures when
+ * the point has 3 or more repeats, otherwise from its own per-batch timings (batch means over the
+ * timed window). `samples` is what the interval was computed over: repeats, or batch-means blocks.
+ */
+export interface ThroughputInterval {
+  low: number;
+  high: number;
+  method: 'repeats' | 'batch-means';
+  samples: number;
+}
+
 export interface InstanceOutcome {
   index: number;
   /** Which repeat of the point this run belongs to (0-based). */
@@ -36,6 +48,10 @@ export interface PointOutcome {
   soft_dice: number | null;
   /** Point throughput of each repeat, for run-to-run spread in compare. */
   throughput_repeats: number[];
+  /** 95 % interval of throughput_ips; null for a failed point or too few samples to compute one. */
+  throughput_ci: ThroughputInterval | null;
+  /** Why the point's figures may not be trusted (foreign load, throttling, oversubscription ...); empty = not suspect. */
+  suspect_reasons: string[];
   started_at: string;
   ended_at: string;
   instances: InstanceOutcome[];

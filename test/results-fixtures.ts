@@ -213,6 +213,8 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
     dice: failed ? null : (o.dice ?? 0.8712),
     soft_dice: failed ? null : (o.dice ?? 0.8712) - 0.0124,
     throughput_repeats: failed ? [] : repeats,
+    throughput_ci: null,
+    suspect_reasons: [],
     started_at: '2024-05-29T16:26:40.000Z',
     ended_at: '2024-05-29T16:27:10.000Z',
     instances,

@@ -1,5 +1,5 @@
 import type { RunnerResult } from '../../runner/job.js';
-import type { PointOutcome, PointStatus, SweepStatus } from '../types.js';
+import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
 import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';
 
@@ -43,6 +43,8 @@ export interface PointMeasures {
   latency_p99_ms: number | null;
   dice: number | null;
   throughput_repeats: number[];
+  throughput_ci: ThroughputInterval | null;
+  suspect_reasons: string[];
 }
 
 export interface InstanceRecord {
@@ -133,6 +135,8 @@ export function pointFromRow(r: Row): PointRecord {
     dice: num(r.dice),
     soft_dice: num(r.soft_dice),
     throughput_repeats: json(r.throughput_repeats),
+    throughput_ci: intervalFromRow(r),
+    suspect_reasons: json(r.suspect_reasons),
     started_at: String(r.started_at),
     ended_at: String(r.ended_at),
   };
@@ -148,6 +152,19 @@ export function measuresFromRow(r: Row): PointMeasures {
     latency_p99_ms: num(r.latency_p99_ms),
     dice: num(r.dice),
     throughput_repeats: json(r.throughput_repeats),
+    throughput_ci: intervalFromRow(r),
+    suspect_reasons: json(r.suspect_reasons),
+  };
+}
+
+/** The throughput interval's four columns, or null when the point has none (failed, or stored before 004). */
+function intervalFromRow(r: Row): ThroughputInterval | null {
+  if (r.throughput_ci_low === null || r.throughput_ci_low === undefined) return null;
+  return {
+    low: Number(r.throughput_ci_low),
+    high: Number(r.throughput_ci_high),
+    method: r.throughput_ci_method as ThroughputInterval['method'],
+    samples: Number(r.throughput_ci_samples),
   };
 }
 

@@ -208,7 +208,8 @@ export class Store {
   /** A sweep's points, measures only, in the order they were recorded. */
   pointMeasuresOf(sweepId: number): PointMeasures[] {
     const rows = this.db
-      .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats
+      .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats,
+          throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
@@ -240,10 +241,12 @@ function prepareWrites(db: Database.Database) {
     sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
-        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, started_at, ended_at)
+        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
+        throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, started_at, ended_at)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
-        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :started_at, :ended_at)`),
+        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
+        :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :started_at, :ended_at)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
@@ -288,6 +291,11 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     dice: o.dice,
     soft_dice: o.soft_dice,
     throughput_repeats: JSON.stringify(o.throughput_repeats),
+    throughput_ci_low: o.throughput_ci?.low ?? null,
+    throughput_ci_high: o.throughput_ci?.high ?? null,
+    throughput_ci_method: o.throughput_ci?.method ?? null,
+    throughput_ci_samples: o.throughput_ci?.samples ?? null,
+    suspect_reasons: JSON.stringify(o.suspect_reasons),
     started_at: o.started_at,
     ended_at: o.ended_at,
   };
