@@ -19,6 +19,7 @@ import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { loadModel } from '../runner/model/presets.js';
+import { inputHashes, type InputHashes } from './inputs-hash.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -105,11 +106,11 @@ function engineVersions(): Record<string, string> {
 
 /**
  * The sweep `ref` names, if it may be resumed with this experiment on this machine: ended (not
- * running), run from the same YAML (same SHA-256) with the same tool and engine versions on the
- * same host fingerprint (CPU, microcode, kernel, allowed CPUs ...), so the points added measure
- * what the stored ones measured.
+ * running), run from the same YAML (same SHA-256) on the same model and data (same SHA-256s)
+ * with the same tool and engine versions on the same host fingerprint (CPU, microcode, kernel,
+ * allowed CPUs ...), so the points added measure what the stored ones measured.
  */
-function resumableSweep(store: Store, ref: string, file: string, sha256: string, topo: Topology): SweepRecord {
+function resumableSweep(store: Store, ref: string, file: string, sha256: string, topo: Topology, inputs: InputHashes): SweepRecord {
   const prior = store.findSweep(ref);
   const where = { file: store.path };
   if (prior.status === 'running') {
@@ -131,6 +132,9 @@ function resumableSweep(store: Store, ref: string, file: string, sha256: string,
       hint: `changed since: ${found.map((d) => `${d.field} ${JSON.stringify(d.a)} -> ${JSON.stringify(d.b)}`).join('; ')}; start a new sweep and compare the two`,
     });
   };
+  // A sweep stored before the inputs were hashed (null) cannot be checked, and is not refused for it.
+  const storedInputs = { model_sha256: prior.model_sha256 ?? inputs.model_sha256, data_sha256: prior.data_sha256 ?? inputs.data_sha256 };
+  changed('on another model or data', differences<InputHashes>(storedInputs, inputs, ['model_sha256', 'data_sha256']));
   const software = { tool_version: toolVersion(), engine_versions: engineVersions() };
   changed('with other software', differences({ tool_version: prior.tool_version, engine_versions: prior.engine_versions }, software, ['tool_version', 'engine_versions']));
   const host = hostFingerprint(topo);
@@ -173,6 +177,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   await loadModel(model);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data);
+  const inputs = await inputHashes(model, data);
   const { progress } = opts;
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
@@ -188,7 +193,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
     }
     if (opts.resume !== undefined) {
-      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo);
+      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo, inputs);
       stored = store.pointStatusesOf(prior.id);
       if (!store.resumeSweep(prior.id)) throw new UserError(`sweep ${prior.id} is running in another process`, { location: { file: store.path }, value: opts.resume });
       sweepId = prior.id;
@@ -204,6 +209,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         engineVersions: engineVersions(),
         topology: topo,
         plannedPoints: plan.points.length,
+        skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
+        modelSha256: inputs.model_sha256,
+        dataSha256: inputs.data_sha256,
       });
     }
   } catch (err) {
@@ -272,7 +280,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       const figures = error === null ? aggregatePoint(repeats) : null;
       const outcome: PointOutcome = {
         key: point.key,
+        declared: point.declared,
         params: point.params,
+        cpus: [...new Set(point.instances.flatMap((i) => i.cpus))].sort((a, b) => a - b),
+        nodes: [...new Set(point.instances.flatMap((i) => i.nodes))].sort((a, b) => a - b),
         status: error === null ? 'ok' : 'failed',
         error,
         warnings,

@@ -1,5 +1,5 @@
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
-import type { PointParams } from '../orchestrator/plan.js';
+import type { DeclaredParams, PointParams } from '../orchestrator/plan.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 
 // What the orchestrator hands the store. The store never sees engine code, only these records.
@@ -35,8 +35,13 @@ export interface InstanceOutcome {
 }
 
 export interface PointOutcome {
+  /** The point's identity: its declared axis values (`cpi=auto`), the same on every host. */
   key: string;
+  declared: DeclaredParams;
+  /** What the declared values resolved to on this host, and the CPUs and memory nodes its instances were given. */
   params: PointParams;
+  cpus: number[];
+  nodes: number[];
   status: PointStatus;
   /** Why the point failed ("binding not applied: planned 0-3, actual 0-7", a crash's stderr tail...). */
   error: string | null;
@@ -69,4 +74,9 @@ export interface SweepStart {
   topology: Topology;
   /** Points planned (for progress and for 'interrupted' accounting). */
   plannedPoints: number;
+  /** Points the host could not hold, with why (compare names them when a baseline has them). */
+  skipped: { key: string; reason: string }[];
+  /** SHA-256 of the model file (of the canonical spec string for a builtin model) and of the data file. */
+  modelSha256: string;
+  dataSha256: string;
 }

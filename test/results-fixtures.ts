@@ -57,6 +57,9 @@ export function sweepStartFixture(over: Partial<SweepStart> = {}, host: HostOpti
     engineVersions: { onnxruntime: '1.30.0' },
     topology: topologyFixture(host),
     plannedPoints: 12,
+    skipped: [],
+    modelSha256: 'c0ffee'.padEnd(64, '0'),
+    dataSha256: 'da7a'.padEnd(64, '0'),
     ...over,
   };
 }
@@ -161,6 +164,9 @@ export interface PointFixtureOptions {
   dice?: number;
   status?: 'ok' | 'failed';
   seed?: number;
+  /** Relative half-width of a throughput interval around the median (none when absent). */
+  ci?: number;
+  suspect?: string[];
 }
 
 export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
@@ -202,9 +208,13 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
     }
   });
   const okSamples = instances.flatMap((i) => i.result?.latency_samples_ms ?? []);
+  const union = (lists: number[][]): number[] => [...new Set(lists.flat())].sort((a, b) => a - b);
   return {
     key: pointKey(params),
+    declared: params,
     params,
+    cpus: union(instances.map((i) => i.planned_cpus)),
+    nodes: union(instances.map((i) => i.planned_nodes)),
     status: failed ? 'failed' : 'ok',
     error: failed ? 'instance 1 killed by SIGKILL: runner: out of memory while allocating 1.2 GiB' : null,
     warnings: params.binding === 'none' ? [] : ['SMT siblings left idle'],
@@ -213,8 +223,11 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
     dice: failed ? null : (o.dice ?? 0.8712),
     soft_dice: failed ? null : (o.dice ?? 0.8712) - 0.0124,
     throughput_repeats: failed ? [] : repeats,
-    throughput_ci: null,
-    suspect_reasons: [],
+    throughput_ci:
+      failed || o.ci === undefined
+        ? null
+        : { low: median * (1 - o.ci), high: median * (1 + o.ci), method: repeats.length >= 3 ? 'repeats' : 'batch-means', samples: repeats.length >= 3 ? repeats.length : 10 },
+    suspect_reasons: failed ? [] : (o.suspect ?? []),
     started_at: '2024-05-29T16:26:40.000Z',
     ended_at: '2024-05-29T16:27:10.000Z',
     instances,
@@ -229,6 +242,8 @@ export interface MatrixOptions {
   /** Per-key extra factors, to make single points faster or slower. */
   perKey?: Record<string, number>;
   dice?: (p: PointParams) => number;
+  /** Relative half-width of every point's throughput interval (none when absent). */
+  ci?: number;
 }
 
 /**
@@ -249,7 +264,7 @@ export function matrixPoints(o: MatrixOptions = {}): PointOutcome[] {
           const tp = base * (o.factor ?? 1) * (o.perKey?.[pointKey(params)] ?? 1);
           const repeats = [tp * (1 - spread), tp, tp * (1 + spread)];
           const dice = o.dice ? o.dice(params) : 0.8712;
-          out.push(pointOutcomeFixture({ params, repeats, dice, seed: seed++ }));
+          out.push(pointOutcomeFixture({ params, repeats, dice, seed: seed++, ci: o.ci }));
         }
       }
     }

@@ -1,5 +1,7 @@
 import type { RunnerResult } from '../../runner/job.js';
 import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
+import type { DeclaredParams } from '../../orchestrator/plan.js';
+import { parseCpuList } from '../../common/cpulist.js';
 import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';
 
@@ -20,6 +22,11 @@ export interface SweepRecord {
   ended_at: string | null;
   planned_points: number;
   host_id: number;
+  /** Points the host could not hold ([] for sweeps stored before migration 006). */
+  skipped: { key: string; reason: string }[];
+  /** Null for sweeps stored before migration 005. */
+  model_sha256: string | null;
+  data_sha256: string | null;
 }
 
 export interface HostRecord extends HostFingerprint {
@@ -28,9 +35,13 @@ export interface HostRecord extends HostFingerprint {
   first_seen: string;
 }
 
-export interface PointRecord extends Omit<PointOutcome, 'instances'> {
+export interface PointRecord extends Omit<PointOutcome, 'instances' | 'declared' | 'cpus' | 'nodes'> {
   id: number;
   sweep_id: number;
+  /** Null for points stored before migration 006 (their key holds resolved values). */
+  declared: DeclaredParams | null;
+  cpus: number[] | null;
+  nodes: number[] | null;
 }
 
 /** The few columns a comparison needs: reading only these keeps a 10,000-point compare fast. */
@@ -45,6 +56,10 @@ export interface PointMeasures {
   throughput_repeats: number[];
   throughput_ci: ThroughputInterval | null;
   suspect_reasons: string[];
+  /** What the key resolved to on its host: cores per instance, and all instances' CPUs and memory nodes (null before migration 006). */
+  cores_per_instance: number;
+  cpus: number[] | null;
+  nodes: number[] | null;
 }
 
 export interface InstanceRecord {
@@ -87,6 +102,9 @@ export function sweepFromRow(r: Row): SweepRecord {
     ended_at: str(r.ended_at),
     planned_points: Number(r.planned_points),
     host_id: Number(r.host_id),
+    skipped: json(r.skipped),
+    model_sha256: str(r.model_sha256),
+    data_sha256: str(r.data_sha256),
   };
 }
 
@@ -118,7 +136,10 @@ export function pointFromRow(r: Row): PointRecord {
     id: Number(r.id),
     sweep_id: Number(r.sweep_id),
     key: String(r.key),
+    declared: r.declared === null || r.declared === undefined ? null : json(r.declared),
     params: json(r.params),
+    cpus: cpuList(r.cpus),
+    nodes: cpuList(r.nodes),
     status: r.status as PointStatus,
     error: str(r.error),
     warnings: json(r.warnings),
@@ -154,7 +175,15 @@ export function measuresFromRow(r: Row): PointMeasures {
     throughput_repeats: json(r.throughput_repeats),
     throughput_ci: intervalFromRow(r),
     suspect_reasons: json(r.suspect_reasons),
+    cores_per_instance: Number(r.cores_per_instance),
+    cpus: cpuList(r.cpus),
+    nodes: cpuList(r.nodes),
   };
+}
+
+/** A stored CPU or node list ("0-3,8"), or null where none was stored. */
+function cpuList(v: unknown): number[] | null {
+  return v === null || v === undefined ? null : parseCpuList(String(v));
 }
 
 /** The throughput interval's four columns, or null when the point has none (failed, or stored before 004). */

@@ -17,6 +17,7 @@ import {
   type SweepRecord,
 } from './records.js';
 import { encodeSamples } from './samples.js';
+import { formatCpuList } from '../../common/cpulist.js';
 
 // The results store: what a sweep writes (sweep, then one transaction per finished point) and
 // the reads that compare, export and report need. Every write transaction is IMMEDIATE: it takes
@@ -82,6 +83,9 @@ export class Store {
         started_at: now,
         planned_points: start.plannedPoints,
         host_id: hostId,
+        skipped: JSON.stringify(start.skipped),
+        model_sha256: start.modelSha256,
+        data_sha256: start.dataSha256,
         owner_host: hostname(),
         owner_pid: process.pid,
       });
@@ -209,7 +213,8 @@ export class Store {
   pointMeasuresOf(sweepId: number): PointMeasures[] {
     const rows = this.db
       .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats,
-          throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons
+          throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons,
+          cores_per_instance, cpus, nodes
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
@@ -234,19 +239,23 @@ function prepareWrites(db: Database.Database) {
         :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :first_seen)`),
     hostId: db.prepare('SELECT id FROM hosts WHERE fingerprint = ?'),
     insertSweep: db.prepare(`INSERT INTO sweeps (name, tag, experiment_file, experiment_yaml, experiment_sha256,
-        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid)
+        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid,
+        skipped, model_sha256, data_sha256)
       VALUES (:name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
-        :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid)`),
+        :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid,
+        :skipped, :model_sha256, :data_sha256)`),
     runningHere: db.prepare("SELECT id, owner_pid FROM sweeps WHERE status = 'running' AND owner_host = ?"),
     sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
         latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
-        throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, started_at, ended_at)
+        throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, started_at, ended_at,
+        declared, cpus, nodes)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
         :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
-        :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :started_at, :ended_at)`),
+        :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :started_at, :ended_at,
+        :declared, :cpus, :nodes)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
@@ -298,6 +307,9 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     suspect_reasons: JSON.stringify(o.suspect_reasons),
     started_at: o.started_at,
     ended_at: o.ended_at,
+    declared: JSON.stringify(o.declared),
+    cpus: formatCpuList(o.cpus),
+    nodes: formatCpuList(o.nodes),
   };
 }
 
