@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { packagePath, packageRoot } from '../common/paths.js';
 import { differences, type FieldDifference } from '../results/compare.js';
-import type { PointOutcome, PointStatus, SweepStatus } from '../results/types.js';
+import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../results/types.js';
 import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
 import { hostFingerprint, type HostFingerprint } from '../results/store/host.js';
 import type { Topology } from './topology/types.js';
@@ -15,7 +15,9 @@ import { loadTopology } from './topology/load.js';
 import { buildPlan } from './plan-build.js';
 import { dataPath, ensureData } from './data-files.js';
 import { runPointRepeat } from './launch/run-point.js';
-import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
+import { aggregatePoint, overlapFraction, withDerived, DEFAULT_AGGREGATE_LIMITS, type AggregateLimits } from './launch/aggregate.js';
+import { concurrentSweepReasons, refuseIfSweepRunning, SweepRegistration } from './sweep-lock.js';
+import { pointValidity, type PointValidity } from './launch/point-validity.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { loadModel } from '../runner/model/presets.js';
@@ -37,6 +39,10 @@ export interface SweepOptions {
   signal: AbortSignal;
   /** Continue this ended sweep (id, name or tag) instead of starting one: run the points it lacks or failed. */
   resume?: string;
+  /** Run even while another sweep runs on this host; the overlapping points of both are marked suspect. */
+  allowConcurrent?: boolean;
+  /** Foreign-load and imbalance limits (default 5 % and 10 %). */
+  limits?: AggregateLimits;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -48,6 +54,10 @@ export interface SweepPointSummary {
   latency_p99_ms: number | null;
   dice: number | null;
   error: string | null;
+  throughput_ci: ThroughputInterval | null;
+  suspect_reasons: string[];
+  /** What the instances' monitors saw, summed up for the table. */
+  validity: PointValidity;
 }
 
 /** Thrown when the sweep is interrupted before it has written anything (no sweep record, no point). */
@@ -175,6 +185,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     });
   }
   await loadModel(model);
+  refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data);
   const inputs = await inputHashes(model, data);
@@ -185,7 +196,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
   if (opts.signal.aborted) throw new InterruptedBeforeStart();
 
-  const store = openStore(opts.db);
+  const registration = SweepRegistration.claim(opts.db, opts.allowConcurrent ?? false);
+  let store: Store;
+  try {
+    store = openStore(opts.db);
+  } catch (err) {
+    registration.release();
+    throw err;
+  }
   let sweepId: number;
   let stored = new Map<string, PointStatus>();
   try {
@@ -214,8 +232,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         dataSha256: inputs.data_sha256,
       });
     }
+    registration.setSweepId(sweepId);
   } catch (err) {
     store.close();
+    registration.release();
     throw err;
   }
   const resuming = opts.resume !== undefined;
@@ -251,7 +271,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     for (const [index, point] of toRun.entries()) {
       if (opts.signal.aborted) break;
       progress.pointStarted(index, total, point.key);
-      const startedAt = new Date().toISOString();
+      const startedMs = Date.now();
+      const startedAt = new Date(startedMs).toISOString();
       const instances = [];
       const repeats: RunnerResult[][] = [];
       let error: string | null = null;
@@ -277,7 +298,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       }
       // The point in flight when interrupted is not stored: its figures are incomplete.
       if (opts.signal.aborted) break;
-      const figures = error === null ? aggregatePoint(repeats) : null;
+      const figures = error === null ? aggregatePoint(repeats, point.instances.map((i) => i.nodes), opts.limits ?? DEFAULT_AGGREGATE_LIMITS) : null;
+      for (const w of figures?.warnings ?? []) {
+        warnings.push(w);
+        progress.message(`warning: ${point.key}: ${w}`);
+      }
       const outcome: PointOutcome = {
         key: point.key,
         declared: point.declared,
@@ -292,11 +317,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         dice: figures?.dice ?? null,
         soft_dice: figures?.soft_dice ?? null,
         throughput_repeats: figures?.throughput_repeats ?? [],
-        throughput_ci: null,
-        suspect_reasons: [],
+        throughput_ci: figures?.throughput_ci ?? null,
+        suspect_reasons: figures ? [...figures.suspect_reasons, ...concurrentSweepReasons(registration, startedMs, Date.now())] : [],
+        dice_images: figures?.dice_images ?? null,
+        balance: figures?.balance ?? null,
         started_at: startedAt,
         ended_at: new Date().toISOString(),
-        instances,
+        instances: withDerived(instances, figures),
       };
       store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
       const pointSummary: SweepPointSummary = {
@@ -307,6 +334,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         latency_p99_ms: outcome.latency_ms?.p99 ?? null,
         dice: outcome.dice,
         error,
+        throughput_ci: outcome.throughput_ci,
+        suspect_reasons: outcome.suspect_reasons,
+        validity: pointValidity(outcome.instances),
       };
       summary.points.push(pointSummary);
       progress.pointDone(index, total, pointSummary);
@@ -318,6 +348,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   } finally {
     store.finishSweep(sweepId, summary.status);
     store.close();
+    registration.release();
     progress.finish();
   }
   return summary;

@@ -32,6 +32,22 @@ export interface InstanceOutcome {
   stderr_tail: string;
   /** Null when the runner failed before reporting. */
   result: RunnerResult | null;
+  /** Others' CPU time on its CPUs over its window x CPUs (orchestrator/launch/monitors.ts); null without a result. */
+  foreign_cpu_fraction: number | null;
+  /** Steal time on its CPUs over its window x CPUs; null without a result. */
+  steal_fraction: number | null;
+  /** Images/s it completed inside the point's common window (orchestrator/launch/common-window.ts); null without a result. */
+  common_throughput_ips: number | null;
+}
+
+/** How evenly a multi-instance point's instances worked, over the common window (orchestrator/launch/balance.ts). */
+export interface PointBalance {
+  /** Mean over repeats of each instance's images/s inside the common window, by instance index. */
+  instance_ips: number[];
+  /** Slowest over fastest instance (1 = perfectly even). */
+  slowest_fastest: number;
+  /** Images/s of the instances bound to each NUMA node alone, by node id; unbound or multi-node instances are left out. */
+  node_ips: Record<string, number>;
 }
 
 export interface PointOutcome {
@@ -55,6 +71,10 @@ export interface PointOutcome {
   throughput_repeats: number[];
   /** 95 % interval of throughput_ips; null for a failed point or too few samples to compute one. */
   throughput_ci: ThroughputInterval | null;
+  /** Images Dice was scored on, by each instance: the declared set (workload.images after skip). */
+  dice_images: number | null;
+  /** Null for a single-instance or failed point. */
+  balance: PointBalance | null;
   /** Why the point's figures may not be trusted (foreign load, throttling, oversubscription ...); empty = not suspect. */
   suspect_reasons: string[];
   started_at: string;

@@ -137,6 +137,7 @@ export function runnerResultFixture(o: {
     throughput_ips: (batches * o.batchSize) / seconds,
     latency_ms: summary(samples),
     latency_samples_ms: samples,
+    batch_end_ms: samples.map((_, i) => samples.slice(0, i + 1).reduce((a, b) => a + b, 0)),
     dice: o.dice ?? 0.8712,
     soft_dice: (o.dice ?? 0.8712) - 0.0124,
     dice_images: 2000,
@@ -153,6 +154,15 @@ export function runnerResultFixture(o: {
       end: new Date(startMs + seconds * 1000).toISOString(),
       start_ms: startMs,
       end_ms: startMs + seconds * 1000,
+    },
+    monitors: {
+      cpu_time_ms: seconds * 1000 * o.cpus.length * 0.98,
+      cpus: { busy_ms: seconds * 1000 * o.cpus.length, steal_ms: 0, total_ms: seconds * 1000 * o.cpus.length },
+      cpu_mhz: 2300,
+      cpu_mhz_source: 'cpufreq',
+      governor: 'performance',
+      throttle: { before: 0, after: 0 },
+      threads: { total: o.cpus.length + 8, busy: o.cpus.length },
     },
   };
 }
@@ -204,6 +214,9 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
               dice: o.dice,
               seed: (o.seed ?? 1) * 1000 + repeat * 10 + index,
             }),
+        foreign_cpu_fraction: crashed ? null : 0.004,
+        steal_fraction: crashed ? null : 0,
+        common_throughput_ips: crashed ? null : tp / params.instances,
       });
     }
   });
@@ -228,6 +241,8 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
         ? null
         : { low: median * (1 - o.ci), high: median * (1 + o.ci), method: repeats.length >= 3 ? 'repeats' : 'batch-means', samples: repeats.length >= 3 ? repeats.length : 10 },
     suspect_reasons: failed ? [] : (o.suspect ?? []),
+    dice_images: failed ? null : 2000,
+    balance: null,
     started_at: '2024-05-29T16:26:40.000Z',
     ended_at: '2024-05-29T16:27:10.000Z',
     instances,

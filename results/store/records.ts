@@ -76,8 +76,11 @@ export interface InstanceRecord {
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
-  /** The runner's result as it reported it, latency samples included; null when it reported none. */
+  /** The runner's result as it reported it, latency samples and batch ends included; null when it reported none. */
   result: RunnerResult | null;
+  foreign_cpu_fraction: number | null;
+  steal_fraction: number | null;
+  common_throughput_ips: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -158,6 +161,8 @@ export function pointFromRow(r: Row): PointRecord {
     throughput_repeats: json(r.throughput_repeats),
     throughput_ci: intervalFromRow(r),
     suspect_reasons: json(r.suspect_reasons),
+    dice_images: num(r.dice_images),
+    balance: r.balance === null || r.balance === undefined ? null : json(r.balance),
     started_at: String(r.started_at),
     ended_at: String(r.ended_at),
   };
@@ -198,7 +203,7 @@ function intervalFromRow(r: Row): ThroughputInterval | null {
 }
 
 export function instanceFromRow(r: Row): InstanceRecord {
-  const result = r.result === null ? null : json<Omit<RunnerResult, 'latency_samples_ms'>>(r.result);
+  const result = r.result === null ? null : json<Omit<RunnerResult, 'latency_samples_ms' | 'batch_end_ms'>>(r.result);
   return {
     id: Number(r.id),
     point_id: Number(r.point_id),
@@ -213,6 +218,12 @@ export function instanceFromRow(r: Row): InstanceRecord {
     exit_code: num(r.exit_code),
     signal: str(r.signal),
     stderr_tail: String(r.stderr_tail),
-    result: result === null ? null : { ...result, latency_samples_ms: decodeSamples(r.latency_samples as Buffer | null) },
+    result:
+      result === null
+        ? null
+        : { ...result, latency_samples_ms: decodeSamples(r.latency_samples as Buffer | null), batch_end_ms: decodeSamples((r.batch_ends as Buffer | null) ?? null) },
+    foreign_cpu_fraction: num(r.foreign_cpu_fraction),
+    steal_fraction: num(r.steal_fraction),
+    common_throughput_ips: num(r.common_throughput_ips),
   };
 }

@@ -249,21 +249,25 @@ function prepareWrites(db: Database.Database) {
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
         latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
-        throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, started_at, ended_at,
-        declared, cpus, nodes)
+        throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, dice_images, imbalance_ratio, balance, started_at,
+        ended_at, declared, cpus, nodes)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
         :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
-        :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :started_at, :ended_at,
-        :declared, :cpus, :nodes)`),
+        :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :dice_images, :imbalance_ratio, :balance, :started_at,
+        :ended_at, :declared, :cpus, :nodes)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
-        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result)
+        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, dice_images, batch_ends,
+        common_throughput_ips, cpu_time_ms, foreign_cpu_fraction, steal_fraction, cpu_mhz_avg, cpu_mhz_source,
+        throttle_events, governor, threads_total, threads_busy, allowed_cpu_count)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
-        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result)`),
+        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :dice_images, :batch_ends,
+        :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
+        :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
     resumeSweep: db.prepare(
@@ -305,6 +309,9 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     throughput_ci_method: o.throughput_ci?.method ?? null,
     throughput_ci_samples: o.throughput_ci?.samples ?? null,
     suspect_reasons: JSON.stringify(o.suspect_reasons),
+    dice_images: o.dice_images,
+    imbalance_ratio: o.balance?.slowest_fastest ?? null,
+    balance: o.balance ? JSON.stringify(o.balance) : null,
     started_at: o.started_at,
     ended_at: o.ended_at,
     declared: JSON.stringify(o.declared),
@@ -317,8 +324,8 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
   const r = i.result;
   let resultJson: string | null = null;
   if (r) {
-    // The samples go to the compact BLOB column; the rest of the result is kept as reported.
-    const { latency_samples_ms: _samples, ...rest } = r;
+    // The samples and batch ends go to compact BLOB columns; the rest of the result is kept as reported.
+    const { latency_samples_ms: _samples, batch_end_ms: _ends, ...rest } = r;
     resultJson = JSON.stringify(rest);
   }
   return {
@@ -351,6 +358,19 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     window_end_ms: r?.window.end_ms ?? null,
     latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
     result: resultJson,
+    dice_images: r?.dice_images ?? null,
+    batch_ends: r ? encodeSamples(r.batch_end_ms) : null,
+    common_throughput_ips: i.common_throughput_ips,
+    cpu_time_ms: r?.monitors.cpu_time_ms ?? null,
+    foreign_cpu_fraction: i.foreign_cpu_fraction,
+    steal_fraction: i.steal_fraction,
+    cpu_mhz_avg: r?.monitors.cpu_mhz ?? null,
+    cpu_mhz_source: r?.monitors.cpu_mhz_source ?? null,
+    throttle_events: r?.monitors.throttle ? r.monitors.throttle.after - r.monitors.throttle.before : null,
+    governor: r?.monitors.governor ?? null,
+    threads_total: r?.monitors.threads.total ?? null,
+    threads_busy: r?.monitors.threads.busy ?? null,
+    allowed_cpu_count: r ? r.affinity.cpus.length : null,
   };
 }
 

@@ -10,7 +10,7 @@ ALTER TABLE points ADD COLUMN throughput_ci_samples INTEGER;   -- repeats, or ba
 ALTER TABLE points ADD COLUMN suspect_reasons TEXT NOT NULL DEFAULT '[]';  -- JSON string[]; [] = not suspect
 ALTER TABLE points ADD COLUMN dice_images INTEGER;             -- images each instance scored (the declared set)
 ALTER TABLE points ADD COLUMN imbalance_ratio REAL;            -- slowest / fastest instance over the common window
-ALTER TABLE points ADD COLUMN node_throughputs TEXT;           -- JSON {node: img/s} over the common window
+ALTER TABLE points ADD COLUMN balance TEXT;                    -- JSON {instance_ips, slowest_fastest, node_ips}; null: 1 instance
 
 ALTER TABLE instances ADD COLUMN dice_images INTEGER;
 ALTER TABLE instances ADD COLUMN batch_ends BLOB;              -- per-batch completion, ms after window start, float32
