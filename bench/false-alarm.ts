@@ -1,13 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packagePath } from '../common/paths.js';
 import type { Comparison } from '../results/compare.js';
 import { median } from '../runner/measure/stats.js';
 import { fixed, formatRows, type Row } from './lib/table.js';
 import { writeVerdictExperiment } from './lib/verdict-experiment.js';
+import { sweepCli } from './lib/sweep-cli.js';
 
 // How often `sweep compare` cries wolf, and how often it catches a real slowdown, on this machine:
 // one baseline sweep of experiments/verdict.yaml, then rounds of (an identical rerun, the same
@@ -23,8 +22,6 @@ const USAGE = `usage: node dist/bench/false-alarm.js [--reruns N] [--slow-runs M
   --slow-runs M   runs at each slowdown, 10 % and 25 % (default 5)
   --min-change F  passed to sweep compare (default: its own)
   --json          every run's exit code and ratios as JSON instead of the table`;
-
-const sweepBin = packagePath('bin', 'sweep.js');
 
 interface Condition {
   name: string;
@@ -44,27 +41,17 @@ interface Judged {
   inconclusive: string[];
 }
 
-function cli(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [sweepBin, ...args], { encoding: 'utf8', cwd, timeout: 600_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+let waitedMs = 0;
 
-/** Runs one sweep; waits while another sweep holds the host (exit 2 naming --allow-concurrent). */
+/** Runs one sweep (after any other sweep on the host has ended). */
 function runSweep(file: string, db: string, tag: string, cwd: string): void {
-  for (let attempt = 0; ; attempt++) {
-    const r = cli([file, '--db', db, '--tag', tag], cwd);
-    if (r.code === 0) return;
-    if (r.code === 2 && /--allow-concurrent/.test(r.stderr) && attempt < 120) {
-      process.stderr.write(`  another sweep is running on this host: waiting 5 s\n`);
-      spawnSync('sleep', ['5']);
-      continue;
-    }
-    throw new Error(`sweep ${tag} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
-  }
+  const r = sweepCli([file, '--db', db, '--tag', tag], cwd);
+  waitedMs += r.waitedMs;
+  if (r.code !== 0) throw new Error(`sweep ${tag} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
 }
 
 function judge(db: string, tag: string, cwd: string, minChange: string | undefined): Judged {
-  const r = cli(['compare', 'baseline', tag, '--db', db, '--json', ...(minChange ? ['--min-change', minChange] : [])], cwd);
+  const r = sweepCli(['compare', 'baseline', tag, '--db', db, '--json', ...(minChange ? ['--min-change', minChange] : [])], cwd);
   if (r.code === 2 || !r.stdout) throw new Error(`compare ${tag} exited ${r.code}:\n${r.stderr}`);
   const c = JSON.parse(r.stdout) as Comparison;
   return {
@@ -142,7 +129,7 @@ function main(): void {
     process.stdout.write(formatRows(rows));
     process.stdout.write(
       `\n${availableParallelism()} CPUs; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ` +
-        `${loadAfter.map((x) => x.toFixed(1)).join(' ')} after; ${minutes.toFixed(1)} min\n`,
+        `${loadAfter.map((x) => x.toFixed(1)).join(' ')} after; ${minutes.toFixed(1)} min, ${(waitedMs / 60_000).toFixed(1)} of them waiting for other sweeps\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
