@@ -67,7 +67,7 @@ export interface PointOutcome {
   latency_ms: LatencySummary | null;
   dice: number | null;
   soft_dice: number | null;
-  /** Point throughput of each repeat, for run-to-run spread in compare. */
+  /** Point throughput of each repeat (the interval is computed from them when there are 3 or more). */
   throughput_repeats: number[];
   /** 95 % interval of throughput_ips; null for a failed point or too few samples to compute one. */
   throughput_ci: ThroughputInterval | null;
