@@ -279,7 +279,12 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     missingOrAllowed(`missing in B: ${p.key} (${reason})`);
   }
   if (points.length === 0) {
-    failures.push(`no point matched: A has ${pa.length} point(s), B ${pb.length}, no key in common`);
+    // Points stored before migration 006 have no CPUs recorded, and keys of resolved values (cpi=80).
+    const legacy = [[sa, pa], [sb, pb]].filter(([, ps]) => (ps as PointMeasures[]).some((p) => p.status === 'ok' && p.cpus === null)).map(([s]) => (s as SweepRecord).id);
+    failures.push(
+      `no point matched: A has ${pa.length} point(s), B ${pb.length}, no key in common` +
+        (legacy.length ? `; sweep ${legacy.join(' and ')} was stored before keys held the declared values (cpi=auto, not its cores): record a new baseline` : ''),
+    );
   }
   for (const p of points) {
     for (const f of p.failures) failures.push(`${p.key}: ${f}`);

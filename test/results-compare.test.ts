@@ -201,6 +201,18 @@ describe('compareSweeps', () => {
     assert.deepEqual(c.failures, ['no point matched: A has 24 point(s), B 1, no key in common']);
   });
 
+  test('against a baseline stored before keys held the declared values, the failure says to record a new one', () => {
+    const id = store.beginSweep(sweepStartFixture({ tag: 'old-keys' }));
+    store.recordPoints(id, [pointOutcomeFixture({ params: { batch_size: 7 }, ci: 0.01 })]);
+    store.finishSweep(id, 'completed');
+    store.db.prepare('UPDATE points SET declared = NULL, cpus = NULL, nodes = NULL WHERE sweep_id = ?').run(id); // as migration 006 left it
+    const c = compareSweeps(store, 'old-keys', 'base');
+    assert.deepEqual(c.failures, [
+      `missing in B: ${pointKey(paramsFixture({ batch_size: 7 }))} (not run)`,
+      `no point matched: A has 1 point(s), B 24, no key in common; sweep ${id} was stored before keys held the declared values (cpi=auto, not its cores): record a new baseline`,
+    ]);
+  });
+
   test('intervals too wide for --min-change: inconclusive (exit 3) naming every point and why', () => {
     const c = compareSweeps(store, 'base', 'wide');
     assert.deepEqual([c.verdict, c.exitCode, c.failures], ['inconclusive', 3, []]);
