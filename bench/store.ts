@@ -30,6 +30,7 @@ function start(name: string, planned: number): SweepStart {
   return {
     name, tag: null, experimentFile: 'bench.yaml', experimentText: 'name: bench\n', experimentSha256: '0'.repeat(64),
     toolVersion: '0.1.0', gitRevision: null, engineVersions: { onnxruntime: '1.30.0' }, topology, plannedPoints: planned,
+    skipped: [], modelSha256: '1'.repeat(64), dataSha256: '2'.repeat(64),
   };
 }
 
@@ -46,9 +47,9 @@ function point(i: number, factor: number, instances: InstanceOutcome[] = []): Po
   const p50 = (params.batch_size / tp) * 1000;
   return {
     key: `bs=${params.batch_size},inst=${params.instances},cpi=${params.cores_per_instance},bind=${params.binding},prof=${params.profile},eng=${params.engine},smt=${params.smt ? 1 : 0}`,
-    params, status: 'ok', error: null, warnings: [],
+    declared: params, params, cpus: [0, 1, 2, 3], nodes: [0], status: 'ok', error: null, warnings: [],
     throughput_ips: tp, latency_ms: { mean: p50 * 1.01, p50, p90: p50 * 1.05, p99: p50 * 1.1, max: p50 * 1.2 },
-    dice: 0.8712, soft_dice: 0.8588, throughput_repeats: [tp * 0.99, tp, tp * 1.01],
+    dice: 0.8712, soft_dice: 0.8588, throughput_repeats: [tp * 0.99, tp, tp * 1.01], throughput_ci: null, suspect_reasons: [], dice_images: 2000, balance: null,
     started_at: '2024-05-29T16:26:40.000Z', ended_at: '2024-05-29T16:27:10.000Z', instances,
   };
 }
@@ -63,12 +64,16 @@ function instances(n: number, batch: number): InstanceOutcome[] {
       batch_size: batch, images: 24 * batch, batches: 24, seconds: 3, throughput_ips: 8 * batch,
       latency_ms: { mean: 125, p50: 124, p90: 130, p99: 140, max: 141 },
       latency_samples_ms: Array.from({ length: 24 }, (_, k) => 120 + (k % 7)),
+      batch_end_ms: Array.from({ length: 24 }, (_, k) => 125 * (k + 1)),
       dice: 0.8712, soft_dice: 0.8588, dice_images: 2000,
       dice_by_slice: { with_tumour: { dice: 0.89, soft_dice: 0.87, images: 1200 }, without_tumour: { dice: 0.97, soft_dice: 0.96, images: 800 } },
       affinity: { cpus: [0, 1, 2, 3], mems: [0] },
       threads: { intra: 4, inter: 1 }, knobs: { applied: {}, ignored: {} }, rss_peak_mb: 600,
       window: { start: '2024-05-29T16:26:41.000Z', end: '2024-05-29T16:26:44.000Z', start_ms: 1716999 * 1e6, end_ms: 1716999 * 1e6 + 3000 },
+      monitors: { cpu_time_ms: 11800, cpus: { busy_ms: 12000, steal_ms: 0, total_ms: 12000 }, cpu_mhz: 2300, cpu_mhz_source: 'cpufreq',
+        governor: 'performance', throttle: { before: 0, after: 0 }, threads: { total: 12, busy: 4 } },
     },
+    foreign_cpu_fraction: 0.01, steal_fraction: 0, common_throughput_ips: 8 * batch,
   }));
 }
 

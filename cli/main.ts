@@ -38,7 +38,9 @@ function overview(): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok, 1 a point or qualification failed, 2 bad input (nothing changed on disk), 130 interrupted, 141 output pipe closed (| head)',
+    'exit codes: 0 ok; 1 a point failed, or compare found a regression (a point slower, Dice down, failed or missing);',
+    '            2 bad input (nothing changed on disk); 3 inconclusive: compare cannot give a verdict (a suspect point,',
+    '            intervals too wide, no interval; rerun advised); 130 interrupted; 141 output pipe closed (| head)',
     'results: SQLite at results/sweeps.db by default; `sweep query "SELECT * FROM results"`',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { runnerEntry } from '../common/paths.js';
 import type { RunnerJob } from '../runner/job.js';
 import type { Experiment } from './experiment/types.js';
-import { expandMatrix, pointKey, resolveEnv, resolveThreads } from './experiment/expand.js';
+import { expandMatrix, resolveEnv, resolveThreads } from './experiment/expand.js';
 import type { Topology } from './topology/types.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
@@ -14,10 +14,10 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
   const { points, skipped } = expandMatrix(exp, topo);
   const planned: PlannedPoint[] = [];
   const skips = [...skipped];
-  for (const params of points) {
+  for (const { key, declared, params } of points) {
     const placement = placePoint(params, topo);
     if ('skip' in placement) {
-      skips.push({ params, reason: placement.skip });
+      skips.push({ key, declared, params, reason: placement.skip });
       continue;
     }
     const profile = exp.profiles[params.profile];
@@ -49,7 +49,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
         env: resolveEnv(profile, params, topo, index, place.cpus),
       };
     });
-    planned.push({ key: pointKey(params), params, instances, warnings });
+    planned.push({ key, declared, params, instances, warnings });
   }
   return {
     experiment: { name: exp.name, file: exp.file, sha256: exp.sha256 },

@@ -16,6 +16,26 @@ export interface PointParams {
   [axis: string]: string | number | boolean;
 }
 
+/** The axis values as the experiment declares them: cores_per_instance may be 'auto' or 'node'. */
+export interface DeclaredParams {
+  batch_size: number;
+  instances: number;
+  cores_per_instance: number | 'auto' | 'node';
+  binding: Binding;
+  profile: string;
+  engine: string;
+  smt: boolean;
+  [axis: string]: string | number | boolean;
+}
+
+/** A point the machine cannot hold, with why. */
+export interface SkippedPoint {
+  key: string;
+  declared: DeclaredParams;
+  params: PointParams;
+  reason: string;
+}
+
 export interface PlannedInstance {
   index: number;
   /** Logical CPUs the instance is bound to (for binding 'none': the CPUs it may use anyway). */
@@ -29,8 +49,14 @@ export interface PlannedInstance {
 }
 
 export interface PlannedPoint {
-  /** Stable key of the params, e.g. "bs=128,inst=2,cpi=40,bind=numactl,prof=optimized,eng=onnxruntime,smt=0". */
+  /**
+   * The point's identity: its declared axis values, e.g.
+   * "bs=128,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0". The same on every
+   * host, whatever 'auto' or 'node' resolves to there.
+   */
   key: string;
+  declared: DeclaredParams;
+  /** The declared values resolved on this host (cores_per_instance a number). */
   params: PointParams;
   instances: PlannedInstance[];
   /** Recorded with the result, e.g. "numactl not found: bound with taskset, memory not bound". */
@@ -41,5 +67,5 @@ export interface Plan {
   experiment: { name: string; file: string; sha256: string };
   topology: Topology;
   points: PlannedPoint[];
-  skipped: { params: PointParams; reason: string }[];
+  skipped: SkippedPoint[];
 }

@@ -24,12 +24,18 @@ export function errorHeadline(point: SweepPointSummary): string {
   return (point.error ?? '').split('\n')[0]!;
 }
 
-/** "26.9 img/s, p50 37.0 ms, p99 41.2 ms, Dice 0.9774", or "FAILED: <first line of the error>". */
+/**
+ * "26.9 img/s (95% 26.1-27.7), p50 37.0 ms, p99 41.2 ms, Dice 0.9774", then ", SUSPECT: <first
+ * reason> (+N more)" when the monitors saw something; or "FAILED: <first line of the error>".
+ */
 export function pointResult(point: SweepPointSummary): string {
   if (point.status !== 'ok') return `FAILED: ${errorHeadline(point)}`;
   const ms = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} ms`);
   const dice = point.dice === null ? '-' : point.dice.toFixed(4);
-  return `${point.throughput_ips?.toFixed(1)} img/s, p50 ${ms(point.latency_p50_ms)}, p99 ${ms(point.latency_p99_ms)}, Dice ${dice}`;
+  const ci = point.throughput_ci ? ` (95% ${point.throughput_ci.low.toFixed(1)}-${point.throughput_ci.high.toFixed(1)})` : '';
+  const [first, ...more] = point.suspect_reasons;
+  const suspect = first === undefined ? '' : `, SUSPECT: ${first}${more.length > 0 ? ` (+${more.length} more)` : ''}`;
+  return `${point.throughput_ips?.toFixed(1)} img/s${ci}, p50 ${ms(point.latency_p50_ms)}, p99 ${ms(point.latency_p99_ms)}, Dice ${dice}${suspect}`;
 }
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressSink {

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { packagePath, packageRoot } from '../common/paths.js';
 import { differences, type FieldDifference } from '../results/compare.js';
-import type { PointOutcome, PointStatus, SweepStatus } from '../results/types.js';
+import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../results/types.js';
 import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
 import { hostFingerprint, type HostFingerprint } from '../results/store/host.js';
 import type { Topology } from './topology/types.js';
@@ -15,11 +15,13 @@ import { loadTopology } from './topology/load.js';
 import { buildPlan } from './plan-build.js';
 import { dataPath, ensureData } from './data-files.js';
 import { runPointRepeat } from './launch/run-point.js';
-import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
+import { aggregatePoint, overlapFraction, withDerived, DEFAULT_AGGREGATE_LIMITS, type AggregateLimits } from './launch/aggregate.js';
+import { concurrentSweepReasons, refuseIfSweepRunning, SweepRegistration } from './sweep-lock.js';
+import { pointValidity, type PointValidity } from './launch/point-validity.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
-import { pointKey } from './experiment/expand.js';
 import { loadModel } from '../runner/model/presets.js';
+import { inputHashes, type InputHashes } from './inputs-hash.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -37,6 +39,10 @@ export interface SweepOptions {
   signal: AbortSignal;
   /** Continue this ended sweep (id, name or tag) instead of starting one: run the points it lacks or failed. */
   resume?: string;
+  /** Run even while another sweep runs on this host; the overlapping points of both are marked suspect. */
+  allowConcurrent?: boolean;
+  /** Foreign-load and imbalance limits (default 5 % and 10 %). */
+  limits?: AggregateLimits;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -48,6 +54,10 @@ export interface SweepPointSummary {
   latency_p99_ms: number | null;
   dice: number | null;
   error: string | null;
+  throughput_ci: ThroughputInterval | null;
+  suspect_reasons: string[];
+  /** What the instances' monitors saw, summed up for the table. */
+  validity: PointValidity;
 }
 
 /** Thrown when the sweep is interrupted before it has written anything (no sweep record, no point). */
@@ -106,11 +116,11 @@ function engineVersions(): Record<string, string> {
 
 /**
  * The sweep `ref` names, if it may be resumed with this experiment on this machine: ended (not
- * running), run from the same YAML (same SHA-256) with the same tool and engine versions on the
- * same host fingerprint (CPU, microcode, kernel, allowed CPUs ...), so the points added measure
- * what the stored ones measured.
+ * running), run from the same YAML (same SHA-256) on the same model and data (same SHA-256s)
+ * with the same tool and engine versions on the same host fingerprint (CPU, microcode, kernel,
+ * allowed CPUs ...), so the points added measure what the stored ones measured.
  */
-function resumableSweep(store: Store, ref: string, file: string, sha256: string, topo: Topology): SweepRecord {
+function resumableSweep(store: Store, ref: string, file: string, sha256: string, topo: Topology, inputs: InputHashes): SweepRecord {
   const prior = store.findSweep(ref);
   const where = { file: store.path };
   if (prior.status === 'running') {
@@ -132,6 +142,9 @@ function resumableSweep(store: Store, ref: string, file: string, sha256: string,
       hint: `changed since: ${found.map((d) => `${d.field} ${JSON.stringify(d.a)} -> ${JSON.stringify(d.b)}`).join('; ')}; start a new sweep and compare the two`,
     });
   };
+  // A sweep stored before the inputs were hashed (null) cannot be checked, and is not refused for it.
+  const storedInputs = { model_sha256: prior.model_sha256 ?? inputs.model_sha256, data_sha256: prior.data_sha256 ?? inputs.data_sha256 };
+  changed('on another model or data', differences<InputHashes>(storedInputs, inputs, ['model_sha256', 'data_sha256']));
   const software = { tool_version: toolVersion(), engine_versions: engineVersions() };
   changed('with other software', differences({ tool_version: prior.tool_version, engine_versions: prior.engine_versions }, software, ['tool_version', 'engine_versions']));
   const host = hostFingerprint(topo);
@@ -172,8 +185,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     });
   }
   await loadModel(model);
+  refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data);
+  const inputs = await inputHashes(model, data);
   const { progress } = opts;
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
@@ -181,7 +196,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
   if (opts.signal.aborted) throw new InterruptedBeforeStart();
 
-  const store = openStore(opts.db);
+  const registration = SweepRegistration.claim(opts.db, opts.allowConcurrent ?? false);
+  let store: Store;
+  try {
+    store = openStore(opts.db);
+  } catch (err) {
+    registration.release();
+    throw err;
+  }
   let sweepId: number;
   let stored = new Map<string, PointStatus>();
   try {
@@ -189,7 +211,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
     }
     if (opts.resume !== undefined) {
-      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo);
+      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo, inputs);
       stored = store.pointStatusesOf(prior.id);
       if (!store.resumeSweep(prior.id)) throw new UserError(`sweep ${prior.id} is running in another process`, { location: { file: store.path }, value: opts.resume });
       sweepId = prior.id;
@@ -205,10 +227,15 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         engineVersions: engineVersions(),
         topology: topo,
         plannedPoints: plan.points.length,
+        skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
+        modelSha256: inputs.model_sha256,
+        dataSha256: inputs.data_sha256,
       });
     }
+    registration.setSweepId(sweepId);
   } catch (err) {
     store.close();
+    registration.release();
     throw err;
   }
   const resuming = opts.resume !== undefined;
@@ -224,7 +251,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   } else {
     progress.message(`sweep ${sweepId} '${exp.name}': ${plan.points.length} points, ${plan.skipped.length} skipped, results in ${opts.db}`);
   }
-  for (const s of plan.skipped) progress.message(`skipped ${pointKey(s.params)}: ${s.reason}`);
+  for (const s of plan.skipped) progress.message(`skipped ${s.key}: ${s.reason}`);
   // Planned warnings (taskset instead of numactl, idle SMT siblings ...) once each, up front.
   const planned = new Map<string, number>();
   for (const p of toRun) for (const w of p.warnings) planned.set(w, (planned.get(w) ?? 0) + 1);
@@ -235,7 +262,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     name: exp.name,
     status: 'completed',
     points: [],
-    skipped: plan.skipped.map((s) => ({ key: pointKey(s.params), reason: s.reason })),
+    skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
     alreadyStored,
     db: opts.db,
   };
@@ -244,7 +271,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     for (const [index, point] of toRun.entries()) {
       if (opts.signal.aborted) break;
       progress.pointStarted(index, total, point.key);
-      const startedAt = new Date().toISOString();
+      const startedMs = Date.now();
+      const startedAt = new Date(startedMs).toISOString();
       const instances = [];
       const repeats: RunnerResult[][] = [];
       let error: string | null = null;
@@ -270,10 +298,17 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       }
       // The point in flight when interrupted is not stored: its figures are incomplete.
       if (opts.signal.aborted) break;
-      const figures = error === null ? aggregatePoint(repeats) : null;
+      const figures = error === null ? aggregatePoint(repeats, point.instances.map((i) => i.nodes), opts.limits ?? DEFAULT_AGGREGATE_LIMITS) : null;
+      for (const w of figures?.warnings ?? []) {
+        warnings.push(w);
+        progress.message(`warning: ${point.key}: ${w}`);
+      }
       const outcome: PointOutcome = {
         key: point.key,
+        declared: point.declared,
         params: point.params,
+        cpus: [...new Set(point.instances.flatMap((i) => i.cpus))].sort((a, b) => a - b),
+        nodes: [...new Set(point.instances.flatMap((i) => i.nodes))].sort((a, b) => a - b),
         status: error === null ? 'ok' : 'failed',
         error,
         warnings,
@@ -282,9 +317,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         dice: figures?.dice ?? null,
         soft_dice: figures?.soft_dice ?? null,
         throughput_repeats: figures?.throughput_repeats ?? [],
+        throughput_ci: figures?.throughput_ci ?? null,
+        suspect_reasons: figures ? [...figures.suspect_reasons, ...concurrentSweepReasons(registration, startedMs, Date.now())] : [],
+        dice_images: figures?.dice_images ?? null,
+        balance: figures?.balance ?? null,
         started_at: startedAt,
         ended_at: new Date().toISOString(),
-        instances,
+        instances: withDerived(instances, figures),
       };
       store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
       const pointSummary: SweepPointSummary = {
@@ -295,6 +334,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         latency_p99_ms: outcome.latency_ms?.p99 ?? null,
         dice: outcome.dice,
         error,
+        throughput_ci: outcome.throughput_ci,
+        suspect_reasons: outcome.suspect_reasons,
+        validity: pointValidity(outcome.instances),
       };
       summary.points.push(pointSummary);
       progress.pointDone(index, total, pointSummary);
@@ -306,6 +348,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   } finally {
     store.finishSweep(sweepId, summary.status);
     store.close();
+    registration.release();
     progress.finish();
   }
   return summary;

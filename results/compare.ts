@@ -1,60 +1,95 @@
+import { formatCpuList } from '../common/cpulist.js';
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
 
-// `sweep compare A B`: points matched by key, B against A.
+// `sweep compare A B`: the candidate B judged against the baseline A, point by point (points are
+// matched by key, the declared axis values, so a host with fewer usable cores still matches).
 //
-// The rule for marking a change. A point's run-to-run spread is (max - min) / median of its
-// repeat throughputs; a point with fewer than two repeats takes the median spread of its sweep's
-// points that have them (0 when none do). A ratio B/A is marked only when
-//     |B/A - 1| > threshold = max(spread in A, spread in B, minChange)     (minChange: 2 %)
-// Throughput up is 'faster'; latency (p50, p99) down is 'faster'. A regression is a point that
-// failed in B but not in A, whose throughput or p50 latency is marked 'slower', or whose hard
-// Dice fell by more than maxDiceDrop (absolute, default 0.002): a fast point that computes
-// something else must fail the comparison. The same model on the same images gives the same Dice
-// to about 1e-5 whatever the engine or thread count (rounding of pixels within float noise of
-// 0.5), so a larger drop means the predictions changed. p99 is shown and marked but is not a
-// regression on its own (tails are noisier than the repeats show).
+// The verdict, in three parts; each reason is one line of the output.
+//  FAIL (exit 1):
+//   - a point A has (ok) is missing from B: not run (B stopped early), skipped (B's host could
+//     not hold it, with why), or failed in B;
+//   - B did not complete (running, failed or interrupted);
+//   - no point matched at all;
+//   - B measured another model or data under the same keys (their SHA-256 differ);
+//   - a matched point regressed: its throughput fell (the rule below), or its hard Dice fell by
+//     more than maxDiceDrop (a fast point that computes something else must fail).
+//   `allowMissing` turns the first two into notes: B may be a subset of A. A failed point and
+//   "nothing matched" still fail.
+//  INCONCLUSIVE (exit 3, when nothing failed): a point whose figures cannot support a verdict:
+//   suspect in A or B (foreign load, throttling, oversubscription during its window: never a
+//   pass nor a regression), without a throughput interval, with intervals too wide to see a
+//   change of minChange, or failed in A (no reference); and a baseline that did not complete.
+//  PASS (exit 0) otherwise.
+//
+// Throughput rule. Every point carries a 95 % interval for its throughput (from its repeats when
+// it has 3 or more, else batch means over its own timed window). B is 'slower' when its whole
+// interval lies below A's (B.high < A.low) AND B/A < 1 - minChange; 'faster' the mirror image.
+// When neither holds and the intervals' relative half-widths add up to more than minChange, a
+// change of minChange could hide inside them: 'inconclusive', not 'same'. Latency is shown
+// (B/A of p50 and p99) but not judged: it has no interval, and throughput carries the same signal.
 
-export const DEFAULT_MIN_CHANGE = 0.02;
+export const DEFAULT_MIN_CHANGE = 0.05;
 export const DEFAULT_MAX_DICE_DROP = 0.002;
 
 export const COMPARE_RULE =
-  'a ratio B/A is marked when |B/A - 1| > max(spread A, spread B, min change); spread = (max - min) / median ' +
-  'of the point\'s repeat throughputs (its sweep\'s median spread when it has one repeat); regression = ' +
-  'failed in B only, throughput or p50 latency marked slower, or Dice down by more than max Dice drop';
+  "throughput 'slower' when B's 95 % interval lies wholly below A's and B/A < 1 - min change ('faster' the mirror); " +
+  "'inconclusive' when neither and the intervals' half-widths add up to more than min change, or a point is suspect " +
+  'or has no interval; regression = slower, Dice down by more than max Dice drop, or failed/missing in B';
 
-export type Verdict = 'faster' | 'slower' | 'same' | 'n/a';
+export type Verdict = 'faster' | 'slower' | 'same' | 'inconclusive';
 
 export interface CompareOptions {
-  /** Smallest relative change ever marked, whatever the spread (default 0.02). */
+  /** Smallest relative throughput change ever flagged, whatever the intervals (default 0.05). */
   minChange?: number;
   /** Largest fall in hard Dice (absolute) that is not a regression (default 0.002). */
   maxDiceDrop?: number;
+  /** Points of A missing from B, and an incomplete B, are notes instead of failures. */
+  allowMissing?: boolean;
   /** Where the baseline sweep is, when not in the candidate's store: another machine's or an archived database. */
   baselineStore?: Store;
 }
 
-export interface MetricChange {
+/** One side's interval, as compare used it. */
+export interface IntervalUsed {
+  low: number;
+  high: number;
+  method: 'repeats' | 'batch-means';
+  samples: number;
+  /** Half the interval's width over the point's throughput. */
+  relativeHalfWidth: number;
+}
+
+export interface ThroughputJudgement {
   a: number | null;
   b: number | null;
   /** b / a; null when either is missing. */
   ratio: number | null;
+  interval: { a: IntervalUsed | null; b: IntervalUsed | null };
   verdict: Verdict;
+  /** Why the verdict, in words ("B's interval lies below A's", "intervals too wide ..."). */
+  why: string;
+}
+
+export interface RatioOnly {
+  a: number | null;
+  b: number | null;
+  ratio: number | null;
 }
 
 export interface PointComparison {
   key: string;
   status: { a: string; b: string };
-  throughput: MetricChange;
-  latency_p50: MetricChange;
-  latency_p99: MetricChange;
+  throughput: ThroughputJudgement;
+  latency_p50: RatioOnly;
+  latency_p99: RatioOnly;
   dice: { a: number | null; b: number | null };
-  spread: { a: number; b: number };
-  /** The relative change a ratio must exceed to be marked. */
-  threshold: number;
-  regression: boolean;
-  /** Why it is a regression ("throughput slower", "failed in B: ..."). */
-  reasons: string[];
+  /** What the key resolved to on each host, when that differs ("2 cores/instance on CPUs 0-1 -> 1 on 0"). */
+  placementChange: string | null;
+  /** Why it fails the comparison; empty when it does not. */
+  failures: string[];
+  /** Why it cannot be judged; empty when it can. */
+  inconclusive: string[];
 }
 
 export interface FieldDifference {
@@ -80,69 +115,97 @@ export interface Comparison {
   rule: string;
   minChange: number;
   maxDiceDrop: number;
+  allowMissing: boolean;
   points: PointComparison[];
-  onlyInA: string[];
+  /** Points of A (ok there) that B does not have, with why. */
+  missing: { key: string; reason: string }[];
   onlyInB: string[];
   hostDifferences: FieldDifference[];
   /** Tool version, git revision, engine versions, experiment hash. */
   sweepDifferences: FieldDifference[];
-  regressions: PointComparison[];
-  summary: { matched: number; faster: number; slower: number; same: number; regressions: number };
+  /** Every reason the comparison fails, one line each; non-empty means exit 1. */
+  failures: string[];
+  /** Every reason it cannot give a verdict, one line each; exit 3 when there are no failures. */
+  inconclusive: string[];
+  /** What the comparison says but does not judge (allowed missing points, unknown input hashes). */
+  notes: string[];
+  verdict: 'pass' | 'regression' | 'inconclusive';
+  exitCode: 0 | 1 | 3;
+  summary: { matched: number; faster: number; slower: number; same: number; inconclusive: number; failed: number };
 }
 
-/** Relative spread of repeat throughputs, or null with fewer than two. */
-export function repeatSpread(repeats: readonly number[]): number | null {
-  const v = repeats.filter((x) => Number.isFinite(x));
-  if (v.length < 2) return null;
-  const sorted = [...v].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return median > 0 ? (sorted[sorted.length - 1] - sorted[0]) / median : null;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function intervalUsed(p: PointMeasures): IntervalUsed | null {
+  const ci = p.throughput_ci;
+  if (ci === null || p.throughput_ips === null || !(p.throughput_ips > 0)) return null;
+  return { ...ci, relativeHalfWidth: (ci.high - ci.low) / 2 / p.throughput_ips };
 }
 
-function typicalSpread(points: readonly PointMeasures[]): number {
-  const spreads = points.map((p) => repeatSpread(p.throughput_repeats)).filter((s): s is number => s !== null).sort((x, y) => x - y);
-  if (!spreads.length) return 0;
-  const mid = spreads.length >> 1;
-  return spreads.length % 2 ? spreads[mid] : (spreads[mid - 1] + spreads[mid]) / 2;
+/** The throughput rule (top of this file) for two ok points; pure. */
+export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: number): ThroughputJudgement {
+  const ratio = a.throughput_ips !== null && b.throughput_ips !== null && a.throughput_ips > 0 ? b.throughput_ips / a.throughput_ips : null;
+  const ia = intervalUsed(a);
+  const ib = intervalUsed(b);
+  const base = { a: a.throughput_ips, b: b.throughput_ips, ratio, interval: { a: ia, b: ib } };
+  if (ratio === null) return { ...base, verdict: 'inconclusive', why: 'no throughput to compare' };
+  if (ia === null || ib === null) {
+    const which = ia === null && ib === null ? 'A and B' : ia === null ? 'A' : 'B';
+    return { ...base, verdict: 'inconclusive', why: `no throughput interval in ${which}` };
+  }
+  const intervals = `A ±${pct(ia.relativeHalfWidth)} (${ia.method}), B ±${pct(ib.relativeHalfWidth)} (${ib.method})`;
+  if (ib.high < ia.low && ratio < 1 - minChange) {
+    return { ...base, verdict: 'slower', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies below A's; ${intervals}` };
+  }
+  if (ib.low > ia.high && ratio > 1 + minChange) {
+    return { ...base, verdict: 'faster', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies above A's; ${intervals}` };
+  }
+  if (ia.relativeHalfWidth + ib.relativeHalfWidth > minChange) {
+    return { ...base, verdict: 'inconclusive', why: `intervals too wide to see a change of ${pct(minChange)}: ${intervals}` };
+  }
+  return { ...base, verdict: 'same', why: `within the intervals: ${intervals}` };
 }
 
-function change(a: number | null, b: number | null, threshold: number, higherIsBetter: boolean): MetricChange {
-  if (a === null || b === null || a <= 0) return { a, b, ratio: null, verdict: 'n/a' };
-  const ratio = b / a;
-  let verdict: Verdict = 'same';
-  if (Math.abs(ratio - 1) > threshold) verdict = ratio > 1 === higherIsBetter ? 'faster' : 'slower';
-  return { a, b, ratio, verdict };
+function ratioOnly(a: number | null, b: number | null): RatioOnly {
+  return { a, b, ratio: a !== null && b !== null && a > 0 ? b / a : null };
 }
 
-export function comparePoints(
-  a: PointMeasures,
-  b: PointMeasures,
-  spreadA: number,
-  spreadB: number,
-  minChange: number,
-  maxDiceDrop = DEFAULT_MAX_DICE_DROP,
-): PointComparison {
-  const threshold = Math.max(spreadA, spreadB, minChange);
-  const throughput = change(a.throughput_ips, b.throughput_ips, threshold, true);
-  const latency_p50 = change(a.latency_p50_ms, b.latency_p50_ms, threshold, false);
-  const latency_p99 = change(a.latency_p99_ms, b.latency_p99_ms, threshold, false);
-  const reasons: string[] = [];
-  if (b.status === 'failed' && a.status !== 'failed') reasons.push(`failed in B: ${b.error ?? 'no error recorded'}`);
-  if (throughput.verdict === 'slower') reasons.push(`throughput ${formatNumber(throughput.ratio!, 3)}x`);
-  if (latency_p50.verdict === 'slower') reasons.push(`p50 latency ${formatNumber(latency_p50.ratio!, 3)}x`);
-  if (a.dice !== null && b.dice !== null && a.dice - b.dice > maxDiceDrop) reasons.push(`Dice ${a.dice.toFixed(4)} -> ${b.dice.toFixed(4)}`);
+function placementOf(p: PointMeasures): string {
+  const where = [p.cpus === null ? null : `CPUs ${formatCpuList(p.cpus)}`, p.nodes === null ? null : `nodes ${formatCpuList(p.nodes)}`].filter((x) => x !== null);
+  return `${p.cores_per_instance} cores/instance${where.length ? ` on ${where.join(', ')}` : ''}`;
+}
+
+/** One matched point; `a` and `b` carry the same key. */
+export function comparePoints(a: PointMeasures, b: PointMeasures, minChange: number, maxDiceDrop = DEFAULT_MAX_DICE_DROP): PointComparison {
+  const failures: string[] = [];
+  const inconclusive: string[] = [];
+  const throughput = judgeThroughput(a, b, minChange);
+  const placementA = placementOf(a);
+  const placementB = placementOf(b);
+  if (b.status === 'failed') {
+    failures.push(`failed in B: ${b.error ?? 'no error recorded'}`);
+  } else if (a.status === 'failed') {
+    inconclusive.push(`failed in A: no reference figures (${a.error ?? 'no error recorded'})`);
+  } else if (a.suspect_reasons.length > 0 || b.suspect_reasons.length > 0) {
+    // Figures measured under foreign load, throttling or oversubscription say nothing either way.
+    for (const [side, p] of [['A', a], ['B', b]] as const) {
+      if (p.suspect_reasons.length > 0) inconclusive.push(`suspect in ${side}: ${p.suspect_reasons.join('; ')}`);
+    }
+  } else {
+    if (throughput.verdict === 'slower') failures.push(throughput.why);
+    if (throughput.verdict === 'inconclusive') inconclusive.push(throughput.why);
+    if (a.dice !== null && b.dice !== null && a.dice - b.dice > maxDiceDrop) failures.push(`Dice ${a.dice.toFixed(4)} -> ${b.dice.toFixed(4)}`);
+  }
   return {
     key: a.key,
     status: { a: a.status, b: b.status },
     throughput,
-    latency_p50,
-    latency_p99,
+    latency_p50: ratioOnly(a.latency_p50_ms, b.latency_p50_ms),
+    latency_p99: ratioOnly(a.latency_p99_ms, b.latency_p99_ms),
     dice: { a: a.dice, b: b.dice },
-    spread: { a: spreadA, b: spreadB },
-    threshold,
-    regression: reasons.length > 0,
-    reasons,
+    placementChange: placementA === placementB ? null : `${placementA} -> ${placementB}`,
+    failures,
+    inconclusive,
   };
 }
 
@@ -161,10 +224,23 @@ function side(s: SweepRecord, host: HostRecord, store: Store): SweepSide {
   return { id: s.id, name: s.name, tag: s.tag, status: s.status, started_at: s.started_at, host: host.hostname, database: store.path };
 }
 
+/** Model and data: a different hash under the same keys fails; an unknown one (stored before hashing) is a note. */
+function inputChecks(sa: SweepRecord, sb: SweepRecord, failures: string[], notes: string[]): void {
+  for (const [what, field] of [['model', 'model_sha256'], ['data', 'data_sha256']] as const) {
+    const a = sa[field];
+    const b = sb[field];
+    if (a === null || b === null) notes.push(`${what} not checked: sweep ${a === null ? sa.id : sb.id} was stored without its ${what}'s SHA-256`);
+    else if (a !== b) {
+      failures.push(`${what} differs: A sha256 ${a.slice(0, 12)}, B sha256 ${b.slice(0, 12)}: the same points measured another ${what}; compare against a baseline of this ${what}`);
+    }
+  }
+}
+
 /** Compares sweep `b` against sweep `a` (ids, or names/tags meaning the latest such sweep). */
 export function compareSweeps(store: Store, a: string | number, b: string | number, opts: CompareOptions = {}): Comparison {
   const minChange = opts.minChange ?? DEFAULT_MIN_CHANGE;
   const maxDiceDrop = opts.maxDiceDrop ?? DEFAULT_MAX_DICE_DROP;
+  const allowMissing = opts.allowMissing ?? false;
   const storeA = opts.baselineStore ?? store;
   const sa = storeA.findSweep(a);
   const sb = store.findSweep(b);
@@ -172,69 +248,138 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   const hb = store.getHost(sb.host_id);
   const pa = storeA.pointMeasuresOf(sa.id);
   const pb = store.pointMeasuresOf(sb.id);
-  const typicalA = typicalSpread(pa);
-  const typicalB = typicalSpread(pb);
   const byKeyB = new Map(pb.map((p) => [p.key, p]));
   const keysA = new Set(pa.map((p) => p.key));
+  const skippedB = new Map(sb.skipped.map((s) => [s.key, s.reason]));
+
+  const failures: string[] = [];
+  const inconclusive: string[] = [];
+  const notes: string[] = [];
+  // Missing points and an incomplete candidate: failures, or notes with --allow-missing.
+  const missingOrAllowed = (line: string): void => {
+    if (allowMissing) notes.push(`${line} (allowed: --allow-missing)`);
+    else failures.push(line);
+  };
+  if (sb.status !== 'completed') missingOrAllowed(`candidate sweep ${sb.id} is ${sb.status}: it did not complete`);
+  if (sa.status !== 'completed') inconclusive.push(`baseline sweep ${sa.id} is ${sa.status}: points it lacks were not judged`);
+  inputChecks(sa, sb, failures, notes);
 
   const points: PointComparison[] = [];
+  const missing: { key: string; reason: string }[] = [];
   for (const p of pa) {
     const q = byKeyB.get(p.key);
-    if (!q) continue;
-    const spreadA = repeatSpread(p.throughput_repeats) ?? typicalA;
-    const spreadB = repeatSpread(q.throughput_repeats) ?? typicalB;
-    points.push(comparePoints(p, q, spreadA, spreadB, minChange, maxDiceDrop));
+    if (q) {
+      points.push(comparePoints(p, q, minChange, maxDiceDrop));
+      continue;
+    }
+    if (p.status !== 'ok') continue; // A failed it and B does not have it: nothing was lost
+    const skip = skippedB.get(p.key);
+    const reason = skip === undefined ? 'not run' : `skipped: ${skip}`;
+    missing.push({ key: p.key, reason });
+    missingOrAllowed(`missing in B: ${p.key} (${reason})`);
   }
-  const regressions = points.filter((p) => p.regression);
-  const count = (v: Verdict) => points.filter((p) => p.throughput.verdict === v).length;
+  if (points.length === 0) {
+    // Points stored before migration 006 have no CPUs recorded, and keys of resolved values (cpi=80).
+    const legacy = [[sa, pa], [sb, pb]].filter(([, ps]) => (ps as PointMeasures[]).some((p) => p.status === 'ok' && p.cpus === null)).map(([s]) => (s as SweepRecord).id);
+    failures.push(
+      `no point matched: A has ${pa.length} point(s), B ${pb.length}, no key in common` +
+        (legacy.length ? `; sweep ${legacy.join(' and ')} was stored before keys held the declared values (cpi=auto, not its cores): record a new baseline` : ''),
+    );
+  }
+  for (const p of points) {
+    for (const f of p.failures) failures.push(`${p.key}: ${f}`);
+    for (const i of p.inconclusive) inconclusive.push(`${p.key}: ${i}`);
+  }
+
+  // Throughput verdicts are counted over the points that were judged (ok on both sides, not suspect).
+  const judged = points.filter((p) => p.status.a === 'ok' && p.status.b === 'ok' && p.inconclusive.length === 0);
+  const count = (v: Verdict) => judged.filter((p) => p.throughput.verdict === v).length;
+  const verdict = failures.length > 0 ? 'regression' : inconclusive.length > 0 ? 'inconclusive' : 'pass';
   return {
     a: side(sa, ha, storeA),
     b: side(sb, hb, store),
     rule: COMPARE_RULE,
     minChange,
     maxDiceDrop,
+    allowMissing,
     points,
-    onlyInA: pa.filter((p) => !byKeyB.has(p.key)).map((p) => p.key),
+    missing,
     onlyInB: pb.filter((p) => !keysA.has(p.key)).map((p) => p.key),
     hostDifferences: differences(ha, hb, HOST_FIELDS),
     sweepDifferences: differences(sa, sb, SWEEP_FIELDS),
-    regressions,
-    summary: { matched: points.length, faster: count('faster'), slower: count('slower'), same: count('same'), regressions: regressions.length },
+    failures,
+    inconclusive,
+    notes,
+    verdict,
+    exitCode: verdict === 'regression' ? 1 : verdict === 'inconclusive' ? 3 : 0,
+    summary: {
+      matched: points.length,
+      faster: count('faster'),
+      slower: count('slower'),
+      same: count('same'),
+      inconclusive: points.filter((p) => p.failures.length === 0 && p.inconclusive.length > 0).length,
+      failed: points.filter((p) => p.failures.length > 0).length,
+    },
   };
 }
 
-const mark = (m: MetricChange) => (m.verdict === 'faster' ? '+' : m.verdict === 'slower' ? '-' : '');
-const ratioCell = (m: MetricChange) => (m.ratio === null ? '-' : `${formatNumber(m.ratio, 3)}${mark(m) ? ' ' + mark(m) : ''}`);
+const ratioCell = (ratio: number | null, verdict?: Verdict) =>
+  ratio === null ? '-' : `${formatNumber(ratio, 3)}${verdict === 'faster' ? ' +' : verdict === 'slower' ? ' -' : ''}`;
+const halfWidth = (i: IntervalUsed | null) => (i === null ? '-' : `±${pct(i.relativeHalfWidth)}`);
+const methods = (t: ThroughputJudgement) => {
+  const m = [t.interval.a?.method ?? 'none', t.interval.b?.method ?? 'none'];
+  return m[0] === m[1] ? m[0] : `${m[0]}/${m[1]}`;
+};
 const value = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function pointVerdict(p: PointComparison): string {
+  if (p.failures.length > 0) return 'REGRESSION';
+  if (p.inconclusive.length > 0) return 'inconclusive';
+  return p.throughput.verdict;
+}
 
 export function renderComparison(c: Comparison, format: 'table' | 'json' = 'table'): string {
   if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
   // The database is named only when the two sides come from different files.
   const from = (s: SweepSide) => (c.a.database === c.b.database ? '' : ` in ${s.database}`);
   const title = (s: SweepSide) => `#${s.id} ${s.name}${s.tag ? ` [${s.tag}]` : ''} (${s.status}) ${s.started_at} on ${s.host}${from(s)}`;
-  const out = [`A: ${title(c.a)}`, `B: ${title(c.b)}`, `rule: ${c.rule}; min change ${pct(c.minChange)}, max Dice drop ${c.maxDiceDrop}`, ''];
+  const out = [
+    `A: ${title(c.a)}`,
+    `B: ${title(c.b)}`,
+    `rule: ${c.rule}; min change ${pct(c.minChange)}, max Dice drop ${c.maxDiceDrop}`,
+    '',
+  ];
   const rows = c.points.map((p) => [
     p.key,
     p.throughput.a,
     p.throughput.b,
-    ratioCell(p.throughput),
-    ratioCell(p.latency_p50),
-    ratioCell(p.latency_p99),
-    pct(p.threshold),
-    p.regression ? `REGRESSION: ${p.reasons.join('; ')}` : p.throughput.verdict === 'faster' ? 'faster' : '',
+    ratioCell(p.throughput.ratio, p.throughput.verdict),
+    halfWidth(p.throughput.interval.a),
+    halfWidth(p.throughput.interval.b),
+    methods(p.throughput),
+    ratioCell(p.latency_p50.ratio),
+    ratioCell(p.latency_p99.ratio),
+    pointVerdict(p),
   ]);
-  out.push(formatTable(['point', 'A ips', 'B ips', 'tput B/A', 'p50 B/A', 'p99 B/A', 'spread', 'change'], rows, { nullText: '-', maxWidth: 100 }));
-  if (c.onlyInA.length) out.push(`only in A (${c.onlyInA.length}):`, ...c.onlyInA.map((k) => `  ${k}`), '');
+  if (rows.length > 0) {
+    out.push(formatTable(['point', 'A ips', 'B ips', 'tput B/A', 'A ci', 'B ci', 'interval', 'p50 B/A', 'p99 B/A', 'verdict'], rows, { nullText: '-', maxWidth: 100 }));
+  }
+  const placed = c.points.filter((p) => p.placementChange !== null);
+  if (placed.length) out.push('resolved differently on the two hosts:', ...placed.map((p) => `  ${p.key}: ${p.placementChange}`), '');
   if (c.onlyInB.length) out.push(`only in B (${c.onlyInB.length}):`, ...c.onlyInB.map((k) => `  ${k}`), '');
   out.push(c.hostDifferences.length ? 'host differences:' : 'host: same fingerprint');
   for (const d of c.hostDifferences) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
   for (const d of c.sweepDifferences) out.push(`sweep ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
+  for (const n of c.notes) out.push(`note: ${n}`);
+  if (c.failures.length) out.push('', `FAILED (${c.failures.length}):`, ...c.failures.map((f) => `  ${f}`));
+  if (c.inconclusive.length) out.push('', `INCONCLUSIVE (${c.inconclusive.length}):`, ...c.inconclusive.map((f) => `  ${f}`));
   const s = c.summary;
+  const word = c.verdict === 'regression' ? 'REGRESSION' : c.verdict === 'inconclusive' ? 'INCONCLUSIVE (rerun advised)' : 'PASS';
   out.push(
     '',
-    `${s.matched} points matched: ${s.faster} faster, ${s.slower} slower, ${s.same} within spread (throughput); ` +
-      `${s.regressions} regression${s.regressions === 1 ? '' : 's'}`,
+    `${s.matched} points matched: ${s.faster} faster, ${s.slower} slower, ${s.same} same (throughput), ` +
+      `${s.inconclusive} inconclusive, ${s.failed} failed; ${c.missing.length} missing in B`,
+    `verdict: ${word} (exit ${c.exitCode})`,
   );
   return out.join('\n') + '\n';
 }

@@ -1,11 +1,23 @@
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
-import type { PointParams } from '../orchestrator/plan.js';
+import type { DeclaredParams, PointParams } from '../orchestrator/plan.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 
 // What the orchestrator hands the store. The store never sees engine code, only these records.
 
 export type SweepStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 export type PointStatus = 'ok' | 'failed';
+
+/**
+ * A 95 % confidence interval for a point's throughput (images/s): from the repeats' figures when
+ * the point has 3 or more repeats, otherwise from its own per-batch timings (batch means over the
+ * timed window). `samples` is what the interval was computed over: repeats, or batch-means blocks.
+ */
+export interface ThroughputInterval {
+  low: number;
+  high: number;
+  method: 'repeats' | 'batch-means';
+  samples: number;
+}
 
 export interface InstanceOutcome {
   index: number;
@@ -20,11 +32,32 @@ export interface InstanceOutcome {
   stderr_tail: string;
   /** Null when the runner failed before reporting. */
   result: RunnerResult | null;
+  /** Others' CPU time on its CPUs over its window x CPUs (orchestrator/launch/monitors.ts); null without a result. */
+  foreign_cpu_fraction: number | null;
+  /** Steal time on its CPUs over its window x CPUs; null without a result. */
+  steal_fraction: number | null;
+  /** Images/s it completed inside the point's common window (orchestrator/launch/common-window.ts); null without a result. */
+  common_throughput_ips: number | null;
+}
+
+/** How evenly a multi-instance point's instances worked, over the common window (orchestrator/launch/balance.ts). */
+export interface PointBalance {
+  /** Mean over repeats of each instance's images/s inside the common window, by instance index. */
+  instance_ips: number[];
+  /** Slowest over fastest instance (1 = perfectly even). */
+  slowest_fastest: number;
+  /** Images/s of the instances bound to each NUMA node alone, by node id; unbound or multi-node instances are left out. */
+  node_ips: Record<string, number>;
 }
 
 export interface PointOutcome {
+  /** The point's identity: its declared axis values (`cpi=auto`), the same on every host. */
   key: string;
+  declared: DeclaredParams;
+  /** What the declared values resolved to on this host, and the CPUs and memory nodes its instances were given. */
   params: PointParams;
+  cpus: number[];
+  nodes: number[];
   status: PointStatus;
   /** Why the point failed ("binding not applied: planned 0-3, actual 0-7", a crash's stderr tail...). */
   error: string | null;
@@ -34,8 +67,16 @@ export interface PointOutcome {
   latency_ms: LatencySummary | null;
   dice: number | null;
   soft_dice: number | null;
-  /** Point throughput of each repeat, for run-to-run spread in compare. */
+  /** Point throughput of each repeat (the interval is computed from them when there are 3 or more). */
   throughput_repeats: number[];
+  /** 95 % interval of throughput_ips; null for a failed point or too few samples to compute one. */
+  throughput_ci: ThroughputInterval | null;
+  /** Images Dice was scored on, by each instance: the declared set (workload.images after skip). */
+  dice_images: number | null;
+  /** Null for a single-instance or failed point. */
+  balance: PointBalance | null;
+  /** Why the point's figures may not be trusted (foreign load, throttling, oversubscription ...); empty = not suspect. */
+  suspect_reasons: string[];
   started_at: string;
   ended_at: string;
   instances: InstanceOutcome[];
@@ -53,4 +94,9 @@ export interface SweepStart {
   topology: Topology;
   /** Points planned (for progress and for 'interrupted' accounting). */
   plannedPoints: number;
+  /** Points the host could not hold, with why (compare names them when a baseline has them). */
+  skipped: { key: string; reason: string }[];
+  /** SHA-256 of the model file (of the canonical spec string for a builtin model) and of the data file. */
+  modelSha256: string;
+  dataSha256: string;
 }

@@ -40,6 +40,22 @@ export interface KnobReport {
   ignored: Record<string, string>;
 }
 
+/** What the machine did during the timed window (runner/measure/window-monitor.ts); null where not exposed. */
+export interface WindowMonitors {
+  /** The runner's own CPU time in the window, all threads. */
+  cpu_time_ms: number;
+  /** /proc/stat summed over the runner's allowed CPUs, every process: busy (user, nice, system, irq, softirq), steal, all. */
+  cpus: { busy_ms: number; steal_ms: number; total_ms: number };
+  /** Average frequency of its CPUs, sampled every 0.5 s. */
+  cpu_mhz: number | null;
+  cpu_mhz_source: 'cpufreq' | 'cpuinfo' | null;
+  governor: string | null;
+  /** Thermal throttle counters (core + package) of its CPUs at the window's start and end. */
+  throttle: { before: number; after: number } | null;
+  /** Threads in /proc/self/task at the end; those that ran at least 10 % of the window. */
+  threads: { total: number; busy: number };
+}
+
 export interface RunnerResult {
   event: 'result';
   engine: string;
@@ -54,7 +70,12 @@ export interface RunnerResult {
   latency_ms: LatencySummary;
   /** Per-batch latencies of the timed window, in order, for merging percentiles across instances. */
   latency_samples_ms: number[];
-  /** Pooled hard and soft Dice (seed definitions, smooth 0.01) over the distinct images evaluated. */
+  /** When each timed batch completed, ms after window.start_ms (for the common window of a point's instances). */
+  batch_end_ms: number[];
+  /**
+   * Pooled hard and soft Dice (seed definitions, smooth 0.01) over every image the job declares
+   * (`images` after `skip`), whatever the window reached: the rest are predicted after it, untimed.
+   */
   dice: number;
   soft_dice: number;
   dice_images: number;
@@ -70,6 +91,7 @@ export interface RunnerResult {
   rss_peak_mb: number;
   /** Timed window, wall clock (ISO and epoch milliseconds) so the orchestrator can check overlap. */
   window: { start: string; end: string; start_ms: number; end_ms: number };
+  monitors: WindowMonitors;
 }
 
 export type RunnerEvent =

@@ -10,11 +10,15 @@ import { DiceAccumulator } from './measure/dice.js';
 import { summarize } from './measure/stats.js';
 import { readAffinity } from '../common/affinity.js';
 import { peakRssMb } from './measure/rss.js';
+import { busyWait, SLOWDOWN_ENV, slowdownFraction, slowdownKnob } from './measure/inject-slowdown.js';
+import { startWindowMonitor } from './measure/window-monitor.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its
 // go, then run a timed window of at least minSeconds and minBatches batches, cycling over the
-// loaded images. Each batch is timed on its own; Dice is scored on the first prediction of
-// each distinct image.
+// loaded images. Each batch is timed on its own, and when it completed is kept. Dice is scored
+// on the first prediction of each distinct image, over every image loaded (the declared set):
+// images the window did not reach are predicted after it, untimed, so every point of one model
+// and data scores the same images whatever its batch size or window length.
 
 export interface RunHooks {
   /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
@@ -37,7 +41,9 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   }
 
   const info = modelInfo(model, [height, width, channels]);
+  const slowdown = slowdownFraction(process.env);
   const { session, version, knobs } = await engine.open(model, { threads: job.threads, env: process.env });
+  if (slowdown > 0) knobs.applied[SLOWDOWN_ENV] = slowdownKnob(slowdown);
   const imageSize = height * width * channels;
   const maskSize = height * width;
   const batch = new Float32Array(job.batchSize * imageSize);
@@ -69,6 +75,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const dice = new DiceAccumulator();
   const scored = new Uint8Array(data.n);
   const predictions = job.savePredictions ? new Float32Array(data.n * maskSize) : undefined;
+  const affinity = readAffinity();
   const record = (indices: number[], out: Float32Array) => {
     indices.forEach((img, b) => {
       if (scored[img]) return;
@@ -80,33 +87,38 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   };
 
   const latencies: number[] = [];
-  const windowStartWall = Date.now();
+  const batchEnds: number[] = [];
+  const monitor = startWindowMonitor(affinity.cpus);
+  // Wall-clock start with sub-millisecond resolution, so instances' batch times line up.
   const windowStart = performance.now();
+  const windowStartWall = performance.timeOrigin + windowStart;
   const minMs = job.minSeconds * 1000;
   while (latencies.length < Math.max(1, job.minBatches) || performance.now() - windowStart < minMs) {
     const indices = nextBatch();
     const started = performance.now();
     const out = await session.run(batch, job.batchSize, shape);
-    latencies.push(performance.now() - started);
+    busyWait(performance.now() - started, slowdown);
+    const ended = performance.now();
+    latencies.push(ended - started);
+    batchEnds.push(ended - windowStart);
     record(indices, out.data);
   }
-  const seconds = (performance.now() - windowStart) / 1000;
-  const windowEndWall = Date.now();
+  const windowEnd = performance.now();
+  const monitors = monitor.stop();
+  const seconds = (windowEnd - windowStart) / 1000;
+  const windowEndWall = performance.timeOrigin + windowEnd;
 
-  // Predictions must cover every loaded image; the rest are computed outside the window.
-  if (predictions) {
-    while (scored.some((s) => s === 0)) {
-      cursor = scored.indexOf(0);
-      const indices = nextBatch();
-      const out = await session.run(batch, job.batchSize, shape);
-      record(indices, out.data);
-    }
-    await writePredictions(job.savePredictions!, predictions, [data.n, height, width, 1]);
+  // Dice covers every loaded image: those the window did not reach are predicted now, untimed.
+  while (scored.some((s) => s === 0)) {
+    cursor = scored.indexOf(0);
+    const indices = nextBatch();
+    const out = await session.run(batch, job.batchSize, shape);
+    record(indices, out.data);
   }
+  if (predictions) await writePredictions(job.savePredictions!, predictions, [data.n, height, width, 1]);
   await session.dispose();
 
   const pooled = dice.pooled();
-  const affinity = readAffinity();
   const images = latencies.length * job.batchSize;
   return {
     event: 'result',
@@ -127,6 +139,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     throughput_ips: images / seconds,
     latency_ms: summarize(latencies),
     latency_samples_ms: latencies,
+    batch_end_ms: batchEnds,
     dice: pooled.dice,
     soft_dice: pooled.softDice,
     dice_images: pooled.images,
@@ -144,6 +157,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
       start_ms: windowStartWall,
       end_ms: windowEndWall,
     },
+    monitors,
   };
 }
 

@@ -64,7 +64,12 @@ function experiment(matrix: string): Experiment {
 }
 
 function keys(exp: Experiment, topo: Topology): string[] {
-  return expandMatrix(exp, topo).points.map(pointKey);
+  return expandMatrix(exp, topo).points.map((p) => p.key);
+}
+
+/** The resolved params of the points, in order. */
+function params(exp: Experiment, topo: Topology): PointParams[] {
+  return expandMatrix(exp, topo).points.map((p) => p.params);
 }
 
 function fixture(name: string, allowed?: string): Topology {
@@ -72,17 +77,18 @@ function fixture(name: string, allowed?: string): Topology {
   return topologyFromLscpu(readFileSync(file, 'utf8'), file, allowed);
 }
 
-/** The reference benchmark's plan (docs/workload.md), in its order. */
+/** The reference benchmark's plan (docs/workload.md), in its order: the keys (declared values) and the cores they resolve to. */
 const SEED_PLAN = [
-  'bs=1,inst=1,cpi=80,bind=none,prof=default,eng=onnxruntime,smt=0',
-  'bs=1,inst=1,cpi=80,bind=none,prof=optimized,eng=onnxruntime,smt=0',
+  'bs=1,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0',
+  'bs=1,inst=1,cpi=auto,bind=none,prof=optimized,eng=onnxruntime,smt=0',
   'bs=1,inst=1,cpi=40,bind=numactl,prof=default,eng=onnxruntime,smt=0',
   'bs=1,inst=1,cpi=40,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
   'bs=128,inst=1,cpi=40,bind=numactl,prof=default,eng=onnxruntime,smt=0',
   'bs=128,inst=1,cpi=40,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
-  'bs=128,inst=2,cpi=40,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
-  'bs=128,inst=4,cpi=20,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+  'bs=128,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+  'bs=128,inst=4,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
 ];
+const SEED_CORES = [80, 80, 40, 40, 40, 40, 40, 20];
 
 describe('expandMatrix', () => {
   test('cross product in the order the axes are written, the first varying slowest', () => {
@@ -95,9 +101,28 @@ describe('expandMatrix', () => {
     ]);
   });
 
-  test('params carry every axis, resolved', () => {
+  test('params carry every axis, resolved; declared values keep what was written; the key is the declared values', () => {
     const [p] = expandMatrix(experiment('  batch_size: 4\n'), xeon8380).points;
-    assert.deepEqual(p, { batch_size: 4, instances: 1, cores_per_instance: 80, binding: 'none', profile: 'default', engine: 'onnxruntime', smt: false });
+    assert.deepEqual(p!.params, { batch_size: 4, instances: 1, cores_per_instance: 80, binding: 'none', profile: 'default', engine: 'onnxruntime', smt: false });
+    assert.deepEqual(p!.declared, { ...p!.params, cores_per_instance: 'auto' });
+    assert.equal(p!.key, 'bs=4,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0');
+    assert.equal(pointKey(p!.params), 'bs=4,inst=1,cpi=80,bind=none,prof=default,eng=onnxruntime,smt=0');
+  });
+
+  test('a host with fewer usable cores has the same keys, resolved to fewer cores; what no longer fits is skipped under its key', () => {
+    const exp = experiment('  instances: [1, 2]\n  binding: numactl\n  include:\n    - {cores_per_instance: node, instances: 1}\n');
+    const two = expandMatrix(exp, vm2);
+    const one = expandMatrix(exp, machine({ nodes: [2], allowed: (cpu) => cpu === 0 }));
+    assert.deepEqual(two.points.map((p) => [p.key, p.params.cores_per_instance]), [
+      ['bs=1,inst=1,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0', 2],
+      ['bs=1,inst=2,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0', 1],
+      ['bs=1,inst=1,cpi=node,bind=numactl,prof=default,eng=onnxruntime,smt=0', 2],
+    ]);
+    assert.deepEqual(one.points.map((p) => [p.key, p.params.cores_per_instance]), [
+      ['bs=1,inst=1,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0', 1],
+      ['bs=1,inst=1,cpi=node,bind=numactl,prof=default,eng=onnxruntime,smt=0', 1],
+    ]);
+    assert.deepEqual(one.skipped.map((s) => s.key), ['bs=1,inst=2,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0']);
   });
 
   test('exclude removes points matching all its keys, by written or resolved value', () => {
@@ -107,15 +132,15 @@ describe('expandMatrix', () => {
         '    - {instances: 2, cores_per_instance: 40}\n', // auto resolves to 40 with 2 instances
     );
     assert.deepEqual(keys(exp, xeon8380), [
-      'bs=1,inst=1,cpi=80,bind=none,prof=default,eng=onnxruntime,smt=0',
-      'bs=1,inst=1,cpi=80,bind=numactl,prof=default,eng=onnxruntime,smt=0',
-      'bs=8,inst=1,cpi=80,bind=numactl,prof=default,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0',
+      'bs=8,inst=1,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0',
     ]);
   });
 
   test('an exclude entry with a list matches any of its values', () => {
     const exp = experiment('  batch_size: [1, 2, 4, 8]\n  exclude:\n    - {batch_size: [2, 8]}\n');
-    assert.deepEqual(expandMatrix(exp, vm2).points.map((p) => p.batch_size), [1, 4]);
+    assert.deepEqual(params(exp, vm2).map((p) => p.batch_size), [1, 4]);
   });
 
   test('include fills unnamed axes from each axis first value, can add back excluded points, and duplicates go', () => {
@@ -125,17 +150,17 @@ describe('expandMatrix', () => {
         '    - {batch_size: 8}\n', // equals a product point: dropped
     );
     assert.deepEqual(keys(exp, vm2), [
-      'bs=1,inst=1,cpi=2,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
-      'bs=1,inst=1,cpi=2,bind=numactl,prof=default,eng=onnxruntime,smt=0',
-      'bs=8,inst=1,cpi=2,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
-      'bs=8,inst=1,cpi=2,bind=numactl,prof=default,eng=onnxruntime,smt=0',
-      'bs=128,inst=1,cpi=2,bind=none,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0',
+      'bs=8,inst=1,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=8,inst=1,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0',
+      'bs=128,inst=1,cpi=auto,bind=none,prof=optimized,eng=onnxruntime,smt=0',
     ]);
   });
 
   test("'auto' that comes to 0 cores is skipped with its reason", () => {
     const out = expandMatrix(experiment('  instances: [1, 2, 4]\n'), vm2);
-    assert.deepEqual(out.points.map((p) => [p.instances, p.cores_per_instance]), [[1, 2], [2, 1]]);
+    assert.deepEqual(out.points.map((p) => [p.params.instances, p.params.cores_per_instance]), [[1, 2], [2, 1]]);
     assert.equal(out.skipped.length, 1);
     assert.equal(out.skipped[0]!.params.instances, 4);
     assert.match(out.skipped[0]!.reason, /4 instances but only 2 usable physical cores/);
@@ -143,9 +168,9 @@ describe('expandMatrix', () => {
 
   test("'node' is the usable cores of the largest node", () => {
     const exp = experiment('  cores_per_instance: node\n');
-    assert.equal(expandMatrix(exp, xeon8380).points[0]!.cores_per_instance, 40);
-    assert.equal(expandMatrix(exp, machine({ nodes: [12, 20] })).points[0]!.cores_per_instance, 20);
-    assert.equal(expandMatrix(exp, fixture('xeon-8380-2s-snc2')).points[0]!.cores_per_instance, 20);
+    assert.equal(params(exp, xeon8380)[0]!.cores_per_instance, 40);
+    assert.equal(params(exp, machine({ nodes: [12, 20] }))[0]!.cores_per_instance, 20);
+    assert.equal(params(exp, fixture('xeon-8380-2s-snc2'))[0]!.cores_per_instance, 20);
   });
 
   test('extra params come after the known axes in the key, sorted', () => {
@@ -186,7 +211,7 @@ describe("'auto' cores per instance", () => {
   test('a container restricted to part of one node (--allowed-cpus)', () => {
     const topo = fixture('xeon-8380-2s-ht', '0-7,80-87');
     const exp = experiment('  instances: [1, 2]\n  smt: [false, true]\n  profile: smt\n');
-    const points = expandMatrix(exp, topo).points;
+    const points = params(exp, topo);
     assert.deepEqual(points.map((p) => [p.instances, p.smt, p.cores_per_instance]), [[1, false, 8], [1, true, 8], [2, false, 4], [2, true, 4]]);
     const smtThreads = points.map((p) => resolveThreads(loadedProfile(exp, 'smt'), p, topo).intra);
     assert.deepEqual(smtThreads, [8, 16, 4, 8]);
@@ -202,19 +227,21 @@ function loadedProfile(exp: Experiment, name: string): Profile {
 describe('experiments/*.yaml', () => {
   test("xeon-8380.yaml is the reference benchmark's 8 configurations (constructed machine)", () => {
     const out = expandMatrix(loadExperiment(packagePath('experiments', 'xeon-8380.yaml')), xeon8380);
-    assert.deepEqual(out.points.map(pointKey), SEED_PLAN);
+    assert.deepEqual(out.points.map((p) => p.key), SEED_PLAN);
+    assert.deepEqual(out.points.map((p) => p.params.cores_per_instance), SEED_CORES);
     assert.deepEqual(out.skipped, []);
   });
 
   test("xeon-8380.yaml is the reference benchmark's 8 configurations (lscpu fixture)", () => {
     const out = expandMatrix(loadExperiment(packagePath('experiments', 'xeon-8380.yaml')), fixture('xeon-8380-2s-ht'));
-    assert.deepEqual(out.points.map(pointKey), SEED_PLAN);
+    assert.deepEqual(out.points.map((p) => p.key), SEED_PLAN);
+    assert.deepEqual(out.points.map((p) => p.params.cores_per_instance), SEED_CORES);
   });
 
   test('xeon-8380.yaml optimized threads: all cores and both sockets unbound, one socket bound', () => {
     const exp = loadExperiment(packagePath('experiments', 'xeon-8380.yaml'));
     const optimized = loadedProfile(exp, 'optimized');
-    const points = expandMatrix(exp, xeon8380).points.filter((p) => p.profile === 'optimized');
+    const points = params(exp, xeon8380).filter((p) => p.profile === 'optimized');
     assert.deepEqual(points.map((p) => resolveThreads(optimized, p, xeon8380)), [
       { intra: 80, inter: 2 },
       { intra: 40, inter: 1 },
@@ -230,20 +257,22 @@ describe('experiments/*.yaml', () => {
   test('local.yaml sizes itself: the reference plan in miniature on a 2-core VM and on the Xeon', () => {
     const exp = loadExperiment(packagePath('experiments', 'local.yaml'));
     assert.deepEqual(keys(exp, vm2), [
-      'bs=1,inst=1,cpi=2,bind=none,prof=default,eng=onnxruntime,smt=0',
-      'bs=1,inst=1,cpi=2,bind=none,prof=optimized,eng=onnxruntime,smt=0',
-      'bs=1,inst=1,cpi=2,bind=numactl,prof=default,eng=onnxruntime,smt=0',
-      'bs=1,inst=1,cpi=2,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
-      'bs=8,inst=1,cpi=2,bind=numactl,prof=default,eng=onnxruntime,smt=0',
-      'bs=8,inst=1,cpi=2,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
-      'bs=8,inst=2,cpi=1,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=auto,bind=none,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=node,bind=numactl,prof=default,eng=onnxruntime,smt=0',
+      'bs=1,inst=1,cpi=node,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=8,inst=1,cpi=node,bind=numactl,prof=default,eng=onnxruntime,smt=0',
+      'bs=8,inst=1,cpi=node,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
+      'bs=8,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0',
     ]);
-    assert.deepEqual(expandMatrix(exp, xeon8380).points.map((p) => p.cores_per_instance), [80, 80, 40, 40, 40, 40, 40]);
+    assert.deepEqual(params(exp, vm2).map((p) => p.cores_per_instance), [2, 2, 2, 2, 2, 2, 1]);
+    assert.deepEqual(keys(exp, xeon8380), keys(exp, vm2));
+    assert.deepEqual(params(exp, xeon8380).map((p) => p.cores_per_instance), [80, 80, 40, 40, 40, 40, 40]);
   });
 
   test('smoke.yaml: several points, 2 instances bound with numactl among them', () => {
     const exp = loadExperiment(packagePath('experiments', 'smoke.yaml'));
-    const points = expandMatrix(exp, vm2).points;
+    const points = params(exp, vm2);
     assert.ok(points.length >= 3);
     assert.ok(points.some((p) => p.instances === 2 && p.binding === 'numactl'));
     assert.ok(exp.measurement.min_seconds <= 0.5 && exp.workload.images <= 16);
@@ -254,7 +283,7 @@ describe('resolveThreads and resolveEnv', () => {
   const exp = experiment('  binding: numactl\n  instances: 2\n  profile: optimized\n');
   const optimized = loadedProfile(exp, 'optimized');
   const snc2 = machine({ nodes: [20, 20, 20, 20], nodesPerSocket: 2, threads: 2 });
-  const [point] = expandMatrix(exp, snc2).points;
+  const [point] = params(exp, snc2);
 
   test('${sockets} counts what one instance spans, from its CPUs when given', () => {
     assert.equal(point!.cores_per_instance, 40);

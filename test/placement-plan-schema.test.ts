@@ -8,6 +8,7 @@ import { bindCommand } from '../orchestrator/placement/command.js';
 import { placePoint } from '../orchestrator/placement/place.js';
 import type { Binding, Plan, PointParams } from '../orchestrator/plan.js';
 import { fixtureTopology } from './placement-helpers.js';
+import { pointKey } from '../orchestrator/experiment/expand.js';
 
 // A plan assembled from placement and bindCommand, as the planner will, must match
 // schemas/plan.schema.json; broken ones must not.
@@ -22,7 +23,7 @@ function seedPlan(): Plan {
     const params: PointParams = { batch_size: bs, instances: inst, cores_per_instance: cpi, binding, profile: 'optimized', engine: 'onnxruntime', smt: false };
     const pl = placePoint(params, topology);
     if ('skip' in pl) {
-      plan.skipped.push({ params, reason: pl.skip });
+      plan.skipped.push({ key: pointKey(params), declared: params, params, reason: pl.skip });
       continue;
     }
     const warnings = [...pl.warnings];
@@ -31,7 +32,7 @@ function seedPlan(): Plan {
       for (const w of cmd.warnings) if (!warnings.includes(w)) warnings.push(w);
       return { index, cpus: p.cpus, nodes: p.nodes, argv: cmd.argv, env: { OMP_NUM_THREADS: String(cpi) } };
     });
-    plan.points.push({ key: `bs=${bs},inst=${inst},cpi=${cpi},bind=${binding}`, params, instances, warnings });
+    plan.points.push({ key: pointKey(params), declared: { ...params, cores_per_instance: inst === 1 ? cpi : 'auto' }, params, instances, warnings });
   }
   return plan;
 }
@@ -54,6 +55,8 @@ test('plan schema: a plan built from placement validates; broken plans do not', 
     ['bad sha', (p) => { p.experiment.sha256 = 'abc'; }],
     ['missing topology field', (p) => { delete (p.topology as Partial<Plan['topology']>).numactl; }],
     ['extra key', (p) => { (p as unknown as Record<string, unknown>).extra = true; }],
+    ['declared cores neither a number nor auto/node', (p) => { (p.points[0]!.declared as { cores_per_instance: unknown }).cores_per_instance = 'half'; }],
+    ['resolved cores not a number', (p) => { (p.points[0]!.params as { cores_per_instance: unknown }).cores_per_instance = 'auto'; }],
   ];
   for (const [why, breakIt] of broken) {
     const copy = structuredClone(plan);

@@ -15,8 +15,16 @@ function sink(tty: boolean, columns?: number): { stream: NodeJS.WriteStream; tex
 }
 
 const KEY = 'bs=128,inst=4,cpi=20,bind=numactl,prof=optimized,eng=onnxruntime,smt=0';
-const ok: SweepPointSummary = { key: KEY, status: 'ok', throughput_ips: 268.94, latency_p50_ms: 1903.2, latency_p99_ms: 2210.55, dice: 0.97981, error: null };
-const failed: SweepPointSummary = { key: 'bs=1,x', status: 'failed', throughput_ips: null, latency_p50_ms: null, latency_p99_ms: null, dice: null, error: 'binding not applied\nplanned 0-9' };
+const noMonitors = { foreign_max: null, steal_max: null, cpu_mhz: null, threads: null };
+const ok: SweepPointSummary = {
+  key: KEY, status: 'ok', throughput_ips: 268.94, latency_p50_ms: 1903.2, latency_p99_ms: 2210.55, dice: 0.97981, error: null,
+  throughput_ci: { low: 260.12, high: 277.76, method: 'batch-means', samples: 10 }, suspect_reasons: [],
+  validity: { foreign_max: 0.01, steal_max: 0, cpu_mhz: 2400, threads: '20/20' },
+};
+const failed: SweepPointSummary = {
+  key: 'bs=1,x', status: 'failed', throughput_ips: null, latency_p50_ms: null, latency_p99_ms: null, dice: null, error: 'binding not applied\nplanned 0-9',
+  throughput_ci: null, suspect_reasons: [], validity: noMonitors,
+};
 
 test('in a log: one plain line per event, each point with its figures', () => {
   const { stream, text } = sink(false);
@@ -28,7 +36,7 @@ test('in a log: one plain line per event, each point with its figures', () => {
   progress.finish();
   const lines = text().trimEnd().split('\n');
   assert.equal(lines[0], `point 1/2 ${KEY}: running`);
-  assert.equal(lines[1], `point 1/2 ${KEY}: 268.9 img/s, p50 1903.2 ms, p99 2210.6 ms, Dice 0.9798`);
+  assert.equal(lines[1], `point 1/2 ${KEY}: 268.9 img/s (95% 260.1-277.8), p50 1903.2 ms, p99 2210.6 ms, Dice 0.9798`);
   assert.match(lines[2]!, new RegExp(`^\\[1/2\\] 00:00 elapsed, ETA 00:00, best 268\\.9 img/s \\(${KEY.replace(/[.]/g, '\\.')}\\)$`));
   assert.equal(lines[4], 'point 2/2 bs=1,x: FAILED: binding not applied');
   assert.ok(!text().includes('\x1b'), 'no terminal control codes in a log');
@@ -48,4 +56,13 @@ test('on a terminal: one live line, never wider than the terminal, the clock bef
   assert.ok(frames.some((f) => /^\[1\/3\] 00:00 elapsed, ETA 00:00, best 268\.9 img\/s; running for 00:00: bs=128,ins/.test(f)), frames.join('\n'));
   // Finished points still get a line of their own that stays on screen.
   assert.ok(text().includes(`point 1/3 ${KEY}: 268.9 img/s`));
+});
+
+test('a suspect point says so on its line, with its first reason', () => {
+  const { stream, text } = sink(false);
+  const progress = createProgress(stream);
+  const reasons = ['repeat 0 instance 1: foreign load 31.0% of its 1 CPU(s) (limit 5.0%)', 'repeat 0 instance 0: 3 busy threads on 1 allowed CPU(s) (oversubscribed)'];
+  progress.pointDone(0, 1, { ...ok, throughput_ci: null, suspect_reasons: reasons });
+  progress.finish();
+  assert.equal(text().split('\n')[0], `point 1/1 ${KEY}: 268.9 img/s, p50 1903.2 ms, p99 2210.6 ms, Dice 0.9798, SUSPECT: ${reasons[0]} (+1 more)`);
 });

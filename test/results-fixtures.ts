@@ -57,6 +57,9 @@ export function sweepStartFixture(over: Partial<SweepStart> = {}, host: HostOpti
     engineVersions: { onnxruntime: '1.30.0' },
     topology: topologyFixture(host),
     plannedPoints: 12,
+    skipped: [],
+    modelSha256: 'c0ffee'.padEnd(64, '0'),
+    dataSha256: 'da7a'.padEnd(64, '0'),
     ...over,
   };
 }
@@ -134,6 +137,7 @@ export function runnerResultFixture(o: {
     throughput_ips: (batches * o.batchSize) / seconds,
     latency_ms: summary(samples),
     latency_samples_ms: samples,
+    batch_end_ms: samples.map((_, i) => samples.slice(0, i + 1).reduce((a, b) => a + b, 0)),
     dice: o.dice ?? 0.8712,
     soft_dice: (o.dice ?? 0.8712) - 0.0124,
     dice_images: 2000,
@@ -151,6 +155,15 @@ export function runnerResultFixture(o: {
       start_ms: startMs,
       end_ms: startMs + seconds * 1000,
     },
+    monitors: {
+      cpu_time_ms: seconds * 1000 * o.cpus.length * 0.98,
+      cpus: { busy_ms: seconds * 1000 * o.cpus.length, steal_ms: 0, total_ms: seconds * 1000 * o.cpus.length },
+      cpu_mhz: 2300,
+      cpu_mhz_source: 'cpufreq',
+      governor: 'performance',
+      throttle: { before: 0, after: 0 },
+      threads: { total: o.cpus.length + 8, busy: o.cpus.length },
+    },
   };
 }
 
@@ -161,6 +174,9 @@ export interface PointFixtureOptions {
   dice?: number;
   status?: 'ok' | 'failed';
   seed?: number;
+  /** Relative half-width of a throughput interval around the median (none when absent). */
+  ci?: number;
+  suspect?: string[];
 }
 
 export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
@@ -198,13 +214,20 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
               dice: o.dice,
               seed: (o.seed ?? 1) * 1000 + repeat * 10 + index,
             }),
+        foreign_cpu_fraction: crashed ? null : 0.004,
+        steal_fraction: crashed ? null : 0,
+        common_throughput_ips: crashed ? null : tp / params.instances,
       });
     }
   });
   const okSamples = instances.flatMap((i) => i.result?.latency_samples_ms ?? []);
+  const union = (lists: number[][]): number[] => [...new Set(lists.flat())].sort((a, b) => a - b);
   return {
     key: pointKey(params),
+    declared: params,
     params,
+    cpus: union(instances.map((i) => i.planned_cpus)),
+    nodes: union(instances.map((i) => i.planned_nodes)),
     status: failed ? 'failed' : 'ok',
     error: failed ? 'instance 1 killed by SIGKILL: runner: out of memory while allocating 1.2 GiB' : null,
     warnings: params.binding === 'none' ? [] : ['SMT siblings left idle'],
@@ -213,6 +236,13 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
     dice: failed ? null : (o.dice ?? 0.8712),
     soft_dice: failed ? null : (o.dice ?? 0.8712) - 0.0124,
     throughput_repeats: failed ? [] : repeats,
+    throughput_ci:
+      failed || o.ci === undefined
+        ? null
+        : { low: median * (1 - o.ci), high: median * (1 + o.ci), method: repeats.length >= 3 ? 'repeats' : 'batch-means', samples: repeats.length >= 3 ? repeats.length : 10 },
+    suspect_reasons: failed ? [] : (o.suspect ?? []),
+    dice_images: failed ? null : 2000,
+    balance: null,
     started_at: '2024-05-29T16:26:40.000Z',
     ended_at: '2024-05-29T16:27:10.000Z',
     instances,
@@ -227,6 +257,8 @@ export interface MatrixOptions {
   /** Per-key extra factors, to make single points faster or slower. */
   perKey?: Record<string, number>;
   dice?: (p: PointParams) => number;
+  /** Relative half-width of every point's throughput interval (none when absent). */
+  ci?: number;
 }
 
 /**
@@ -247,7 +279,7 @@ export function matrixPoints(o: MatrixOptions = {}): PointOutcome[] {
           const tp = base * (o.factor ?? 1) * (o.perKey?.[pointKey(params)] ?? 1);
           const repeats = [tp * (1 - spread), tp, tp * (1 + spread)];
           const dice = o.dice ? o.dice(params) : 0.8712;
-          out.push(pointOutcomeFixture({ params, repeats, dice, seed: seed++ }));
+          out.push(pointOutcomeFixture({ params, repeats, dice, seed: seed++, ci: o.ci }));
         }
       }
     }

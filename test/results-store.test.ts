@@ -176,6 +176,33 @@ describe('store', () => {
     }
   });
 
+  test("a point's interval and suspect reasons are stored, read back and shown in the results view", () => {
+    const store = openStore(dbPath());
+    try {
+      const sweepId = store.beginSweep(sweepStartFixture());
+      const suspect = {
+        ...pointOutcomeFixture({ params: { batch_size: 8 }, repeats: [98, 100, 103] }),
+        throughput_ci: { low: 95.5, high: 104.5, method: 'repeats' as const, samples: 3 },
+        suspect_reasons: ['instance 0: foreign load 12% of its CPUs'],
+      };
+      const clean = pointOutcomeFixture({ params: { batch_size: 16 } });
+      store.recordPoints(sweepId, [suspect, clean]);
+      const [a, b] = store.pointMeasuresOf(sweepId);
+      assert.deepEqual(a.throughput_ci, suspect.throughput_ci);
+      assert.deepEqual(a.suspect_reasons, suspect.suspect_reasons);
+      assert.equal(b.throughput_ci, null);
+      assert.deepEqual(b.suspect_reasons, []);
+      assert.deepEqual(store.pointsOf(sweepId)[0].throughput_ci, suspect.throughput_ci);
+      const rows = store.db.prepare('SELECT suspect, throughput_ci_low, throughput_ci_high FROM results WHERE sweep_id = ? ORDER BY point_id').all(sweepId);
+      assert.deepEqual(rows, [
+        { suspect: 1, throughput_ci_low: 95.5, throughput_ci_high: 104.5 },
+        { suspect: 0, throughput_ci_low: null, throughput_ci_high: null },
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
   test('hosts are shared by fingerprint; a microcode update makes a new one', () => {
     const store = openStore(dbPath());
     try {

@@ -6,23 +6,40 @@ import { DEFAULT_DB } from './run.js';
 
 export const compareCommand: Command = {
   name: 'compare',
-  summary: 'compare two sweeps point by point; exit 1 when a point regressed beyond run-to-run spread',
+  summary: 'judge a candidate sweep against a baseline point by point: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep compare <baseline> <candidate> [--db PATH] [--baseline-db PATH] [--min-change FRACTION]
-                     [--max-dice-drop D] [--json]
+                     [--max-dice-drop D] [--allow-missing] [--json]
 
-Sweeps are given by id, or by name or tag (the latest such sweep). Points are matched by key;
-throughput and latency ratios are candidate/baseline. A change is marked only when it exceeds
-the run-to-run spread seen in the repeats (and at least --min-change). A point whose hard Dice
-fell by more than --max-dice-drop computes something else: that is a regression too. Host fingerprint
-differences (CPU, microcode, kernel, NUMA layout, ...) are listed. The baseline may live in
-another database (--baseline-db): a reference machine's results, or last quarter's archive.
-Exit 1 when any point regressed: use it to fail a nightly qualification run.
+Sweeps are given by id, or by name or tag (the latest such sweep). Points are matched by key,
+the axis values the experiment declares (cores_per_instance 'auto' stays 'auto'), so the same
+experiment on a host with fewer usable cores is matched point for point; what each key resolved
+to on each host (cores, CPUs, nodes) is shown where it differs. Ratios are candidate/baseline.
+
+A throughput change is flagged only when it exceeds --min-change AND the candidate's 95 %
+interval lies wholly beyond the baseline's; each row says which interval it used (repeats:
+from 3 or more repeats; batch-means: from the point's own per-batch timings). Latency ratios
+are shown, not judged. A point whose hard Dice fell by more than --max-dice-drop computes
+something else: a regression too. Host fingerprint differences (CPU, microcode, kernel, NUMA
+layout, ...) are listed. The baseline may live in another database (--baseline-db).
+
+exit codes (each reason is printed on its own line):
+  0  pass: every baseline point is in the candidate and none regressed
+  1  regression: a point slower beyond the rule, Dice down, failed in the candidate, or missing
+     from it (not run, or skipped on its host); the candidate sweep did not complete; no point
+     matched; or the candidate measured another model or data (SHA-256) under the same keys
+  2  bad input (an unknown sweep, a bad option)
+  3  inconclusive (nothing failed, but the data cannot support a verdict): a point suspect in
+     either sweep (foreign load, throttling, oversubscription), without an interval, or with
+     intervals too wide to see a change of --min-change; a baseline point that failed; a
+     baseline sweep that did not complete. Rerun advised. Exit 1 wins over 3.
 
 options:
   --db PATH             database of the candidate, and of the baseline unless --baseline-db (default ${DEFAULT_DB})
   --baseline-db PATH    database of the baseline sweep
-  --min-change F        smallest relative change that counts (default ${DEFAULT_MIN_CHANGE})
+  --min-change F        smallest relative throughput change that counts (default ${DEFAULT_MIN_CHANGE})
   --max-dice-drop D     largest fall in hard Dice (absolute) that is not a regression (default ${DEFAULT_MAX_DICE_DROP})
+  --allow-missing       baseline points absent from the candidate, and an incomplete candidate sweep,
+                        are listed but do not fail (a failed point still fails)
   --json                as JSON`,
   async run(argv) {
     const p = parse('compare', argv, {
@@ -30,6 +47,7 @@ options:
       'baseline-db': { type: 'string' },
       'min-change': { type: 'string' },
       'max-dice-drop': { type: 'string' },
+      'allow-missing': { type: 'boolean' },
       json: { type: 'boolean' },
     });
     const a = needPositional(p, 0, 'baseline sweep (id, name or tag)', 'compare');
@@ -41,9 +59,9 @@ options:
     try {
       const baselineStore = baselineDb === undefined ? undefined : openStore(baselineDb, { readonly: true });
       try {
-        const comparison = compareSweeps(store, a, b, { minChange, maxDiceDrop, baselineStore });
+        const comparison = compareSweeps(store, a, b, { minChange, maxDiceDrop, allowMissing: flag(p, 'allow-missing'), baselineStore });
         process.stdout.write(renderComparison(comparison, flag(p, 'json') ? 'json' : 'table'));
-        return comparison.regressions.length > 0 ? 1 : 0;
+        return comparison.exitCode;
       } finally {
         baselineStore?.close();
       }

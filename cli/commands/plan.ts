@@ -4,7 +4,6 @@ import { planSweep } from '../../orchestrator/sweep.js';
 import type { Plan } from '../../orchestrator/plan.js';
 import { formatCpuList } from '../../common/cpulist.js';
 import { DEFAULT_DB } from './run.js';
-import { pointKey } from '../../orchestrator/experiment/expand.js';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -40,7 +39,9 @@ export function renderPlan(plan: Plan): string {
   );
   out.push(`${plan.points.length} points, ${plan.skipped.length} skipped`, '');
   for (const [i, point] of plan.points.entries()) {
-    out.push(`point ${i + 1}: ${point.key}`);
+    // The key holds the declared values; what 'auto' or 'node' came to on this machine follows it.
+    const resolved = point.declared.cores_per_instance === point.params.cores_per_instance ? '' : ` (${point.params.cores_per_instance} cores per instance here)`;
+    out.push(`point ${i + 1}: ${point.key}${resolved}`);
     for (const w of point.warnings) out.push(`  warning: ${w}`);
     for (const inst of point.instances) {
       const jobAt = inst.argv.indexOf('--job');
@@ -53,6 +54,6 @@ export function renderPlan(plan: Plan): string {
     if (job) out.push(`  job: ${job}`);
     out.push('');
   }
-  for (const s of plan.skipped) out.push(`skipped ${pointKey(s.params)}: ${s.reason}`);
+  for (const s of plan.skipped) out.push(`skipped ${s.key}: ${s.reason}`);
   return out.join('\n') + '\n';
 }

@@ -1,27 +1,58 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
 import { InterruptedBeforeStart, runSweep, type SweepSummary } from '../../orchestrator/sweep.js';
+import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js';
 import { formatTable } from '../../common/format-table.js';
 import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
 import { UserError } from '../../common/errors.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
-/** The end of a sweep on a terminal: every point with its figures, the best, and where to look next. */
+const pct = (share: number | null) => (share === null ? null : `${(share * 100).toFixed(1)}%`);
+
+/**
+ * The end of a sweep on a terminal: every point with its figures, its 95 % interval and what the
+ * monitors saw (worst foreign load, average MHz, busy threads/CPUs), the suspect and failed
+ * points with why, the best, and where to look next.
+ */
 function summaryText(summary: SweepSummary): string {
-  const rows = summary.points.map((p) => [p.key, p.status, p.throughput_ips, p.latency_p50_ms, p.latency_p99_ms, p.dice]);
-  const table = rows.length > 0 ? formatTable(['point', 'status', 'img/s', 'p50_ms', 'p99_ms', 'dice'], rows, { nullText: '-', maxWidth: 100 }) : '';
+  const rows = summary.points.map((p) => [
+    p.key,
+    p.status === 'ok' && p.suspect_reasons.length > 0 ? 'suspect' : p.status,
+    p.throughput_ips,
+    p.throughput_ci ? `${p.throughput_ci.low.toFixed(1)}-${p.throughput_ci.high.toFixed(1)}` : null,
+    p.latency_p50_ms,
+    p.latency_p99_ms,
+    p.dice,
+    pct(p.validity.foreign_max),
+    p.validity.cpu_mhz === null ? null : Math.round(p.validity.cpu_mhz),
+    p.validity.threads,
+  ]);
+  const headers = ['point', 'status', 'img/s', 'ci95', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu'];
+  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 140 }) : '';
+  const suspects = summary.points.flatMap((p) => p.suspect_reasons.map((r) => `suspect ${p.key}: ${r}\n`));
   const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${errorHeadline(p)}\n`);
   const ok = summary.points.filter((p) => p.status === 'ok').length;
   const best = summary.points.filter((p) => p.throughput_ips !== null).sort((a, b) => b.throughput_ips! - a.throughput_ips!)[0];
   return (
     table +
+    suspects.join('') +
     failures.join('') +
     `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${ok}/${summary.points.length} points ok` +
     (summary.alreadyStored > 0 ? ` (and ${summary.alreadyStored} stored before the resume)` : '') +
     (best ? `, best ${best.throughput_ips!.toFixed(2)} img/s at ${best.key}` : '') +
     `\nresults: sweep query --db ${summary.db} "SELECT point_key, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`
   );
+}
+
+/** A percentage option as a share (5 -> 0.05); bad input is refused before anything runs. */
+function percentOption(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 100) {
+    throw new UserError(`${name} must be a percentage between 0 and 100`, { value: text });
+  }
+  return value / 100;
 }
 
 export const runCommand: Command = {
@@ -41,6 +72,11 @@ options:
   --allowed-cpus LIST  restrict to these CPUs, as a container cpuset would (e.g. 0-15,32-47)
   --resume SWEEP       continue an interrupted or failed sweep (id, name or tag) in --db: run only
                        the points it has not stored, or stored as failed; same YAML and machine only
+  --allow-concurrent   run even while another sweep runs on this host (refused otherwise, exit 2);
+                       the points of both sweeps that overlap are marked suspect
+  --max-foreign-load PCT  a point is suspect when others used more than PCT % of an instance's
+                       CPUs in its timed window, or steal took that much (default 5)
+  --max-imbalance PCT  warn when the slowest instance is more than PCT % behind the fastest (default 10)
   --json               print the summary as JSON on stdout
 exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
   async run(argv) {
@@ -50,8 +86,15 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
       topology: { type: 'string' },
       'allowed-cpus': { type: 'string' },
       resume: { type: 'string' },
+      'allow-concurrent': { type: 'boolean' },
+      'max-foreign-load': { type: 'string' },
+      'max-imbalance': { type: 'string' },
       json: { type: 'boolean' },
     });
+    const limits = {
+      maxForeignLoad: percentOption(str(p, 'max-foreign-load'), '--max-foreign-load', DEFAULT_AGGREGATE_LIMITS.maxForeignLoad),
+      maxImbalance: percentOption(str(p, 'max-imbalance'), '--max-imbalance', DEFAULT_AGGREGATE_LIMITS.maxImbalance),
+    };
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'run');
     const resume = str(p, 'resume');
     if (resume !== undefined && str(p, 'tag') !== undefined) {
@@ -76,6 +119,8 @@ exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctr
         progress,
         signal: controller.signal,
         resume,
+        allowConcurrent: flag(p, 'allow-concurrent'),
+        limits,
       });
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(summaryText(summary));

@@ -1,4 +1,4 @@
-import type { Binding, PointParams } from '../plan.js';
+import type { Binding, DeclaredParams, PointParams } from '../plan.js';
 import type { Topology } from '../topology/types.js';
 import { AXES } from './load.js';
 import { autoCoresPerInstance, nodeCores, usableCores } from './resolve.js';
@@ -17,14 +17,24 @@ export { resolveEnv, resolveThreads } from './resolve.js';
 //     Includes come after exclude, so an include can add back an excluded point;
 //  4. derived values resolved against the topology ('auto' and 'node' cores per instance,
 //     resolve.ts); a point that resolves to 0 cores is skipped with the reason;
-//  5. duplicates (same pointKey after resolution) are dropped; the first one stays.
+//  5. duplicates (same declared values, hence same key) are dropped; the first one stays.
+// A point is identified by its DECLARED values (`cpi=auto`, not the cores it resolved to), so
+// the same experiment on a host with fewer usable cores has the same points and keys, and
+// `compare` matches them one for one; the resolved values travel beside the key in `params`.
 // Whether a point fits the machine (cores x instances, node sizes) is placement's job.
 
 type Assignment = Record<string, AxisValue>;
 
+/** A point of the matrix: its key and declared values (its identity) and its resolved params. */
+export interface ExpandedPoint {
+  key: string;
+  declared: DeclaredParams;
+  params: PointParams;
+}
+
 export interface Expansion {
-  points: PointParams[];
-  skipped: { params: PointParams; reason: string }[];
+  points: ExpandedPoint[];
+  skipped: (ExpandedPoint & { reason: string })[];
 }
 
 export function expandMatrix(exp: Experiment, topo: Topology): Expansion {
@@ -41,7 +51,7 @@ export function expandMatrix(exp: Experiment, topo: Topology): Expansion {
   }
 
   const cores = usableCores(topo);
-  const resolveOne = (a: Assignment): { params: PointParams; reason?: string } => {
+  const resolveOne = (a: Assignment): ExpandedPoint & { reason?: string } => {
     let reason: string | undefined;
     let cpi = a['cores_per_instance']!;
     const instances = Number(a['instances']);
@@ -52,24 +62,27 @@ export function expandMatrix(exp: Experiment, topo: Topology): Expansion {
       cpi = nodeCores(topo, cores);
       if (cpi === 0) reason = 'cores_per_instance node: no NUMA node has a usable core';
     }
+    const written = a['cores_per_instance']!;
     const extra = Object.entries(a).filter(([k]) => !(AXES as readonly string[]).includes(k));
-    const params: PointParams = {
+    const declared: DeclaredParams = {
       batch_size: Number(a['batch_size']),
       instances,
-      cores_per_instance: Number(cpi),
+      cores_per_instance: written === 'auto' || written === 'node' ? written : Number(written),
       binding: String(a['binding']) as Binding,
       profile: String(a['profile']),
       engine: String(a['engine']),
       smt: a['smt'] === true,
       ...Object.fromEntries(extra),
     };
-    return reason === undefined ? { params } : { params, reason };
+    const params: PointParams = { ...declared, cores_per_instance: Number(cpi) };
+    const point = { key: pointKey(declared), declared, params };
+    return reason === undefined ? point : { ...point, reason };
   };
 
   const matches = (entry: Assignment, written: Assignment, params: PointParams): boolean =>
     Object.entries(entry).every(([k, v]) => written[k] === v || params[k] === v);
 
-  const candidates: { params: PointParams; reason?: string }[] = [];
+  const candidates: (ExpandedPoint & { reason?: string })[] = [];
   for (const a of product) {
     const r = resolveOne(a);
     if (!exp.matrix.exclude.some((e) => matches(e, a, r.params))) candidates.push(r);
@@ -78,12 +91,11 @@ export function expandMatrix(exp: Experiment, topo: Topology): Expansion {
 
   const seen = new Set<string>();
   const out: Expansion = { points: [], skipped: [] };
-  for (const c of candidates) {
-    const key = pointKey(c.params);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    if (c.reason === undefined) out.points.push(c.params);
-    else out.skipped.push({ params: c.params, reason: c.reason });
+  for (const { reason, ...point } of candidates) {
+    if (seen.has(point.key)) continue;
+    seen.add(point.key);
+    if (reason === undefined) out.points.push(point);
+    else out.skipped.push({ ...point, reason });
   }
   return out;
 }
@@ -98,8 +110,11 @@ const SHORT: Record<string, string> = {
   smt: 'smt',
 };
 
-/** "bs=128,inst=2,cpi=40,bind=numactl,prof=optimized,eng=onnxruntime,smt=0" (other axes after, by name). */
-export function pointKey(params: PointParams): string {
+/**
+ * "bs=128,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0" (other axes after,
+ * by name), from the declared values; given resolved params it gives the resolved form.
+ */
+export function pointKey(params: DeclaredParams | PointParams): string {
   const show = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
   const known = AXES.map((axis) => `${SHORT[axis]}=${show(params[axis])}`);
   const extra = Object.keys(params)

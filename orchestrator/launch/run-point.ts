@@ -85,6 +85,10 @@ export async function runPointRepeat(
     signal: r.exit?.signal ?? null,
     stderr_tail: r.stderr,
     result: results[i] ?? null,
+    // Derived once the point's repeats are in (orchestrator/launch/aggregate.ts withDerived).
+    foreign_cpu_fraction: null,
+    steal_fraction: null,
+    common_throughput_ips: null,
   }));
   return { instances, error, interrupted };
 }

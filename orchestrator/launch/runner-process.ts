@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import type { PlannedInstance } from '../plan.js';
 import type { RunnerResult } from '../../runner/job.js';
+import { resultProblems } from './result-schema.js';
 
 // Lifetime of one runner child: spawn (argv array, own process group), its JSON-lines events,
 // the "go" line of the barrier, and stopping it together with anything it started.
@@ -78,8 +79,13 @@ export class RunnerProcess {
       }
       if (event.event === 'ready') resolveReady();
       else if (event.event === 'result') {
-        gotResult = true;
-        resolveResult(event as RunnerResult);
+        // Checked as it arrives: a result that fails the schema fails the point, naming the field.
+        const problems = resultProblems(event);
+        if (problems !== null) fail(new Error(`runner ${instance.index}: ${problems}`));
+        else {
+          gotResult = true;
+          resolveResult(event as RunnerResult);
+        }
       } else if (event.event === 'error') fail(new Error(event.message ?? 'runner reported an error'));
     });
     void this.exited.then((exit) => {

@@ -139,12 +139,20 @@ function scalingFigure(ok: Measured[]): Figure {
   return fig;
 }
 
-/** Points that differ only in `axis`, side by side: the baseline value against each other value. */
-function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string, heading: string, noun: string): Figure {
+/**
+ * Points that differ only in `axis`, side by side: the baseline value against each other value.
+ * With `sizedByAxis` the cores per instance may differ too, because the axis decides them: an
+ * unbound instance has the machine, a bound one its node (the way experiments/xeon-8380.yaml is
+ * written); where several points share an axis value, the one with the most cores stands for it.
+ */
+function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string, heading: string, noun: string, sizedByAxis = false): Figure {
+  const free = sizedByAxis ? [axis, 'cores_per_instance'] : [axis];
   const fig: Figure = {
     id,
     heading,
-    caption: `Throughput of points that differ only in ${noun}, paired by every other parameter; the label gives the ratio to ${noun} "${baseline}".`,
+    caption:
+      `Throughput of points that differ only in ${noun}${sizedByAxis ? ' (and the cores it gives each instance: the machine unbound, one node bound)' : ''}, ` +
+      `paired by every other parameter; the label gives the ratio to ${noun} "${baseline}".`,
     svgs: [],
     absent: null,
   };
@@ -156,24 +164,28 @@ function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string
   const others = values.filter((v) => v !== base);
   const all = paramNames(ok);
   const groups = new Map<string, Map<string, Measured>>();
+  const cores = (p: Measured | undefined): number => (p === undefined ? -1 : Number(p.params['cores_per_instance']) || 0);
   for (const p of ok) {
     if (p.params[axis] === undefined) continue;
-    const k = groupKey(p.params, all, [axis]);
+    const k = groupKey(p.params, all, free);
     const g = groups.get(k) ?? new Map<string, Measured>();
-    g.set(String(p.params[axis]), p);
+    const value = String(p.params[axis]);
+    if (cores(p) > cores(g.get(value))) g.set(value, p);
     groups.set(k, g);
   }
   const pairs = [...groups.values()].filter((g) => g.has(base) && others.some((o) => g.has(o)));
   if (pairs.length === 0) {
-    return { ...fig, absent: `No configuration was measured with both ${noun} ${values.map((v) => `"${v}"`).join(' and ')} and every other parameter equal.` };
+    const rest = sizedByAxis ? 'every other parameter but cores per instance' : 'every other parameter';
+    return { ...fig, absent: `No configuration was measured with both ${noun} ${values.map((v) => `"${v}"`).join(' and ')} and ${rest} equal.` };
   }
-  const names = labelParams(ok, [axis]);
+  const names = labelParams(ok, free);
   const rows = pairs
     .map((g) => {
       const b = g.get(base)!;
       const label = configLabel(b.params, names);
-      const gains = others.filter((o) => g.has(o)).map((o) => `${o} ×${fixed(g.get(o)!.throughput_ips / b.throughput_ips, 2)}`);
-      return { label: `${label} (${gains.join(', ')})`, values: [b, ...others.map((o) => g.get(o) ?? null)].map((p) => (p ? p.throughput_ips : null)), note: `vs ${base} ${readable(b.throughput_ips)} images/s` };
+      const sized = (p: Measured) => (sizedByAxis ? ` ${String(p.params['cores_per_instance'])} cores/inst` : '');
+      const gains = others.filter((o) => g.has(o)).map((o) => `${o}${sized(g.get(o)!)} ×${fixed(g.get(o)!.throughput_ips / b.throughput_ips, 2)}`);
+      return { label: `${label} (${gains.join(', ')})`, values: [b, ...others.map((o) => g.get(o) ?? null)].map((p) => (p ? p.throughput_ips : null)), note: `vs ${base}${sized(b)} ${readable(b.throughput_ips)} images/s` };
     })
     .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   fig.svgs.push(
@@ -189,6 +201,6 @@ export function buildFigures(points: ReportPoint[]): Figure[] {
     latencyFigure(ok),
     scalingFigure(ok),
     pairedFigure(ok, 'profile', 'default', 'profile', 'Default against optimized profile', 'profile'),
-    pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding'),
+    pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding', true),
   ];
 }

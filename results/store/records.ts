@@ -1,5 +1,7 @@
 import type { RunnerResult } from '../../runner/job.js';
-import type { PointOutcome, PointStatus, SweepStatus } from '../types.js';
+import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
+import type { DeclaredParams } from '../../orchestrator/plan.js';
+import { parseCpuList } from '../../common/cpulist.js';
 import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';
 
@@ -20,6 +22,11 @@ export interface SweepRecord {
   ended_at: string | null;
   planned_points: number;
   host_id: number;
+  /** Points the host could not hold ([] for sweeps stored before migration 006). */
+  skipped: { key: string; reason: string }[];
+  /** Null for sweeps stored before migration 005. */
+  model_sha256: string | null;
+  data_sha256: string | null;
 }
 
 export interface HostRecord extends HostFingerprint {
@@ -28,9 +35,13 @@ export interface HostRecord extends HostFingerprint {
   first_seen: string;
 }
 
-export interface PointRecord extends Omit<PointOutcome, 'instances'> {
+export interface PointRecord extends Omit<PointOutcome, 'instances' | 'declared' | 'cpus' | 'nodes'> {
   id: number;
   sweep_id: number;
+  /** Null for points stored before migration 006 (their key holds resolved values). */
+  declared: DeclaredParams | null;
+  cpus: number[] | null;
+  nodes: number[] | null;
 }
 
 /** The few columns a comparison needs: reading only these keeps a 10,000-point compare fast. */
@@ -43,6 +54,12 @@ export interface PointMeasures {
   latency_p99_ms: number | null;
   dice: number | null;
   throughput_repeats: number[];
+  throughput_ci: ThroughputInterval | null;
+  suspect_reasons: string[];
+  /** What the key resolved to on its host: cores per instance, and all instances' CPUs and memory nodes (null before migration 006). */
+  cores_per_instance: number;
+  cpus: number[] | null;
+  nodes: number[] | null;
 }
 
 export interface InstanceRecord {
@@ -59,8 +76,11 @@ export interface InstanceRecord {
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
-  /** The runner's result as it reported it, latency samples included; null when it reported none. */
+  /** The runner's result as it reported it, latency samples and batch ends included; null when it reported none. */
   result: RunnerResult | null;
+  foreign_cpu_fraction: number | null;
+  steal_fraction: number | null;
+  common_throughput_ips: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -85,6 +105,9 @@ export function sweepFromRow(r: Row): SweepRecord {
     ended_at: str(r.ended_at),
     planned_points: Number(r.planned_points),
     host_id: Number(r.host_id),
+    skipped: json(r.skipped),
+    model_sha256: str(r.model_sha256),
+    data_sha256: str(r.data_sha256),
   };
 }
 
@@ -116,7 +139,10 @@ export function pointFromRow(r: Row): PointRecord {
     id: Number(r.id),
     sweep_id: Number(r.sweep_id),
     key: String(r.key),
+    declared: r.declared === null || r.declared === undefined ? null : json(r.declared),
     params: json(r.params),
+    cpus: cpuList(r.cpus),
+    nodes: cpuList(r.nodes),
     status: r.status as PointStatus,
     error: str(r.error),
     warnings: json(r.warnings),
@@ -133,6 +159,10 @@ export function pointFromRow(r: Row): PointRecord {
     dice: num(r.dice),
     soft_dice: num(r.soft_dice),
     throughput_repeats: json(r.throughput_repeats),
+    throughput_ci: intervalFromRow(r),
+    suspect_reasons: json(r.suspect_reasons),
+    dice_images: num(r.dice_images),
+    balance: r.balance === null || r.balance === undefined ? null : json(r.balance),
     started_at: String(r.started_at),
     ended_at: String(r.ended_at),
   };
@@ -148,11 +178,32 @@ export function measuresFromRow(r: Row): PointMeasures {
     latency_p99_ms: num(r.latency_p99_ms),
     dice: num(r.dice),
     throughput_repeats: json(r.throughput_repeats),
+    throughput_ci: intervalFromRow(r),
+    suspect_reasons: json(r.suspect_reasons),
+    cores_per_instance: Number(r.cores_per_instance),
+    cpus: cpuList(r.cpus),
+    nodes: cpuList(r.nodes),
+  };
+}
+
+/** A stored CPU or node list ("0-3,8"), or null where none was stored. */
+function cpuList(v: unknown): number[] | null {
+  return v === null || v === undefined ? null : parseCpuList(String(v));
+}
+
+/** The throughput interval's four columns, or null when the point has none (failed, or stored before 004). */
+function intervalFromRow(r: Row): ThroughputInterval | null {
+  if (r.throughput_ci_low === null || r.throughput_ci_low === undefined) return null;
+  return {
+    low: Number(r.throughput_ci_low),
+    high: Number(r.throughput_ci_high),
+    method: r.throughput_ci_method as ThroughputInterval['method'],
+    samples: Number(r.throughput_ci_samples),
   };
 }
 
 export function instanceFromRow(r: Row): InstanceRecord {
-  const result = r.result === null ? null : json<Omit<RunnerResult, 'latency_samples_ms'>>(r.result);
+  const result = r.result === null ? null : json<Omit<RunnerResult, 'latency_samples_ms' | 'batch_end_ms'>>(r.result);
   return {
     id: Number(r.id),
     point_id: Number(r.point_id),
@@ -167,6 +218,12 @@ export function instanceFromRow(r: Row): InstanceRecord {
     exit_code: num(r.exit_code),
     signal: str(r.signal),
     stderr_tail: String(r.stderr_tail),
-    result: result === null ? null : { ...result, latency_samples_ms: decodeSamples(r.latency_samples as Buffer | null) },
+    result:
+      result === null
+        ? null
+        : { ...result, latency_samples_ms: decodeSamples(r.latency_samples as Buffer | null), batch_end_ms: decodeSamples((r.batch_ends as Buffer | null) ?? null) },
+    foreign_cpu_fraction: num(r.foreign_cpu_fraction),
+    steal_fraction: num(r.steal_fraction),
+    common_throughput_ips: num(r.common_throughput_ips),
   };
 }

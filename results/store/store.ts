@@ -17,6 +17,7 @@ import {
   type SweepRecord,
 } from './records.js';
 import { encodeSamples } from './samples.js';
+import { formatCpuList } from '../../common/cpulist.js';
 
 // The results store: what a sweep writes (sweep, then one transaction per finished point) and
 // the reads that compare, export and report need. Every write transaction is IMMEDIATE: it takes
@@ -82,6 +83,9 @@ export class Store {
         started_at: now,
         planned_points: start.plannedPoints,
         host_id: hostId,
+        skipped: JSON.stringify(start.skipped),
+        model_sha256: start.modelSha256,
+        data_sha256: start.dataSha256,
         owner_host: hostname(),
         owner_pid: process.pid,
       });
@@ -208,7 +212,9 @@ export class Store {
   /** A sweep's points, measures only, in the order they were recorded. */
   pointMeasuresOf(sweepId: number): PointMeasures[] {
     const rows = this.db
-      .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats
+      .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats,
+          throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons,
+          cores_per_instance, cpus, nodes
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
@@ -233,25 +239,35 @@ function prepareWrites(db: Database.Database) {
         :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :first_seen)`),
     hostId: db.prepare('SELECT id FROM hosts WHERE fingerprint = ?'),
     insertSweep: db.prepare(`INSERT INTO sweeps (name, tag, experiment_file, experiment_yaml, experiment_sha256,
-        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid)
+        tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid,
+        skipped, model_sha256, data_sha256)
       VALUES (:name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
-        :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid)`),
+        :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid,
+        :skipped, :model_sha256, :data_sha256)`),
     runningHere: db.prepare("SELECT id, owner_pid FROM sweeps WHERE status = 'running' AND owner_host = ?"),
     sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
-        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, started_at, ended_at)
+        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
+        throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, dice_images, imbalance_ratio, balance, started_at,
+        ended_at, declared, cpus, nodes)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
-        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :started_at, :ended_at)`),
+        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
+        :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :dice_images, :imbalance_ratio, :balance, :started_at,
+        :ended_at, :declared, :cpus, :nodes)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
-        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result)
+        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, dice_images, batch_ends,
+        common_throughput_ips, cpu_time_ms, foreign_cpu_fraction, steal_fraction, cpu_mhz_avg, cpu_mhz_source,
+        throttle_events, governor, threads_total, threads_busy, allowed_cpu_count)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
-        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result)`),
+        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :dice_images, :batch_ends,
+        :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
+        :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
     resumeSweep: db.prepare(
@@ -288,8 +304,19 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     dice: o.dice,
     soft_dice: o.soft_dice,
     throughput_repeats: JSON.stringify(o.throughput_repeats),
+    throughput_ci_low: o.throughput_ci?.low ?? null,
+    throughput_ci_high: o.throughput_ci?.high ?? null,
+    throughput_ci_method: o.throughput_ci?.method ?? null,
+    throughput_ci_samples: o.throughput_ci?.samples ?? null,
+    suspect_reasons: JSON.stringify(o.suspect_reasons),
+    dice_images: o.dice_images,
+    imbalance_ratio: o.balance?.slowest_fastest ?? null,
+    balance: o.balance ? JSON.stringify(o.balance) : null,
     started_at: o.started_at,
     ended_at: o.ended_at,
+    declared: JSON.stringify(o.declared),
+    cpus: formatCpuList(o.cpus),
+    nodes: formatCpuList(o.nodes),
   };
 }
 
@@ -297,8 +324,8 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
   const r = i.result;
   let resultJson: string | null = null;
   if (r) {
-    // The samples go to the compact BLOB column; the rest of the result is kept as reported.
-    const { latency_samples_ms: _samples, ...rest } = r;
+    // The samples and batch ends go to compact BLOB columns; the rest of the result is kept as reported.
+    const { latency_samples_ms: _samples, batch_end_ms: _ends, ...rest } = r;
     resultJson = JSON.stringify(rest);
   }
   return {
@@ -331,6 +358,19 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     window_end_ms: r?.window.end_ms ?? null,
     latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
     result: resultJson,
+    dice_images: r?.dice_images ?? null,
+    batch_ends: r ? encodeSamples(r.batch_end_ms) : null,
+    common_throughput_ips: i.common_throughput_ips,
+    cpu_time_ms: r?.monitors.cpu_time_ms ?? null,
+    foreign_cpu_fraction: i.foreign_cpu_fraction,
+    steal_fraction: i.steal_fraction,
+    cpu_mhz_avg: r?.monitors.cpu_mhz ?? null,
+    cpu_mhz_source: r?.monitors.cpu_mhz_source ?? null,
+    throttle_events: r?.monitors.throttle ? r.monitors.throttle.after - r.monitors.throttle.before : null,
+    governor: r?.monitors.governor ?? null,
+    threads_total: r?.monitors.threads.total ?? null,
+    threads_busy: r?.monitors.threads.busy ?? null,
+    allowed_cpu_count: r ? r.affinity.cpus.length : null,
   };
 }
 

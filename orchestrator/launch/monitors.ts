@@ -1,0 +1,78 @@
+import type { RunnerResult } from '../../runner/job.js';
+
+// Judging a repeat's timed windows from what its runners' monitors saw (runner/measure/
+// window-monitor.ts): the CPU time other processes took on an instance's CPUs, steal time,
+// thermal throttling, and more busy threads than allowed CPUs. Any of them makes the point
+// SUSPECT: its figures measured something other than the configuration alone.
+
+/** Thresholds; the defaults are what `sweep run` uses unless told otherwise. */
+export interface ValidityLimits {
+  /** Foreign CPU time (and, separately, steal time) above this share of an instance's CPUs over its window. */
+  maxForeignLoad: number;
+}
+
+export const DEFAULT_LIMITS: ValidityLimits = { maxForeignLoad: 0.05 };
+
+/** /proc/stat counts in 10 ms ticks: a share is known to about 2 ticks per CPU over the window. */
+const TICK_MS = 10;
+
+export interface InstanceLoad {
+  /** Others' CPU time on its CPUs over (window x CPUs); 0 when the point's own instances account for all of it. */
+  foreign_cpu_fraction: number;
+  steal_fraction: number;
+  /** What the two shares are known to (2 clock ticks per CPU over the window). */
+  resolution: number;
+}
+
+function within(inner: readonly number[], outer: readonly number[]): boolean {
+  const set = new Set(outer);
+  return inner.every((c) => set.has(c));
+}
+
+/**
+ * Each instance's foreign and steal shares: busy time on its CPUs, less the CPU time of the
+ * point's instances that ran on them (those whose CPUs lie within its own: itself when bound,
+ * every instance when none is), over all the time its CPUs had.
+ */
+export function instanceLoads(results: readonly RunnerResult[]): InstanceLoad[] {
+  return results.map((r) => {
+    const cpus = r.affinity.cpus;
+    const own = results.filter((o) => within(o.affinity.cpus, cpus)).reduce((sum, o) => sum + o.monitors.cpu_time_ms, 0);
+    const { busy_ms, steal_ms, total_ms } = r.monitors.cpus;
+    if (!(total_ms > 0)) return { foreign_cpu_fraction: 0, steal_fraction: 0, resolution: 1 };
+    return {
+      foreign_cpu_fraction: Math.max(0, busy_ms - own) / total_ms,
+      steal_fraction: steal_ms / total_ms,
+      resolution: (2 * TICK_MS * cpus.length) / total_ms,
+    };
+  });
+}
+
+const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
+
+/**
+ * Why a repeat's figures are suspect, one line per finding, each naming the instance; empty
+ * when nothing was seen. A share must exceed its limit by more than its resolution.
+ */
+export function suspectReasons(results: readonly RunnerResult[], repeat: number, limits: ValidityLimits = DEFAULT_LIMITS): string[] {
+  const loads = instanceLoads(results);
+  const reasons: string[] = [];
+  results.forEach((r, i) => {
+    const who = `repeat ${repeat} instance ${i}`;
+    const load = loads[i]!;
+    const limit = limits.maxForeignLoad + load.resolution;
+    if (load.foreign_cpu_fraction > limit) {
+      reasons.push(`${who}: foreign load ${pct(load.foreign_cpu_fraction)} of its ${r.affinity.cpus.length} CPU(s) (limit ${pct(limits.maxForeignLoad)})`);
+    }
+    if (load.steal_fraction > limit) {
+      reasons.push(`${who}: steal time ${pct(load.steal_fraction)} of its ${r.affinity.cpus.length} CPU(s) (limit ${pct(limits.maxForeignLoad)})`);
+    }
+    const t = r.monitors.throttle;
+    if (t && t.after > t.before) reasons.push(`${who}: thermal throttling (${t.after - t.before} throttle events in its window)`);
+    const busy = r.monitors.threads.busy;
+    if (busy > r.affinity.cpus.length) {
+      reasons.push(`${who}: ${busy} busy threads on ${r.affinity.cpus.length} allowed CPU(s) (oversubscribed)`);
+    }
+  });
+  return reasons;
+}
