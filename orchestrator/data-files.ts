@@ -16,19 +16,23 @@ export function dataPath(workload: Workload, dataDir: string): string {
   return resolve(join(dataDir, `synthetic-v${GENERATOR_VERSION}-seed${seed}-testing${testing}.h5`));
 }
 
+/** Refuses a data file that is not there, at the place it was given. */
+export function requireDataFile(path: string, at: ErrorLocation): void {
+  if (existsSync(path)) return;
+  throw new UserError('the workload data file does not exist', {
+    location: at,
+    value: path,
+    hint: 'give the path of a decathlon-layout HDF5 file, or use `data: { synthetic: { seed: 1, testing: 64 } }`',
+  });
+}
+
 /**
  * Generates the synthetic file when the workload asks for one and it is not there yet, or not
  * whole (a copy cut short, an older tool's failed write); `note` hears about a regeneration.
  */
 export async function ensureData(workload: Workload, dataDir: string, written: ErrorLocation, note: (line: string) => void = () => {}): Promise<string> {
   const path = dataPath(workload, dataDir);
-  if ('path' in workload.data && !existsSync(path)) {
-    throw new UserError('the workload data file does not exist', {
-      location: written,
-      value: path,
-      hint: 'give the path of a decathlon-layout HDF5 file, or use `data: { synthetic: { seed: 1, testing: 64 } }`',
-    });
-  }
+  if ('path' in workload.data) requireDataFile(path, written);
   if ('synthetic' in workload.data) {
     const { seed, testing } = workload.data.synthetic;
     const options = { seed, train: 0, validation: 0, testing };

@@ -12,6 +12,7 @@ import { SYNTHETIC_SIZE } from '../runner/data/synth.js';
 import type { Experiment } from './experiment/types.js';
 import type { Plan, PlannedPoint } from './plan.js';
 import type { Topology } from './topology/types.js';
+import { requireDataFile } from './data-files.js';
 
 // Preflight: before a sweep (or `sweep infer`) writes or launches anything, the model and the
 // data are opened once here and everything a runner would otherwise find too late is checked:
@@ -123,13 +124,7 @@ async function checkData(src: InputSources, modelInput: readonly [number | null,
     file = '(synthetic data)';
   } else {
     file = src.data.path;
-    if (!existsSync(file)) {
-      throw new UserError('the data file does not exist', {
-        location: src.dataAt,
-        value: file,
-        hint: 'give the path of a decathlon-layout HDF5 file (sweep data synth writes one)',
-      });
-    }
+    requireDataFile(file, src.dataAt);
     const info = await describeSplitOf(file, src.split);
     shape = info.shape;
     count = info.count;
