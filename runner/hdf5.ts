@@ -132,8 +132,9 @@ export async function writeH5Atomic<T>(path: string, fill: (file: H5File) => T |
     }
     rmSync(tmp, { force: true });
     if (isHdf5Trace(err)) throw hdf5WriteFailure(path, err.message, what);
-    if (err instanceof UserError || err instanceof FileSystemError) throw err;
-    throw writeFailure(path, err, what);
+    // The operating system's refusals (fsync, rename) name the path; anything else is passed on as it is.
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw writeFailure(path, err, what);
+    throw err;
   }
 }
 
