@@ -39,6 +39,10 @@ export function formatLocation(loc: ErrorLocation): string {
 
 /** One shape for every message: "error: WHERE: MESSAGE\n  value: V\n  hint: H". */
 export function formatError(err: unknown): string {
+  if (err instanceof FileSystemError) {
+    const where = formatLocation(err.location);
+    return [`error: ${where ? `${where}: ` : ''}${err.message}`, ...(err.hint ? [`  hint: ${err.hint}`] : [])].join('\n');
+  }
   if (!isUserError(err)) {
     const e = err instanceof Error ? err : new Error(String(err));
     return `error: ${e.message}`;
@@ -48,4 +52,20 @@ export function formatError(err: unknown): string {
   if (err.value !== undefined) lines.push(`  value: ${typeof err.value === 'string' ? err.value : JSON.stringify(err.value)}`);
   if (err.hint) lines.push(`  hint: ${err.hint}`);
   return lines.join('\n');
+}
+
+/**
+ * A file the machine would not let us write or read (full disk, read-only medium, no
+ * permission): not bad input, so exit 1, but printed in the same shape, with the path.
+ */
+export class FileSystemError extends Error {
+  readonly location: ErrorLocation;
+  readonly hint: string | undefined;
+
+  constructor(message: string, opts: { location: ErrorLocation; hint?: string; cause?: unknown }) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'FileSystemError';
+    this.location = opts.location;
+    this.hint = opts.hint;
+  }
 }

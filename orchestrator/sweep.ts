@@ -20,8 +20,8 @@ import { concurrentSweepReasons, refuseIfSweepRunning, SweepRegistration } from 
 import { pointValidity, type PointValidity } from './launch/point-validity.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
-import { loadModel } from '../runner/model/presets.js';
 import { inputHashes, type InputHashes } from './inputs-hash.js';
+import { preflightSweep } from './preflight.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -168,7 +168,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
   // Bad input stops here, before anything is written or launched (the synthetic data included):
-  // a database to resume must exist, the model must load.
+  // a database to resume must exist, the model must exist.
   if (opts.resume !== undefined && !existsSync(opts.db)) {
     throw new UserError('no results database to resume a sweep from', {
       location: { file: resolve(opts.db) },
@@ -184,12 +184,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
     });
   }
-  await loadModel(model);
+  // Model, data and each point's memory are checked before anything is written (preflight.ts).
+  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(opts.db)));
+  await preflightSweep(exp, plan);
   refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
-  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
-  const plan = buildPlan(exp, topo, data);
-  const inputs = await inputHashes(model, data);
   const { progress } = opts;
+  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data, (note) => progress.message(note));
+  const inputs = await inputHashes(model, data);
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
   // phase of the event loop, where Node reads pending signals and runs their handlers.

@@ -1,12 +1,13 @@
-import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import h5wasm from 'h5wasm/node';
-import { UserError } from '../common/errors.js';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import h5wasm, { Module } from 'h5wasm/node';
+import { FileSystemError, UserError } from '../common/errors.js';
+import { commitWhole, temporaryPathFor, writeFailure } from '../common/write-whole.js';
 
-// The one place HDF5 files are opened. h5wasm prints an HDF5 diagnostic trace and throws a bare
-// error on files it cannot open, so files are checked here first and failures become UserErrors
-// that name the file; writes go to a temporary file renamed into place, so a failure never
-// leaves a partial output behind.
+// The one place HDF5 files are opened. The HDF5 library would print a diagnostic trace of
+// dozens of lines on every error (and h5wasm would carry on as if nothing happened on a
+// failed write); its handler is swapped for h5wasm's throwing one, so each error becomes one
+// exception whose text is summarised here in our words, naming the file. Writes go to a
+// temporary file renamed into place, so a failure never leaves a partial output behind.
 
 export type H5File = InstanceType<typeof h5wasm.File>;
 export type H5Group = InstanceType<typeof h5wasm.Group>;
@@ -16,9 +17,30 @@ const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x
 
 let ready: Promise<unknown> | undefined;
 export async function h5Ready(): Promise<typeof h5wasm> {
-  ready ??= h5wasm.ready;
+  ready ??= h5wasm.ready.then(() => {
+    if (Module.activate_throwing_error_handler() < 0) throw new Error('h5wasm: could not install the HDF5 error handler');
+  });
   await ready;
   return h5wasm;
+}
+
+/** Whether an error is the HDF5 library's own trace (thrown by the handler installed above). */
+function isHdf5Trace(err: unknown): err is Error {
+  return err instanceof Error && err.message.startsWith('HDF5-DIAG');
+}
+
+/**
+ * The innermost cause of an HDF5 error trace in words: a truncated file, the operating
+ * system's reason for a failed write, or the library's own last line.
+ */
+export function hdf5Reason(trace: string): string {
+  const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(trace);
+  if (truncated) return `the file is truncated: it holds ${truncated[1]} bytes, its header says ${truncated[2]}`;
+  const os = /error message = '([^']*)'/.exec(trace);
+  if (os) return os[1]!.toLowerCase();
+  const frames = [...trace.matchAll(/#\d+: .* in [\w.]+\(\): (.*)\n\s*major: (.*)\n\s*minor: (.*)/g)];
+  const last = frames[frames.length - 1];
+  return last ? `${last[1]} (${last[3]!.toLowerCase()})` : trace.split('\n')[0]!;
 }
 
 /** HDF5 puts its signature at 0, 512, 1024, 2048, ... (after an optional user block). */
@@ -49,13 +71,35 @@ export async function openH5(path: string, what: string): Promise<H5File> {
   try {
     return new h5.File(path, 'r');
   } catch (err) {
-    throw new UserError(`${what} could not be opened as HDF5: ${(err as Error).message}`, { location: { file: path }, cause: err });
+    const reason = isHdf5Trace(err) ? hdf5Reason(err.message) : (err as Error).message;
+    throw new UserError(`${what} could not be read as HDF5: ${reason}`, {
+      location: { file: path },
+      hint: /truncated/.test(reason) ? 'the file was cut short (an interrupted copy or write, or a full disk): copy or write it again' : undefined,
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Runs `read` on an open file, turning an HDF5 error (a damaged dataset, a chunk beyond the end
+ * of the file) into a UserError naming the file and the dataset.
+ */
+export function readingH5<T>(fileName: string, at: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!isHdf5Trace(err)) throw err;
+    throw new UserError(`'${at}' could not be read: ${hdf5Reason(err.message)}`, {
+      location: { file: fileName, at },
+      hint: 'the file is damaged: copy or write it again',
+      cause: err,
+    });
   }
 }
 
 /** The dataset at `name`, or a UserError naming the file, the dataset and what is there. */
 export function requireDataset(file: H5File | H5Group, name: string, fileName: string): H5Dataset {
-  const entity = file.get(name);
+  const entity = readingH5(fileName, name, () => file.get(name));
   if (entity instanceof h5wasm.Dataset) return entity;
   const found = file instanceof h5wasm.Group ? file.keys().join(', ') : '';
   throw new UserError(entity ? `'${name}' is not a dataset` : `dataset '${name}' not found`, {
@@ -64,32 +108,21 @@ export function requireDataset(file: H5File | H5Group, name: string, fileName: s
   });
 }
 
-/** fsync of a file or folder: the data (or the rename) is on disk before the call returns. */
-function syncToDisk(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
- * Writes an HDF5 file through `fill`, into a temporary file beside `path` that is renamed over
- * `path` only when `fill` succeeded.
+ * Writes an HDF5 file through `fill`, into a temporary file beside `path` that is flushed and
+ * renamed over `path` only when `fill` and the close succeeded. A write the machine refuses
+ * (a full disk) is a FileSystemError naming `path`; `what` names the file in it.
  */
-export async function writeH5Atomic<T>(path: string, fill: (file: H5File) => T | Promise<T>): Promise<T> {
+export async function writeH5Atomic<T>(path: string, fill: (file: H5File) => T | Promise<T>, what = 'HDF5 file'): Promise<T> {
   const h5 = await h5Ready();
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = temporaryPathFor(path);
   let file: H5File | undefined;
   try {
     file = new h5.File(tmp, 'w');
     const out = await fill(file);
     file.close();
     file = undefined;
-    syncToDisk(tmp);
-    renameSync(tmp, path);
-    syncToDisk(dirname(resolve(path)));
+    commitWhole(tmp, path);
     return out;
   } catch (err) {
     try {
@@ -98,6 +131,18 @@ export async function writeH5Atomic<T>(path: string, fill: (file: H5File) => T |
       // already failing; the original error is the one to report
     }
     rmSync(tmp, { force: true });
+    if (isHdf5Trace(err)) throw hdf5WriteFailure(path, err.message, what);
+    // The operating system's refusals (fsync, rename) name the path; anything else is passed on as it is.
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw writeFailure(path, err, what);
     throw err;
   }
+}
+
+function hdf5WriteFailure(path: string, trace: string, what: string): FileSystemError {
+  const reason = hdf5Reason(trace);
+  const full = /no space left/i.test(reason);
+  return new FileSystemError(`could not write the ${what}: ${reason}; nothing was written`, {
+    location: { file: path },
+    hint: full ? 'free space on that filesystem, or write to another one' : undefined,
+  });
 }

@@ -6,6 +6,7 @@ import { UserError } from '../../common/errors.js';
 import { runnerEntry } from '../../common/paths.js';
 import type { RunnerJob, Split } from '../../runner/job.js';
 import { describeSplitOf } from '../../runner/data/decathlon.js';
+import { preflightInfer } from '../../orchestrator/preflight.js';
 
 export const inferCommand: Command = {
   name: 'infer',
@@ -68,32 +69,42 @@ options:
       barrier: false,
       savePredictions: str(p, 'save-predictions'),
     };
+    // Model, data and memory are checked here, in our words, before the runner starts.
+    await preflightInfer(
+      { model, modelAt: { at: '--model' }, data: { path: data }, dataAt: { at: '--data' }, split, skip, images, imagesHint: 'change --images or --skip' },
+      batchSize,
+    );
     const { result, exitCode } = await runRunner(job);
     if (result) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return exitCode;
   },
 };
 
-/** Runs one runner child (its log on our stderr); returns its result event (or null) and exit code. */
-export async function runRunner(job: RunnerJob): Promise<{ result: unknown; exitCode: number }> {
+/**
+ * Runs one runner child; returns its result event (or null), its error message (or null) and
+ * exit code. Its log goes to our stderr unless `quiet`, when only its error message is kept.
+ */
+export async function runRunner(job: RunnerJob, opts: { quiet?: boolean } = {}): Promise<{ result: unknown; error: string | null; exitCode: number }> {
   const child = execa(process.execPath, [runnerEntry, '--job', JSON.stringify(job)], {
     stdin: 'ignore',
     stdout: 'pipe',
-    stderr: 'inherit',
+    stderr: opts.quiet ? 'ignore' : 'inherit',
     reject: false,
     buffer: false,
   });
   let result: unknown = null;
+  let error: string | null = null;
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (line) => {
-    // The runner's "error" event repeats what it already wrote on stderr; only the result is kept.
+    // The runner's "error" event repeats what it already wrote on stderr; it is kept for quiet callers.
     try {
-      const event = JSON.parse(line) as { event: string };
+      const event = JSON.parse(line) as { event: string; message?: string };
       if (event.event === 'result') result = event;
+      if (event.event === 'error') error = event.message ?? null;
     } catch {
-      process.stderr.write(line + '\n');
+      if (!opts.quiet) process.stderr.write(line + '\n');
     }
   });
   const done = await child;
-  return { result, exitCode: done.exitCode ?? 1 };
+  return { result, error, exitCode: done.exitCode ?? 1 };
 }

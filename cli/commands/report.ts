@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
 import { int, needPositional, parse, str } from '../args.js';
-import { UserError } from '../../common/errors.js';
+import { formatError, isUserError, UserError } from '../../common/errors.js';
+import { preflightInfer } from '../../orchestrator/preflight.js';
 import { openStore, type Store, type SweepRecord } from '../../results/store/store.js';
 import { writeReport, type ReportInput, type ReportPreview } from '../../results/report/index.js';
 import type { RunnerJob } from '../../runner/job.js';
@@ -42,7 +43,17 @@ options:
       store.close();
     }
     const wanted = int(p, 'previews', 0) ?? 4;
-    if (wanted > 0 && job) input.previews = await previews(job, wanted);
+    if (wanted > 0 && job) {
+      // A sweep whose data or model is broken (or gone) is still reported from what the
+      // database holds; the previews are left out with the reason, in our words.
+      try {
+        input.previews = await previews(job, wanted);
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        input.previewsAbsent = formatError(err).replace(/^error: /, '');
+        process.stderr.write(`warning: previews left out: ${input.previewsAbsent}\n`);
+      }
+    }
     const out = await writeReport(input, str(p, 'out') ?? `report-${input.sweep.id}`);
     process.stdout.write(`wrote ${out.htmlPath} (${out.files.length} files)\n`);
     return 0;
@@ -105,8 +116,14 @@ async function previews(sweepJob: RunnerJob, wanted: number): Promise<ReportPrev
       barrier: false,
       savePredictions: predictionsFile,
     };
-    const { exitCode } = await runRunner(job);
-    if (exitCode !== 0) throw new UserError(`the runner failed while computing previews (exit ${exitCode})`, { hint: 'use --previews 0 to skip previews' });
+    await preflightInfer(
+      { model: job.model, modelAt: {}, data: { path: job.data }, dataAt: {}, split: job.split, skip: job.skip, images: candidates, imagesHint: 'use --previews 0' },
+      job.batchSize,
+    );
+    const { exitCode, error } = await runRunner(job, { quiet: true });
+    if (exitCode !== 0) {
+      throw new UserError(`the runner failed while computing previews (exit ${exitCode})${error ? `: ${error.replace(/^error: /, '')}` : ''}`, { hint: 'use --previews 0 to skip previews' });
+    }
     const data = await readSlices(job.data, job.split, job.skip, candidates);
     const predictions = await readPredictions(predictionsFile);
     const [height, width, channels] = data.shape;

@@ -1,6 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
+import { writeFailure, writeWhole } from '../../common/write-whole.js';
 import type { Store, SweepRecord } from '../store/store.js';
 import { csvExporter } from './csv.js';
 import { jsonExporter } from './json.js';
@@ -31,13 +32,15 @@ export function exportSweep(store: Store, ref: string | number, format: string):
   return exporter.render(store, store.findSweep(ref));
 }
 
-/** Writes the export to `outFile` whole or not at all (temporary file, then rename). */
+/** Writes the export to `outFile` whole or not at all (temporary file, fsync, rename). */
 export function writeSweepExport(store: Store, ref: string | number, format: string, outFile: string): string {
   const text = exportSweep(store, ref, format);
   const file = resolve(outFile);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (err) {
+    throw writeFailure(file, err, 'export');
+  }
+  writeWhole(file, text, 'export');
   return file;
 }

@@ -4,6 +4,7 @@ import { fixed, readable } from './format.js';
 import { paramNames, varyingParams } from './labels.js';
 import { pngDataUri } from './png.js';
 import type { RenderedPreview } from './previews.js';
+import { errorInWords } from './error-text.js';
 import type { ReportInput, ReportPoint } from './types.js';
 
 // The page: one HTML file with its CSS, charts (inline SVG) and images (data: URIs) inside, so
@@ -41,7 +42,7 @@ tr.notes td { white-space: normal; overflow-wrap: anywhere; padding-top: 0; font
 tbody tr:has(+ tr.notes) td { border-bottom: none; }
 tr.failed td { background: #fff7f6; }
 tr.best td { background: #f0f7ff; }
-.error { color: var(--bad); }
+.error { color: var(--bad); white-space: pre-wrap; }
 .warning { color: #8a5a00; }
 figure { margin: 0; }
 figure svg { display: block; max-width: 100%; height: auto; margin: 8px 0; }
@@ -130,7 +131,7 @@ function pointsTable(points: ReportPoint[]): string {
       const cls = p.status !== 'ok' ? 'failed' : i === 0 ? 'best' : '';
       // Errors and warnings get a full-width row under their point, so long messages do not widen the table.
       const notes = [
-        ...(p.error ? [`<div class="error">error: ${esc(p.error)}</div>`] : []),
+        ...(p.error ? [`<div class="error">error: ${esc(errorInWords(p.error))}</div>`] : []),
         ...p.warnings.map((w) => `<div class="warning">warning: ${esc(w)}</div>`),
       ].join('');
       const notesRow = notes ? `<tr class="notes${cls ? ` ${cls}` : ''}"><td></td><td colspan="${columns - 1}">${notes}</td></tr>` : '';
@@ -155,12 +156,13 @@ function figureSection(f: Figure): string {
   return `<section id="${esc(f.id)}"><h2>${esc(f.heading)}</h2><figure>${content}<figcaption>${esc(f.caption)}</figcaption></figure></section>`;
 }
 
-function previewSection(previews: RenderedPreview[]): string {
+function previewSection(previews: RenderedPreview[], absent: string | undefined): string {
   const intro =
     '<p class="absent">Like the reference benchmark\'s <code>plot_results</code>: channel 0 (FLAIR) min-max scaled in the "bone" map, ground truth and predicted ' +
     'probability in viridis (0 <span class="colorbar"></span> 1), origin at the lower left, pixels doubled.</p>';
   if (previews.length === 0) {
-    return `<section id="previews"><h2>Segmentation previews</h2><p class="absent">No previews were given to the report.</p></section>`;
+    const why = absent === undefined ? 'No previews were given to the report.' : `No previews: ${absent}`;
+    return `<section id="previews"><h2>Segmentation previews</h2><p class="absent">${esc(why)}</p></section>`;
   }
   const items = previews
     .map((p) => {
@@ -194,7 +196,7 @@ export function renderHtml(input: ReportInput, figures: Figure[], previews: Rend
     `<nav>${links}</nav>` +
     pointsTable(input.points) +
     figures.map(figureSection).join('') +
-    previewSection(previews) +
+    previewSection(previews, input.previewsAbsent) +
     `<footer>numa-sweep ${esc(input.sweep.tool_version)} · experiment <code>${esc(input.sweep.experiment_sha256.slice(0, 12))}</code></footer>` +
     '</main></body></html>\n'
   );

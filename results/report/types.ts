@@ -49,6 +49,8 @@ export interface ReportInput {
   sweep: ReportSweep;
   points: ReportPoint[];
   previews: ReportPreview[];
+  /** Why there are no previews, when they were wanted but could not be computed (the data or model is broken). */
+  previewsAbsent?: string;
 }
 
 export interface ReportOutput {

@@ -1,5 +1,5 @@
 import { UserError } from '../../common/errors.js';
-import { openH5, requireDataset, type H5Dataset, type H5File } from '../hdf5.js';
+import { openH5, readingH5, requireDataset, type H5Dataset, type H5File } from '../hdf5.js';
 import type { Split } from '../job.js';
 import { DATASETS, SPLITS } from './layout.js';
 
@@ -174,8 +174,9 @@ export async function readSlices(path: string, split: Split, skip: number, count
       );
     }
     const [h, w, c] = info.shape;
-    const images = toFloat32(requireDataset(file, info.images, path).slice([[skip, skip + count]]), info.images);
-    const masks = toFloat32(requireDataset(file, info.masks, path).slice([[skip, skip + count]]), info.masks);
+    const rows = (name: string) => readingH5(path, name, () => requireDataset(file, name, path).slice([[skip, skip + count]]));
+    const images = toFloat32(rows(info.images), info.images);
+    const masks = toFloat32(rows(info.masks), info.masks);
     if (images.length !== count * h * w * c || masks.length !== count * h * w) {
       throw new Error(`h5wasm returned ${images.length} / ${masks.length} values for ${count} rows of ${path}`);
     }

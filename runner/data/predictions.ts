@@ -21,7 +21,7 @@ export async function writePredictions(path: string, predictions: Float32Array, 
   checkOutputPath(path, 'predictions file');
   await writeH5Atomic(path, (file) => {
     file.create_dataset({ name: PREDICTIONS_DATASET, data: predictions, shape: [n, h, w, 1] });
-  });
+  }, 'predictions file');
 }
 
 /** Reads back a predictions file written by writePredictions. */

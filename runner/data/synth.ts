@@ -1,5 +1,6 @@
-import { UserError } from '../../common/errors.js';
+import { isUserError, UserError } from '../../common/errors.js';
 import { h5Ready, writeH5Atomic, type H5File } from '../hdf5.js';
+import { describeData, readSlices } from './decathlon.js';
 import type { Split } from '../job.js';
 import { SPLITS } from './layout.js';
 import { createSplitDatasets } from './split-datasets.js';
@@ -19,6 +20,8 @@ export const GENERATOR_VERSION = 1;
 /** The fixed time stamped into HDF5 object headers, so files do not depend on when they were written. */
 const FILE_EPOCH_MS = Date.UTC(2020, 0, 1);
 const BLOCK_SLICES = 32;
+/** Height and width of each slice unless told otherwise (the seed's data: 144). */
+export const SYNTHETIC_SIZE = 144;
 
 export interface SynthOptions {
   seed: number;
@@ -45,7 +48,7 @@ function checkInteger(name: string, value: number, min: number, max: number): vo
 }
 
 export async function writeSynthetic(path: string, options: SynthOptions): Promise<SynthSummary> {
-  const size = options.size ?? 144;
+  const size = options.size ?? SYNTHETIC_SIZE;
   checkInteger('seed', options.seed, 0, 2 ** 31 - 1);
   checkInteger('size', size, 16, 1024);
   const counts: Record<Split, number> = { train: options.train, validation: options.validation, testing: options.testing };
@@ -67,7 +70,7 @@ export async function writeSynthetic(path: string, options: SynthOptions): Promi
     }
   };
   await h5Ready();
-  await withPinnedClock(FILE_EPOCH_MS, () => writeH5Atomic(path, fill));
+  await withPinnedClock(FILE_EPOCH_MS, () => writeH5Atomic(path, fill, 'synthetic data file'));
   return { path, seed: options.seed, size, counts, tumourSlices };
 }
 
@@ -90,4 +93,37 @@ function writeSplit(file: H5File, split: Split, splitIndex: number, count: numbe
     masks.write_slice([[start, start + n]], msk);
   }
   return withTumour;
+}
+
+/**
+ * Why an existing file is not the whole synthetic data set `options` describes, or null when it
+ * is: HDF5 that opens (the library checks the file's recorded length), this generator's
+ * attributes and counts, each split's shape, and the last row of each split readable with
+ * valid values. Cheap: it reads one row per split.
+ */
+export async function syntheticFileProblem(path: string, options: SynthOptions): Promise<string | null> {
+  const size = options.size ?? SYNTHETIC_SIZE;
+  const counts: Record<Split, number> = { train: options.train, validation: options.validation, testing: options.testing };
+  try {
+    const info = await describeData(path);
+    const a = info.attributes;
+    const expected: Record<string, string | number> = { generator: GENERATOR, generator_version: GENERATOR_VERSION, seed: options.seed, size };
+    for (const split of SPLITS) expected[`${split}_count`] = counts[split];
+    for (const [name, value] of Object.entries(expected)) {
+      if (a[name] !== value) return `attribute ${name} is ${JSON.stringify(a[name] ?? null)}, expected ${JSON.stringify(value)}`;
+    }
+    for (const split of SPLITS) {
+      if (counts[split] === 0) continue;
+      const s = info.splits.find((x) => x.split === split);
+      if (!s) return `split ${split} is missing`;
+      if (s.count !== counts[split] || s.shape.join() !== [size, size, CHANNELS].join()) {
+        return `${s.images} is ${s.count} x ${s.shape.join(' x ')}, expected ${counts[split]} x ${size} x ${size} x ${CHANNELS}`;
+      }
+      await readSlices(path, split, counts[split] - 1, 1);
+    }
+    return null;
+  } catch (err) {
+    if (isUserError(err)) return err.message;
+    throw err;
+  }
 }

@@ -1,6 +1,7 @@
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../../common/errors.js';
+import { writeWhole } from '../../common/write-whole.js';
 import type { LoadedModel } from '../engines/engine.js';
 import { saveKerasH5 } from './keras-h5-save.js';
 import { buildOnnx } from './onnx-build.js';
@@ -16,18 +17,6 @@ export function parseExportFormat(value: string): ExportFormat {
   return f;
 }
 
-/** Writes bytes to `path` through a temporary file, so a failure leaves nothing behind. */
-function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
 /** Exports a loaded model; returns the number of bytes written. */
 export async function exportModel(loaded: LoadedModel, format: ExportFormat, out: string): Promise<number> {
   const dir = dirname(out);
@@ -35,7 +24,7 @@ export async function exportModel(loaded: LoadedModel, format: ExportFormat, out
   if (format === 'onnx') {
     // An ONNX model is exported as it was given.
     const bytes = loaded.kind === 'onnx' ? loaded.bytes : buildOnnx(loaded.graph);
-    writeAtomic(out, bytes);
+    writeWhole(out, bytes, 'ONNX model file');
     return bytes.length;
   }
   if (loaded.kind === 'onnx') {

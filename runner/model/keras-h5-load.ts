@@ -1,6 +1,6 @@
 import h5wasm, { Module } from 'h5wasm/node';
 import { UserError } from '../../common/errors.js';
-import { openH5, type H5Dataset, type H5File, type H5Group } from '../hdf5.js';
+import { openH5, readingH5, type H5Dataset, type H5File, type H5Group } from '../hdf5.js';
 import type { ModelGraph, Tensor, WeightRole } from './graph.js';
 import { weightKey } from './graph.js';
 import { parseKerasModelConfig } from './keras-config-read.js';
@@ -154,7 +154,7 @@ function close(f: H5File): void {
 export async function loadKerasH5(path: string): Promise<ModelGraph> {
   const f = await openH5(path, 'model file');
   try {
-    const config = stringsAttr(f, 'model_config')?.[0];
+    const config = readingH5(path, 'model_config', () => stringsAttr(f, 'model_config'))?.[0];
     if (config === undefined) {
       throw new UserError('the file has no model_config attribute: it holds weights only (Keras save_weights)', {
         location: { file: path },
@@ -163,7 +163,8 @@ export async function loadKerasH5(path: string): Promise<ModelGraph> {
     }
     const arch = parseKerasModelConfig(config, path);
     const graph: ModelGraph = { ...arch, weights: new Map(), weightsSource: path };
-    graph.weights = readWeights(graph, f, path);
+    // A damaged weight (a block of the file overwritten) is named in our words, not in the HDF5 library's trace.
+    graph.weights = readingH5(path, 'model_weights', () => readWeights(graph, f, path));
     checkWeights(graph, path);
     return graph;
   } finally {
@@ -175,7 +176,7 @@ export async function loadKerasH5(path: string): Promise<ModelGraph> {
 export async function loadKerasWeightsInto(graph: ModelGraph, path: string): Promise<ModelGraph> {
   const f = await openH5(path, 'weights file');
   try {
-    const weights = readWeights(graph, f, path);
+    const weights = readingH5(path, 'model_weights', () => readWeights(graph, f, path));
     // Check before touching the caller's graph, so a failed load leaves it as it was.
     checkWeights({ ...graph, weights }, path);
     graph.weights = weights;

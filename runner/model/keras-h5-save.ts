@@ -79,5 +79,5 @@ export async function saveKerasH5(graph: ModelGraph, path: string): Promise<void
         inner.create_dataset({ name: `${role}:0`, data: t.data, shape: t.shape, dtype: '<f' });
       }
     }
-  });
+  }, 'Keras model file');
 }
