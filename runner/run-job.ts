@@ -20,12 +20,17 @@ export interface RunHooks {
   /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
   ready(info: { load_seconds: number; warmup_seconds: number }): Promise<void>;
   log(message: string): void;
+  /** Told as each phase begins, so a process listing shows what the runner is doing. */
+  phase?(name: RunnerPhase): void;
 }
+
+export type RunnerPhase = 'loading' | 'warming up' | 'waiting for go' | 'measuring' | 'finishing';
 
 export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerResult> {
   validateJob(job);
   // An unknown engine is found before the slow part (loading model and data).
   const engine = getEngine(job.engine);
+  hooks.phase?.('loading');
   const t0 = performance.now();
   const model = await loadModel(job.model);
   const data = await readSlices(job.data, job.split, job.skip, job.images);
@@ -56,6 +61,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const shape: [number, number, number] = [height, width, channels];
   const loadSeconds = (performance.now() - t0) / 1000;
 
+  hooks.phase?.('warming up');
   const tw = performance.now();
   for (let i = 0; i < job.warmupBatches; i++) {
     nextBatch();
@@ -64,6 +70,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const warmupSeconds = (performance.now() - tw) / 1000;
   cursor = 0;
   hooks.log(`loaded in ${loadSeconds.toFixed(2)} s, warmed up in ${warmupSeconds.toFixed(2)} s`);
+  hooks.phase?.('waiting for go');
   await hooks.ready({ load_seconds: loadSeconds, warmup_seconds: warmupSeconds });
 
   const dice = new DiceAccumulator();
@@ -80,6 +87,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   };
 
   const latencies: number[] = [];
+  hooks.phase?.('measuring');
   const windowStartWall = Date.now();
   const windowStart = performance.now();
   const minMs = job.minSeconds * 1000;
@@ -92,6 +100,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   }
   const seconds = (performance.now() - windowStart) / 1000;
   const windowEndWall = Date.now();
+  hooks.phase?.('finishing');
 
   // Predictions must cover every loaded image; the rest are computed outside the window.
   if (predictions) {
