@@ -7,6 +7,7 @@ import { packagePath, packageRoot } from '../common/paths.js';
 import { differences, type FieldDifference } from '../results/compare.js';
 import type { PointOutcome, PointStatus, SweepStatus } from '../results/types.js';
 import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
+import { requireWritableDatabase } from '../results/store/db.js';
 import { hostFingerprint, type HostFingerprint } from '../results/store/host.js';
 import type { Topology } from './topology/types.js';
 import type { RunnerResult } from '../runner/job.js';
@@ -163,6 +164,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       hint: 'give --db the database the sweep was written to',
     });
   }
+  requireWritableDatabase(opts.db);
   const { model } = exp.workload;
   if (!model.startsWith('builtin:') && !existsSync(model)) {
     throw new UserError('the model file does not exist', {
