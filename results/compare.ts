@@ -1,5 +1,6 @@
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
+import { compareHosts, type HostDifference } from './store/host.js';
 
 // `sweep compare A B`: points matched by key, B against A.
 //
@@ -83,7 +84,8 @@ export interface Comparison {
   points: PointComparison[];
   onlyInA: string[];
   onlyInB: string[];
-  hostDifferences: FieldDifference[];
+  /** Each with its kind: another machine, a configuration the figures depend on, or the rest. */
+  hostDifferences: HostDifference[];
   /** Tool version, git revision, engine versions, experiment hash. */
   sweepDifferences: FieldDifference[];
   regressions: PointComparison[];
@@ -146,8 +148,6 @@ export function comparePoints(
   };
 }
 
-const HOST_FIELDS: (keyof HostRecord)[] = ['hostname', 'cpu_model', 'microcode', 'sockets', 'cores', 'threads', 'numa',
-  'memory_mb', 'kernel', 'os', 'allowed_cpus', 'allowed_mems', 'numactl', 'topology_source'];
 const SWEEP_FIELDS: (keyof SweepRecord)[] = ['tool_version', 'git_revision', 'engine_versions', 'experiment_sha256'];
 
 /** The fields whose values differ between two records (compared as JSON), with both values. */
@@ -196,7 +196,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     points,
     onlyInA: pa.filter((p) => !byKeyB.has(p.key)).map((p) => p.key),
     onlyInB: pb.filter((p) => !keysA.has(p.key)).map((p) => p.key),
-    hostDifferences: differences(ha, hb, HOST_FIELDS),
+    hostDifferences: compareHosts(ha, hb),
     sweepDifferences: differences(sa, sb, SWEEP_FIELDS),
     regressions,
     summary: { matched: points.length, faster: count('faster'), slower: count('slower'), same: count('same'), regressions: regressions.length },
@@ -227,8 +227,15 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
   out.push(formatTable(['point', 'A ips', 'B ips', 'tput B/A', 'p50 B/A', 'p99 B/A', 'spread', 'change'], rows, { nullText: '-', maxWidth: 100 }));
   if (c.onlyInA.length) out.push(`only in A (${c.onlyInA.length}):`, ...c.onlyInA.map((k) => `  ${k}`), '');
   if (c.onlyInB.length) out.push(`only in B (${c.onlyInB.length}):`, ...c.onlyInB.map((k) => `  ${k}`), '');
-  out.push(c.hostDifferences.length ? 'host differences:' : 'host: same fingerprint');
-  for (const d of c.hostDifferences) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
+  const hostKind = (k: HostDifference['kind']) => c.hostDifferences.some((d) => d.kind === k);
+  out.push(
+    c.hostDifferences.length === 0
+      ? 'host: same fingerprint'
+      : hostKind('machine')
+        ? 'host differences (another machine):'
+        : `host differences (same machine${hostKind('measurement') ? ', configuration that affects the figures changed' : ''}):`,
+  );
+  for (const d of c.hostDifferences) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)} (${d.kind})`);
   for (const d of c.sweepDifferences) out.push(`sweep ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
   const s = c.summary;
   out.push(

@@ -108,8 +108,8 @@ describe('compare', () => {
     assert.deepEqual(c.onlyInA, [dropped]);
     assert.deepEqual(c.onlyInB, [pointKey(paramsFixture({ batch_size: 64 }))]);
     assert.deepEqual(c.hostDifferences, [
-      { field: 'microcode', a: '0x5003604', b: '0x5003707' },
-      { field: 'kernel', a: '6.1.0-18-amd64', b: '6.1.0-21-amd64' },
+      { field: 'kernel', a: '6.1.0-18-amd64', b: '6.1.0-21-amd64', kind: 'configuration' },
+      { field: 'microcode', a: '0x5003604', b: '0x5003707', kind: 'configuration' },
     ]);
     assert.deepEqual(c.sweepDifferences, [{ field: 'engine_versions', a: { onnxruntime: '1.30.0' }, b: { onnxruntime: '1.31.0' } }]);
   });
@@ -120,7 +120,8 @@ describe('compare', () => {
     assert.match(table, /^A: #1 unet-2d-scaling \[base\]/);
     assert.match(table, new RegExp(`${slower.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*0\\.850 - .*REGRESSION: throughput 0\\.850x`));
     assert.match(table, /only in A \(1\):/);
-    assert.match(table, /microcode: 0x5003604 -> 0x5003707/);
+    assert.match(table, /^host differences \(same machine\):$/m);
+    assert.match(table, /microcode: 0x5003604 -> 0x5003707 \(configuration\)/);
     assert.match(table, /23 points matched: 1 faster, 1 slower, 20 within spread \(throughput\); 2 regressions/);
     const json = JSON.parse(renderComparison(c, 'json')) as Comparison;
     assert.equal(json.regressions.length, 2);
@@ -151,7 +152,7 @@ describe('compare', () => {
       const c = compareSweeps(store, 'golden', 'noisy', { baselineStore });
       assert.equal(c.a.database, referenceDb);
       assert.equal(c.b.database, join(dir, 'sweeps.db'));
-      assert.deepEqual(c.hostDifferences[0], { field: 'hostname', a: 'ref-01', b: 'clx-01' });
+      assert.deepEqual(c.hostDifferences[0], { field: 'hostname', a: 'ref-01', b: 'clx-01', kind: 'configuration' });
       // Same figures as the same baseline in the candidate's own database.
       assert.deepEqual(c.summary, compareSweeps(store, 'base', 'noisy').summary);
       assert.match(renderComparison(c), new RegExp(`^A: #1 unet-2d-scaling \\[golden\\] .* on ref-01 in ${referenceDb}$`, 'm'));
