@@ -77,5 +77,5 @@ export type RunnerEvent =
   | RunnerResult
   | { event: 'error'; message: string; exit_code: number };
 
-/** A runner's process title (ps, /proc/PID/cmdline): this, a colon and its phase ("measuring"). */
+/** A runner's process title (ps, /proc/PID/cmdline): this, a colon, its phase ("measuring"), then its arguments. */
 export const RUNNER_TITLE = 'numa-sweep runner';

@@ -54,8 +54,8 @@ async function main(): Promise<number> {
         if (go) await go;
       },
       log: (message) => process.stderr.write(`[runner ${process.pid}] ${message}\n`),
-      // The title replaces the long --job command line in ps and /proc/PID/cmdline.
-      phase: (name) => (process.title = `${RUNNER_TITLE}: ${name}`),
+      // ps and /proc/PID/cmdline show the phase, then the job (which names the data file).
+      phase: (name) => (process.title = `${RUNNER_TITLE}: ${name} ${process.argv.slice(2).join(' ')}`),
     });
     emit(result);
     return 0;

@@ -56,6 +56,12 @@ function titleOf(pid: number): string {
   }
 }
 
+/** The phase a runner's title names ("numa-sweep runner: measuring --job ..."), or null. */
+function phaseOf(pid: number): string | null {
+  const title = titleOf(pid);
+  return title.startsWith(`${RUNNER_TITLE}: `) ? title.slice(RUNNER_TITLE.length + 2).split(' --job ')[0]! : null;
+}
+
 function childrenOf(parent: number): number[] {
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
@@ -67,9 +73,9 @@ function childrenOf(parent: number): number[] {
 async function runnersIn(parent: number, phase: string, count: number, cli: ChildProcess): Promise<number[]> {
   for (;;) {
     if (cli.exitCode !== null) assert.fail(`the sweep exited (${cli.exitCode}) before ${count} runners were ${phase}`);
-    const runners = childrenOf(parent).filter((pid) => titleOf(pid).startsWith(RUNNER_TITLE));
+    const runners = childrenOf(parent).filter((pid) => phaseOf(pid) !== null);
     runners.forEach((pid) => seenRunners.add(pid));
-    if (runners.filter((pid) => titleOf(pid) === `${RUNNER_TITLE}: ${phase}`).length >= count) return runners;
+    if (runners.filter((pid) => phaseOf(pid) === phase).length >= count) return runners;
     await sleep(20);
   }
 }
@@ -98,7 +104,7 @@ async function killMidPhase(t: { diagnostic(m: string): void }, file: string, ph
   process.kill(cli.pid!, 'SIGKILL');
   const killedAt = Date.now();
   await sleep(1000);
-  const alive = runners.filter(isAlive).map((pid) => `${pid} (${titleOf(pid)})`);
+  const alive = runners.filter(isAlive).map((pid) => `${pid} (${phaseOf(pid)})`);
   t.diagnostic(`checked ${Date.now() - killedAt} ms after kill -9 of the CLI; runners ${runners.join(', ')}`);
   assert.deepEqual(alive, [], `runners alive one second after the orchestrator died in phase '${phase}'`);
 }
