@@ -79,29 +79,22 @@ describe('a sweep refuses a --db that is not numa-sweep\'s, and leaves it unchan
   });
 
   test('an already damaged file: exit 2, byte-identical', () => {
-    // A numa-sweep database whose header was overwritten (page size and format bytes).
-    const damaged = join(dir, 'damaged.db');
-    resultsDb(damaged);
-    const bytes = readFileSync(damaged);
-    bytes.fill(0xee, 16, 28);
-    writeFileSync(damaged, bytes);
-    const before = sha256(damaged);
-    const run = cli([smoke, '--db', damaged]);
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, new RegExp(`${damaged}: `));
-    assert.equal(sha256(damaged), before);
-
-    // Another program's file with garbage over its second page.
-    const garbled = join(dir, 'garbled.db');
-    foreignDb(garbled);
-    const g = readFileSync(garbled);
-    g.fill(0x5a, 4096, 8192);
-    writeFileSync(garbled, g);
-    const beforeG = sha256(garbled);
-    const run2 = cli([smoke, '--db', garbled]);
-    assert.equal(run2.code, 2, run2.stderr);
-    assert.match(run2.stderr, new RegExp(`${garbled}: `));
-    assert.equal(sha256(garbled), beforeG);
+    const cases = [
+      // A numa-sweep database whose header was overwritten (page size and format bytes).
+      { name: 'damaged.db', write: resultsDb, from: 16, to: 28, byte: 0xee },
+      // Another program's file with garbage over its second page.
+      { name: 'garbled.db', write: foreignDb, from: 4096, to: 8192, byte: 0x5a },
+    ];
+    for (const c of cases) {
+      const file = join(dir, c.name);
+      c.write(file);
+      writeFileSync(file, readFileSync(file).fill(c.byte, c.from, c.to));
+      const before = sha256(file);
+      const run = cli([smoke, '--db', file]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, new RegExp(`${file}: `));
+      assert.equal(sha256(file), before, c.name);
+    }
   });
 });
 
