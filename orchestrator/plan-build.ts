@@ -5,7 +5,7 @@ import { expandMatrix, resolveEnv, resolveThreads } from './experiment/expand.js
 import type { Topology } from './topology/types.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
-import type { Plan, PlannedInstance, PlannedPoint } from './plan.js';
+import type { Plan, PlannedInstance, PlannedPoint, PointParams } from './plan.js';
 
 // Experiment x Topology -> Plan: expand the matrix, place each point's instances, and write
 // the exact argv (binding wrapper + runner + its job) and environment of every instance.
@@ -22,7 +22,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
     }
     const profile = exp.profiles[params.profile];
     if (!profile) throw new Error(`profile ${params.profile} vanished after validation`);
-    const warnings: string[] = [];
+    const warnings: string[] = [...placement.warnings];
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const job: RunnerJob = {
         model: exp.workload.model,
@@ -39,7 +39,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
         barrier: true,
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];
-      const bound = bindCommand(params.binding, place.cpus, place.nodes, topo.numactl, inner);
+      const bound = bindCommand(params.binding, place.cpus, place.nodes, topo.numactl, inner, narrowerThanBinding(params.binding, place.cpus, topo));
       for (const w of bound.warnings) if (!warnings.includes(w)) warnings.push(w);
       return {
         index,
@@ -57,4 +57,14 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
     points: planned,
     skipped: skips,
   };
+}
+
+/** Whether `cpus` are fewer than what `binding` alone would give (see bindCommand). */
+function narrowerThanBinding(binding: PointParams['binding'], cpus: readonly number[], topo: Topology): boolean {
+  const online = topo.cpus.filter((c) => c.online);
+  if (binding === 'none') return online.some((c) => !c.allowed);
+  if (binding !== 'node') return false;
+  const mine = new Set(cpus);
+  const nodes = new Set(online.filter((c) => mine.has(c.cpu)).map((c) => c.node));
+  return online.some((c) => nodes.has(c.node) && !mine.has(c.cpu));
 }

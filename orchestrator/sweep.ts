@@ -7,7 +7,8 @@ import { packagePath, packageRoot } from '../common/paths.js';
 import { differences, type FieldDifference } from '../results/compare.js';
 import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../results/types.js';
 import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
-import { hostFingerprint, type HostFingerprint } from '../results/store/host.js';
+import { requireWritableDatabase } from '../results/store/db.js';
+import { compareHosts, describeHostDifferences, hostFingerprint } from '../results/store/host.js';
 import type { Topology } from './topology/types.js';
 import type { RunnerResult } from '../runner/job.js';
 import { loadExperiment } from './experiment/load.js';
@@ -117,10 +118,19 @@ function engineVersions(): Record<string, string> {
 /**
  * The sweep `ref` names, if it may be resumed with this experiment on this machine: ended (not
  * running), run from the same YAML (same SHA-256) on the same model and data (same SHA-256s)
- * with the same tool and engine versions on the same host fingerprint (CPU, microcode, kernel,
- * allowed CPUs ...), so the points added measure what the stored ones measured.
+ * with the same tool and engine versions on the same machine with the same measurement
+ * configuration (allowed CPUs and memory nodes, numactl), so the points added measure what the
+ * stored ones measured. Other host changes (kernel, microcode, memory within tolerance) go to `note`.
  */
-function resumableSweep(store: Store, ref: string, file: string, sha256: string, topo: Topology, inputs: InputHashes): SweepRecord {
+function resumableSweep(
+  store: Store,
+  ref: string,
+  file: string,
+  sha256: string,
+  topo: Topology,
+  inputs: InputHashes,
+  note: (line: string) => void,
+): SweepRecord {
   const prior = store.findSweep(ref);
   const where = { file: store.path };
   if (prior.status === 'running') {
@@ -147,9 +157,14 @@ function resumableSweep(store: Store, ref: string, file: string, sha256: string,
   changed('on another model or data', differences<InputHashes>(storedInputs, inputs, ['model_sha256', 'data_sha256']));
   const software = { tool_version: toolVersion(), engine_versions: engineVersions() };
   changed('with other software', differences({ tool_version: prior.tool_version, engine_versions: prior.engine_versions }, software, ['tool_version', 'engine_versions']));
-  const host = hostFingerprint(topo);
-  const then = store.getHost(prior.host_id);
-  changed('on another machine or CPU set', differences<HostFingerprint>(then, host, Object.keys(host) as (keyof HostFingerprint)[]));
+  // The machine and what the measurement depends on must match; the rest is only reported.
+  const host = compareHosts(store.getHost(prior.host_id), hostFingerprint(topo));
+  changed('on another machine', host.filter((d) => d.kind === 'machine'));
+  changed('with a configuration that affects the measurement', host.filter((d) => d.kind === 'measurement'));
+  const configuration = host.filter((d) => d.kind === 'configuration');
+  if (configuration.length > 0) {
+    note(`resuming on the same machine; its configuration changed in ways that do not affect the measurement: ${describeHostDifferences(configuration)}`);
+  }
   return prior;
 }
 
@@ -176,6 +191,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       hint: 'give --db the database the sweep was written to',
     });
   }
+  requireWritableDatabase(opts.db);
   const { model } = exp.workload;
   if (!model.startsWith('builtin:') && !existsSync(model)) {
     throw new UserError('the model file does not exist', {
@@ -212,7 +228,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
     }
     if (opts.resume !== undefined) {
-      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo, inputs);
+      const prior = resumableSweep(store, opts.resume, exp.file, exp.sha256, topo, inputs, (line) => progress.message(line));
       stored = store.pointStatusesOf(prior.id);
       if (!store.resumeSweep(prior.id)) throw new UserError(`sweep ${prior.id} is running in another process`, { location: { file: store.path }, value: opts.resume });
       sweepId = prior.id;

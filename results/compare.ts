@@ -1,6 +1,7 @@
 import { formatCpuList } from '../common/cpulist.js';
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
+import { compareHosts, type HostDifference } from './store/host.js';
 
 // `sweep compare A B`: the candidate B judged against the baseline A, point by point (points are
 // matched by key, the declared axis values, so a host with fewer usable cores still matches).
@@ -120,7 +121,8 @@ export interface Comparison {
   /** Points of A (ok there) that B does not have, with why. */
   missing: { key: string; reason: string }[];
   onlyInB: string[];
-  hostDifferences: FieldDifference[];
+  /** Each with its kind: another machine, a configuration the figures depend on, or the rest. */
+  hostDifferences: HostDifference[];
   /** Tool version, git revision, engine versions, experiment hash. */
   sweepDifferences: FieldDifference[];
   /** Every reason the comparison fails, one line each; non-empty means exit 1. */
@@ -209,8 +211,6 @@ export function comparePoints(a: PointMeasures, b: PointMeasures, minChange: num
   };
 }
 
-const HOST_FIELDS: (keyof HostRecord)[] = ['hostname', 'cpu_model', 'microcode', 'sockets', 'cores', 'threads', 'numa',
-  'memory_mb', 'kernel', 'os', 'allowed_cpus', 'allowed_mems', 'numactl', 'topology_source'];
 const SWEEP_FIELDS: (keyof SweepRecord)[] = ['tool_version', 'git_revision', 'engine_versions', 'experiment_sha256'];
 
 /** The fields whose values differ between two records (compared as JSON), with both values. */
@@ -305,7 +305,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     points,
     missing,
     onlyInB: pb.filter((p) => !keysA.has(p.key)).map((p) => p.key),
-    hostDifferences: differences(ha, hb, HOST_FIELDS),
+    hostDifferences: compareHosts(ha, hb),
     sweepDifferences: differences(sa, sb, SWEEP_FIELDS),
     failures,
     inconclusive,
@@ -367,8 +367,15 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
   const placed = c.points.filter((p) => p.placementChange !== null);
   if (placed.length) out.push('resolved differently on the two hosts:', ...placed.map((p) => `  ${p.key}: ${p.placementChange}`), '');
   if (c.onlyInB.length) out.push(`only in B (${c.onlyInB.length}):`, ...c.onlyInB.map((k) => `  ${k}`), '');
-  out.push(c.hostDifferences.length ? 'host differences:' : 'host: same fingerprint');
-  for (const d of c.hostDifferences) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
+  const hostKind = (k: HostDifference['kind']) => c.hostDifferences.some((d) => d.kind === k);
+  out.push(
+    c.hostDifferences.length === 0
+      ? 'host: same fingerprint'
+      : hostKind('machine')
+        ? 'host differences (another machine):'
+        : `host differences (same machine${hostKind('measurement') ? ', configuration that affects the figures changed' : ''}):`,
+  );
+  for (const d of c.hostDifferences) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)} (${d.kind})`);
   for (const d of c.sweepDifferences) out.push(`sweep ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
   for (const n of c.notes) out.push(`note: ${n}`);
   if (c.failures.length) out.push('', `FAILED (${c.failures.length}):`, ...c.failures.map((f) => `  ${f}`));

@@ -98,3 +98,6 @@ export type RunnerEvent =
   | { event: 'ready'; load_seconds: number; warmup_seconds: number }
   | RunnerResult
   | { event: 'error'; message: string; exit_code: number };
+
+/** A runner's process title (ps, /proc/PID/cmdline): this, a colon, its phase ("measuring"), then its arguments. */
+export const RUNNER_TITLE = 'numa-sweep runner';

@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline';
 import { formatError, isUserError, UserError } from '../common/errors.js';
-import type { RunnerEvent, RunnerJob } from './job.js';
+import { RUNNER_TITLE, type RunnerEvent, type RunnerJob } from './job.js';
 import { runJob } from './run-job.js';
+import { stopWhenOrphaned } from './orphan-watch.js';
 
 // The runner child process: `node dist/runner/main.js --job '<RunnerJob JSON>'`.
 // Protocol (docs/architecture.md): JSON lines on stdout -- {"event":"ready"} after load and warm-up, then,
@@ -23,33 +24,38 @@ function parseJob(argv: string[]): RunnerJob {
   }
 }
 
-/** Resolves at the first "go" line on stdin; rejects when stdin closes first. */
-function waitForGo(): Promise<void> {
-  return new Promise((resolve, reject) => {
+/**
+ * Reads the control pipe (stdin, when the orchestrator holds a barrier) for the whole run:
+ * resolves at the first "go" line; at end of file, in any phase, the orchestrator is gone
+ * (dead or stopping this point), so the runner stops at once instead of finishing its window.
+ * Timed batches await the engine, so the event is seen between two batches.
+ */
+function watchControlPipe(): Promise<void> {
+  return new Promise((resolve) => {
     const lines = createInterface({ input: process.stdin });
-    let done = false;
     lines.on('line', (line) => {
-      if (line.trim() === 'go' && !done) {
-        done = true;
-        lines.close();
-        resolve();
-      }
+      if (line.trim() === 'go') resolve();
     });
     lines.on('close', () => {
-      if (!done) reject(new Error('stdin closed before "go"'));
+      process.stderr.write(`[runner ${process.pid}] control pipe closed: the orchestrator is gone, stopping\n`);
+      process.exit(1);
     });
   });
 }
 
 async function main(): Promise<number> {
+  stopWhenOrphaned();
   try {
     const job = parseJob(process.argv.slice(2));
+    const go = job.barrier ? watchControlPipe() : undefined;
     const result = await runJob(job, {
       ready: async (info) => {
         emit({ event: 'ready', ...info });
-        if (job.barrier) await waitForGo();
+        if (go) await go;
       },
       log: (message) => process.stderr.write(`[runner ${process.pid}] ${message}\n`),
+      // ps and /proc/PID/cmdline show the phase, then the job (which names the data file).
+      phase: (name) => (process.title = `${RUNNER_TITLE}: ${name} ${process.argv.slice(2).join(' ')}`),
     });
     emit(result);
     return 0;

@@ -24,12 +24,17 @@ export interface RunHooks {
   /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
   ready(info: { load_seconds: number; warmup_seconds: number }): Promise<void>;
   log(message: string): void;
+  /** Told as each phase begins, so a process listing shows what the runner is doing. */
+  phase?(name: RunnerPhase): void;
 }
+
+export type RunnerPhase = 'loading' | 'warming up' | 'waiting for go' | 'measuring' | 'finishing';
 
 export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerResult> {
   validateJob(job);
   // An unknown engine is found before the slow part (loading model and data).
   const engine = getEngine(job.engine);
+  hooks.phase?.('loading');
   const t0 = performance.now();
   const model = await loadModel(job.model);
   const data = await readSlices(job.data, job.split, job.skip, job.images);
@@ -62,6 +67,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const shape: [number, number, number] = [height, width, channels];
   const loadSeconds = (performance.now() - t0) / 1000;
 
+  hooks.phase?.('warming up');
   const tw = performance.now();
   for (let i = 0; i < job.warmupBatches; i++) {
     nextBatch();
@@ -70,6 +76,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const warmupSeconds = (performance.now() - tw) / 1000;
   cursor = 0;
   hooks.log(`loaded in ${loadSeconds.toFixed(2)} s, warmed up in ${warmupSeconds.toFixed(2)} s`);
+  hooks.phase?.('waiting for go');
   await hooks.ready({ load_seconds: loadSeconds, warmup_seconds: warmupSeconds });
 
   const dice = new DiceAccumulator();
@@ -87,6 +94,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   };
 
   const latencies: number[] = [];
+  hooks.phase?.('measuring');
   const batchEnds: number[] = [];
   const monitor = startWindowMonitor(affinity.cpus);
   // Wall-clock start with sub-millisecond resolution, so instances' batch times line up.
@@ -107,6 +115,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const monitors = monitor.stop();
   const seconds = (windowEnd - windowStart) / 1000;
   const windowEndWall = performance.timeOrigin + windowEnd;
+  hooks.phase?.('finishing');
 
   // Dice covers every loaded image: those the window did not reach are predicted now, untimed.
   while (scored.some((s) => s === 0)) {

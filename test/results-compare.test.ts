@@ -176,8 +176,8 @@ describe('compareSweeps', () => {
     assert.deepEqual(c.missing, [{ key: dropped, reason: 'not run' }]);
     assert.deepEqual(c.onlyInB, [pointKey(paramsFixture({ batch_size: 64 }))]);
     assert.deepEqual(c.hostDifferences, [
-      { field: 'microcode', a: '0x5003604', b: '0x5003707' },
-      { field: 'kernel', a: '6.1.0-18-amd64', b: '6.1.0-21-amd64' },
+      { field: 'kernel', a: '6.1.0-18-amd64', b: '6.1.0-21-amd64', kind: 'configuration' },
+      { field: 'microcode', a: '0x5003604', b: '0x5003707', kind: 'configuration' },
     ]);
     assert.deepEqual(c.sweepDifferences, [{ field: 'engine_versions', a: { onnxruntime: '1.30.0' }, b: { onnxruntime: '1.31.0' } }]);
   });
@@ -252,7 +252,8 @@ describe('compareSweeps', () => {
     assert.match(table, /^A: #1 unet-2d-scaling \[base\]/);
     assert.match(table, new RegExp(`${slower.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*0\\.850 - +±1\\.0% +±3\\.0% +repeats .*REGRESSION`));
     assert.match(table, /^FAILED \(3\):\n {2}missing in B: /m);
-    assert.match(table, /microcode: 0x5003604 -> 0x5003707/);
+    assert.match(table, /^host differences \(same machine\):$/m);
+    assert.match(table, /microcode: 0x5003604 -> 0x5003707 \(configuration\)/);
     assert.match(table, /23 points matched: 1 faster, 1 slower, 20 same \(throughput\), 0 inconclusive, 2 failed; 1 missing in B\nverdict: REGRESSION \(exit 1\)\n$/);
     const json = JSON.parse(renderComparison(c, 'json')) as Comparison;
     assert.equal(json.exitCode, 1);
@@ -271,7 +272,7 @@ describe('compareSweeps', () => {
     try {
       const c = compareSweeps(store, 'golden', 'noisy', { baselineStore });
       assert.equal(c.a.database, referenceDb);
-      assert.deepEqual(c.hostDifferences[0], { field: 'hostname', a: 'ref-01', b: 'clx-01' });
+      assert.deepEqual(c.hostDifferences[0], { field: 'hostname', a: 'ref-01', b: 'clx-01', kind: 'configuration' });
       assert.deepEqual(c.summary, compareSweeps(store, 'base', 'noisy').summary);
       assert.match(renderComparison(c), new RegExp(`^A: #1 unet-2d-scaling \\[golden\\] .* on ref-01 in ${referenceDb}$`, 'm'));
     } finally {

@@ -200,10 +200,10 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no results database to resume a sweep from/);
     assert.ok(!existsSync(nowhere), 'nothing written');
-    // Fewer CPUs (a container's cpuset) is another machine as far as the figures go.
+    // Fewer CPUs (a container's cpuset): the same machine, but the figures would differ.
     const narrower = sweep([smoke, '--db', db, '--resume', '1', '--allowed-cpus', '0']);
     assert.equal(narrower.code, 2, narrower.stderr);
-    assert.match(narrower.stderr, /sweep 1 was measured on another machine or CPU set/);
+    assert.match(narrower.stderr, /sweep 1 was measured with a configuration that affects the measurement/);
     assert.match(narrower.stderr, /allowed_cpus "[0-9,-]+" -> "0"/);
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
 

@@ -10,13 +10,16 @@ import { experimentValidator, knownEngines } from './schema.js';
 import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
 import type { AxisValue, Experiment, Matrix, Profile, ThreadSetting, Workload } from './types.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
-import type { PathSegment } from './yaml-locate.js';
+import { firstAliasOffset, openingQuoteBefore, type PathSegment } from './yaml-locate.js';
 
 // Reads an experiment YAML: syntax, schema (with defaults), then the checks a schema cannot
 // express (profiles referenced exist, ${variables} are known, images fit the synthetic set).
 
 /** The matrix axes, in their canonical order (pointKey, defaults). */
 export const AXES = ['batch_size', 'instances', 'cores_per_instance', 'binding', 'profile', 'engine', 'smt'] as const;
+
+/** The most alias expansions an experiment may hold: far beyond a real matrix, far below a bomb. */
+const MAX_ALIAS_COUNT = 1000;
 
 /** The profile every experiment has unless it defines its own: nothing set. */
 export const DEFAULT_PROFILE = 'default';
@@ -44,15 +47,33 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
   const path = resolve(file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { location: { file: path, line, column: col }, value: text.split('\n')[line - 1]?.trim() };
+  };
   const syntax = doc.errors[0];
   if (syntax) {
-    const { line, col } = lineCounter.linePos(syntax.pos[0]);
-    throw new UserError(`YAML syntax error: ${syntax.message}`, {
-      location: { file: path, line, column: col },
-      value: text.split('\n')[line - 1]?.trim(),
+    const opening = syntax.code === 'MISSING_CHAR' ? openingQuoteBefore(text, syntax.pos[0]) : undefined;
+    if (opening !== undefined) {
+      throw new UserError(`YAML syntax error: the quote opened here is never closed (${syntax.message})`, {
+        ...lineOf(opening),
+        hint: 'close the quote on this line, or remove it',
+      });
+    }
+    throw new UserError(`YAML syntax error: ${syntax.message}`, lineOf(syntax.pos[0]));
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml refuses a document whose aliases expand without bound (a "billion laughs" file).
+    const alias = firstAliasOffset(doc);
+    throw new UserError(`YAML aliases expand too far: ${(err as Error).message}`, {
+      ...(alias === undefined ? { location: { file: path } } : lineOf(alias)),
+      hint: `an experiment may expand aliases (*name) at most ${MAX_ALIAS_COUNT} times; write the values out or use fewer nested aliases`,
+      cause: err,
     });
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new UserError('an experiment must be a mapping (name:, workload:, matrix: ...)', {
       location: { file: path, line: 1, column: 1 },

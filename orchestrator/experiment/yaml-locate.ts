@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Parser, visit, type Document, type LineCounter, type Node } from 'yaml';
 
 // Finds where a value sits in the YAML text, so errors about parsed data point at line:column.
 
@@ -87,4 +87,37 @@ function resolve(doc: Document, node: Node | null): Node | null {
 function keyText(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return typeof key === 'string' ? key : undefined;
+}
+
+/**
+ * Where the quoted scalar that runs on to `errorOffset` opens: YAML reports a missing closing
+ * quote where the text ends, while the mistake is where the quote opened.
+ */
+export function openingQuoteBefore(text: string, errorOffset: number): number | undefined {
+  let found: number | undefined;
+  const walk = (token: unknown): void => {
+    if (found !== undefined || token === null || typeof token !== 'object') return;
+    if (Array.isArray(token)) return token.forEach(walk);
+    const t = token as { type?: string; offset?: number; source?: string };
+    const quoted = t.type === 'double-quoted-scalar' || t.type === 'single-quoted-scalar';
+    if (quoted && t.offset !== undefined && t.source !== undefined && t.offset <= errorOffset && t.offset + t.source.length >= errorOffset) {
+      found = t.offset;
+      return;
+    }
+    for (const value of Object.values(token)) walk(value);
+  };
+  for (const token of new Parser().parse(text)) walk(token);
+  return found;
+}
+
+/** Offset of the first alias (*name) in the document, to point at when aliases expand too far. */
+export function firstAliasOffset(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }

@@ -14,13 +14,14 @@ function sameSet(a: number[], b: number[]): boolean {
 
 /** A description of the mismatch, or null when the binding took effect as planned. */
 export function checkBinding(binding: Binding, planned: PlannedInstance, result: RunnerResult): string | null {
-  if (binding === 'none') return null;
+  // Unbound means no binding at all, unless the allowed CPUs confined it (taskset): then check those.
+  if (binding === 'none' && planned.argv[0] !== 'taskset') return null;
   const problems: string[] = [];
   if (!sameSet(planned.cpus, result.affinity.cpus)) {
     problems.push(`CPUs planned ${formatCpuList(planned.cpus)}, actual ${formatCpuList(result.affinity.cpus)}`);
   }
   // taskset binds CPUs only (also when it stood in for an absent numactl); numactl binds memory too.
-  const memoryBound = binding !== 'taskset' && planned.argv[0] !== 'taskset';
+  const memoryBound = binding !== 'taskset' && binding !== 'none' && planned.argv[0] !== 'taskset';
   if (memoryBound && !sameSet(planned.nodes, result.affinity.mems)) {
     problems.push(`memory nodes planned ${formatCpuList(planned.nodes)}, actual ${formatCpuList(result.affinity.mems)}`);
   }

@@ -25,13 +25,17 @@ import type { Topology } from '../topology/types.js';
 //    the most free cores (lowest id on ties) and go on. An instance that fits in a node but
 //    straddles (3 x 25 cores on two 40-core nodes: the third) gets a warning on the point.
 //    An instance larger than every node straddles unavoidably: whole nodes, then the rest
-//    beside them in the same socket where there is room.
+//    beside them in the same socket where there is room; it is warned too (its threads and
+//    memory cross NUMA nodes).
 // 4. node (numactl --cpunodebind): numactl binds every CPU of a node, so each instance owns
 //    whole nodes: the next nodes in id order until their usable cores reach
 //    cores_per_instance. Its cpus are all usable CPUs of those nodes, SMT siblings included.
-//    Not enough nodes for every instance: skipped.
+//    Not enough nodes for every instance: skipped. An instance given several nodes is warned.
+//    Where only some CPUs of its nodes are allowed (cpuset, --allowed-cpus), the command names
+//    those CPUs (numactl --physcpubind) rather than the nodes, so it runs where planned.
 // 5. none: no restriction. Every instance may use all usable CPUs and all allowed memory
-//    nodes, which is what it is given; the cpus/nodes say so.
+//    nodes, which is what it is given; the cpus/nodes say so. Where fewer CPUs are allowed
+//    than are online, the command confines it to them (taskset), as a container's cpuset would.
 // 6. Memory nodes are the nodes of the instance's CPUs that the process may allocate on
 //    (nodes it may not use are dropped with a warning; if none is left, the allowed ones).
 //    Memory-only nodes (HBM, CXL) are never chosen: memory is bound to CPU nodes only.
@@ -40,6 +44,9 @@ import type { Topology } from '../topology/types.js';
 //    A topology without NUMA information (node -1) is one group; its memory nodes are the
 //    allowed ones (none for a file).
 // 7. No CPU is given to two instances of a point (except binding none, which binds nothing).
+// 8. Core types: a core's thread count tells a hybrid part's P-cores (2) from its E-cores (1)
+//    (lscpu and sysfs give no core type in the layout we read; with SMT off they look alike).
+//    An instance mixing them, or instances of one point on different types, is warned.
 
 export interface InstancePlacement {
   cpus: number[];
@@ -134,19 +141,42 @@ export function placePoint(params: PlacementParams, topo: Topology): Placement {
   }
   if (binding === 'node') return placeByNode(instances, k, groups, topo);
 
-  const placed: InstancePlacement[] = [];
+  const placed: (InstancePlacement & { threads: number[] })[] = [];
   for (let i = 0; i < instances; i++) {
     const cores = pick(groups, k);
     const spanned = [...new Set(cores.map((c) => c.node))];
     if (spanned.length > 1 && groups.some((g) => g.cores.length >= k)) {
       warnings.push(`instance ${i} straddles nodes ${spanned.join(',')}: ${instances} x ${k} cores do not all fit whole into nodes of ${capacities(groups)} usable cores`);
+    } else if (spanned.length > 1) {
+      warnings.push(straddleWarning(i, k, spanned, groups));
     }
-    const threads = [...new Set(cores.map((c) => c.threads))].sort((a, b) => b - a);
+    const threads = threadCounts(cores);
     if (threads.length > 1) warnings.push(`instance ${i} mixes cores with ${threads.join(' and ')} threads (performance and efficiency cores?)`);
     const cpus = sorted(cores.flatMap((c) => c.cpus));
-    placed.push({ cpus, nodes: memoryNodes(topo, spanned, bindsMemory(binding, topo), i, warnings) });
+    placed.push({ cpus, nodes: memoryNodes(topo, spanned, bindsMemory(binding, topo), i, warnings), threads });
   }
-  return { instances: placed, warnings };
+  const mixed = coreTypesDiffer(placed);
+  if (mixed) warnings.push(mixed);
+  return { instances: placed.map(({ cpus, nodes }) => ({ cpus, nodes })), warnings };
+}
+
+/** Distinct thread counts of `cores`, largest first: 2 and 1 on a hybrid part (P- and E-cores). */
+function threadCounts(cores: readonly Core[]): number[] {
+  return [...new Set(cores.map((c) => c.threads))].sort((a, b) => b - a);
+}
+
+/** An instance larger than every node straddles unavoidably: its memory is spread over nodes too. */
+function straddleWarning(index: number, k: number, spanned: readonly number[], groups: readonly NodeGroup[]): string {
+  const largest = Math.max(...groups.map((g) => g.cores.length));
+  return `instance ${index} spans nodes ${formatCpuList(sorted([...spanned]))}: ${k} cores per instance exceed the largest node (${largest} usable cores), so its threads and memory cross NUMA nodes`;
+}
+
+/** A point whose instances run on different core types measures unequal instances. */
+function coreTypesDiffer(placed: readonly { threads: number[] }[]): string | null {
+  const kinds = placed.map((p) => p.threads.join('+'));
+  if (new Set(kinds).size < 2) return null;
+  const describe = placed.map((p, i) => `instance ${i}: ${p.threads.join(' and ')}-thread cores`).join(', ');
+  return `instances run on different core types (${describe}): performance and efficiency cores?`;
 }
 
 /** A set of nodes handed out together: one node, or the nodes of a socket. */
@@ -197,6 +227,7 @@ function placeByNode(instances: number, k: number, groups: NodeGroup[], topo: To
   if (numa.length === 0) return { skip: "binding 'node' needs NUMA nodes, and this topology reports none" };
   const placed: InstancePlacement[] = [];
   const warnings: string[] = [];
+  const nodesOf: number[][] = [];
   let at = 0;
   for (let i = 0; i < instances; i++) {
     const mine: NodeGroup[] = [];
@@ -209,9 +240,11 @@ function placeByNode(instances: number, k: number, groups: NodeGroup[], topo: To
       return { skip: `binding 'node' gives each instance whole nodes: ${instances} x ${k} cores do not fit into nodes of ${capacities(numa)} usable cores` };
     }
     const ids = mine.map((g) => g.id);
+    nodesOf.push(ids);
     const cpus = sorted(topo.cpus.filter((c) => usable(c) && ids.includes(c.node)).map((c) => c.cpu));
     placed.push({ cpus, nodes: memoryNodes(topo, ids, bindsMemory('node', topo), i, warnings) });
   }
+  for (const [i, ids] of nodesOf.entries()) if (ids.length > 1) warnings.push(straddleWarning(i, k, ids, numa));
   const widest = Math.max(...placed.map((p) => p.cpus.length));
   if (widest > k) warnings.push(`binding 'node' binds whole nodes: an instance may run on up to ${widest} CPUs for ${k} cores`);
   return { instances: placed, warnings };

@@ -1,11 +1,31 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../../common/errors.js';
-import { latestVersion, migrate, schemaVersion } from './migrate.js';
+import { latestVersion, loadMigrations, migrate, schemaVersion } from './migrate.js';
 
-// Opening a results database: folders, pragmas, migrations, and SQLite's failures turned into
-// messages that name the file.
+// Opening a results database: what the file is, folders, pragmas, migrations, and SQLite's
+// failures turned into messages that name the file.
+//
+// A file given to a sweep is looked at through a read-only connection before anything is
+// written: one that is not numa-sweep's (another program's SQLite file, a damaged file, not
+// SQLite at all) is refused and left byte for byte as it was. numa-sweep stamps its databases
+// in the SQLite header (PRAGMA application_id); databases written before the stamp are
+// recognised by their migrations table and stamped when next opened for writing.
+//
+// Read-only commands open a database where nothing may be written: a read-only folder or
+// medium. A database in WAL mode needs its shared-memory file to be read; where that cannot be
+// created, the file is opened as immutable (nobody can write it there either).
+
+// better-sqlite3 reads SQLITE_USE_URI once, when its native part loads at the first open: set
+// here, before that, so the immutable open below can pass its URI. Paths given to SQLite here
+// are always absolute, so no plain path is taken for a URI.
+process.env.SQLITE_USE_URI ??= '1';
+
+/** numa-sweep's stamp in the SQLite header (PRAGMA application_id): "NSWP" in ASCII. */
+export const APPLICATION_ID = 0x4e535750;
+
+const SQLITE_MAGIC = 'SQLite format 3\0';
 
 export interface OpenOptions {
   readonly?: boolean;
@@ -15,40 +35,185 @@ export interface OpenOptions {
 
 export function openDatabase(path: string, opts: OpenOptions = {}): Database.Database {
   const file = resolve(path);
-  const readonly = opts.readonly ?? false;
-  if (readonly && !existsSync(file)) {
+  const timeout = opts.busyTimeoutMs ?? 30_000;
+  return opts.readonly ? openForReading(file, timeout) : openForWriting(file, timeout);
+}
+
+/**
+ * Refuses (UserError, exit 2) a file at `path` that a sweep must not write into: not SQLite,
+ * damaged, another program's, or from a newer numa-sweep. Reads only; a missing or empty file
+ * passes (it becomes a new database). A sweep calls it before it writes anything at all.
+ */
+export function requireWritableDatabase(path: string, busyTimeoutMs = 30_000): void {
+  const file = resolve(path);
+  if (!existsSync(file) || statSync(file).size === 0) return;
+  const probe = connect(file, { readonly: true, timeout: busyTimeoutMs });
+  try {
+    requireOurs(probe, file);
+  } finally {
+    probe.close();
+  }
+}
+
+function openForWriting(file: string, timeout: number): Database.Database {
+  requireWritableDatabase(file, timeout);
+  mkdirSync(dirname(file), { recursive: true });
+  const db = connect(file, { readonly: false, timeout });
+  try {
+    // WAL lets readers (queries, reports) run while a sweep writes; synchronous stays FULL so a
+    // committed point survives a power cut too, not only a killed process.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    stamp(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw storeError(err, file);
+  }
+}
+
+function openForReading(file: string, timeout: number): Database.Database {
+  if (!existsSync(file)) {
     throw new UserError('no results database here', {
       location: { file },
       hint: 'run a sweep first, or pass --db with the database it wrote',
     });
   }
-  if (!readonly) mkdirSync(dirname(file), { recursive: true });
-  let db: Database.Database;
+  let db = connect(file, { readonly: true, timeout });
+  let identity: Identity;
   try {
-    db = new Database(file, { readonly, fileMustExist: readonly, timeout: opts.busyTimeoutMs ?? 30_000 });
+    identity = identify(db);
   } catch (err) {
-    throw new UserError(`cannot open the results database: ${(err as Error).message}`, { location: { file }, cause: err });
+    db.close();
+    if ((err as { code?: string }).code !== 'SQLITE_CANTOPEN') throw storeError(err, file);
+    // A WAL database in a folder where its -shm file cannot be created (read-only medium).
+    requireNoPendingLog(file);
+    db = connect(file, { readonly: true, timeout, immutable: true });
+    try {
+      identity = identify(db);
+    } catch (err2) {
+      db.close();
+      throw storeError(err2, file);
+    }
   }
   try {
-    if (!readonly) {
-      // WAL lets readers (queries, reports) run while a sweep writes; synchronous stays FULL so a
-      // committed point survives a power cut too, not only a killed process.
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-    }
+    requireIdentity(identity, file);
     db.pragma('foreign_keys = ON');
-    if (readonly) requireCurrentSchema(db, file);
-    else migrate(db);
+    requireCurrentSchema(db, file);
     return db;
   } catch (err) {
     db.close();
-    if (err instanceof UserError) throw err;
-    const code = (err as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      throw new UserError('this file is not a numa-sweep results database (not SQLite, or damaged)', { location: { file }, cause: err });
-    }
-    throw err;
+    throw storeError(err, file);
   }
+}
+
+function connect(file: string, opts: { readonly: boolean; timeout: number; immutable?: boolean }): Database.Database {
+  // immutable=1 tells SQLite the file cannot change: no locks, no -shm; only a URI can say so.
+  const name = opts.immutable ? `file:${encodeURI(file).replace(/\?/g, '%3f').replace(/#/g, '%23')}?immutable=1` : file;
+  try {
+    return new Database(name, { readonly: opts.readonly, fileMustExist: opts.readonly, timeout: opts.timeout });
+  } catch (err) {
+    throw new UserError(`cannot open the results database: ${(err as Error).message}`, { location: { file }, cause: err });
+  }
+}
+
+/** A write-ahead log with content would be skipped by an immutable open: refuse rather than read stale data. */
+function requireNoPendingLog(file: string): void {
+  const wal = `${file}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) {
+    throw new UserError('cannot read this database where it is: its folder is read-only and its write-ahead log (-wal) holds changes not yet in the file', {
+      location: { file },
+      hint: `copy ${file} together with ${wal} to a writable folder, or open it once where it is writable`,
+    });
+  }
+}
+
+type Identity =
+  | { kind: 'empty' }
+  | { kind: 'ours'; stamped: boolean; version: number }
+  | { kind: 'foreign'; why: string };
+
+/** What an SQLite connection holds, read without writing anything. */
+function identify(db: Database.Database): Identity {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = schemaVersion(db);
+  if (applicationId === APPLICATION_ID) return { kind: 'ours', stamped: true, version };
+  if (applicationId !== 0) return { kind: 'foreign', why: `its application_id is ${applicationId} (numa-sweep's is ${APPLICATION_ID})` };
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").pluck().all() as string[];
+  if (tables.length === 0 && version === 0) return { kind: 'empty' };
+  if (!tables.includes('schema_migrations')) {
+    return { kind: 'foreign', why: `it holds ${tables.length ? `tables ${tables.slice(0, 8).join(', ')}` : 'no tables'} but no numa-sweep migrations` };
+  }
+  // Written before the stamp: its migrations table names numa-sweep's migrations, in order.
+  const applied = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
+  const known = loadMigrations();
+  const matches =
+    applied.length === version &&
+    applied.every((m, i) => m.version === i + 1 && (i >= known.length || known[i]!.name === m.name));
+  if (!matches) return { kind: 'foreign', why: 'its schema_migrations table is not numa-sweep\'s' };
+  return { kind: 'ours', stamped: false, version };
+}
+
+function requireIdentity(identity: Identity, file: string): void {
+  if (identity.kind === 'foreign') {
+    throw new UserError(`this SQLite file is not a numa-sweep results database: ${identity.why}; it was left unchanged`, {
+      location: { file },
+      hint: 'pass --db a new file or a database numa-sweep wrote',
+    });
+  }
+  if (identity.kind === 'ours' && identity.version > latestVersion()) {
+    throw new UserError(`database schema version ${identity.version} is newer than this numa-sweep knows (${latestVersion()}); it was left unchanged`, {
+      location: { file },
+      hint: 'use the numa-sweep version that wrote this database, or a newer one',
+    });
+  }
+}
+
+/** Refuses, before any write, a file that is not SQLite or holds what another program wrote. */
+function requireOurs(probe: Database.Database, file: string): void {
+  if (!startsWithSqliteMagic(file)) {
+    throw new UserError('this file is not an SQLite database, so not a numa-sweep results database; it was left unchanged', {
+      location: { file },
+      hint: 'pass --db a new file or a database numa-sweep wrote',
+    });
+  }
+  let identity: Identity;
+  try {
+    identity = identify(probe);
+  } catch (err) {
+    throw storeError(err, file);
+  }
+  requireIdentity(identity, file);
+}
+
+function startsWithSqliteMagic(file: string): boolean {
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  const fd = openSync(file, 'r');
+  try {
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === SQLITE_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function stamp(db: Database.Database): void {
+  if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`);
+}
+
+/** SQLite's failures with the file named: damage is the user's to fix (exit 2), the rest is not. */
+function storeError(err: unknown, file: string): Error {
+  if (err instanceof UserError) return err;
+  const code = (err as { code?: string }).code;
+  const message = (err as Error).message;
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new UserError(`this file is not a numa-sweep results database (not SQLite, or damaged: ${message}); it was left unchanged`, {
+      location: { file },
+      cause: err,
+    });
+  }
+  return Object.assign(new Error(`${file}: ${message}`, { cause: err }), { code });
 }
 
 function requireCurrentSchema(db: Database.Database, file: string): void {
@@ -64,6 +229,7 @@ function requireCurrentSchema(db: Database.Database, file: string): void {
       const writer = new Database(file, { fileMustExist: true, timeout: 30_000 });
       try {
         migrate(writer);
+        stamp(writer);
       } finally {
         writer.close();
       }

@@ -4,6 +4,14 @@ import type { Topology } from '../../orchestrator/topology/types.js';
 
 // A host's fingerprint: the facts that make two sweeps comparable or not. Two sweeps whose
 // facts are equal share one `hosts` row (keyed by the hash of the facts).
+//
+// Not every fact defines the machine. compareHosts sorts each difference into one of three kinds:
+// - machine: what the hardware is (CPU model, sockets, cores, threads per core, NUMA nodes and
+//   their CPUs, memory per node beyond MEMORY_TOLERANCE): another machine, or this one rebuilt;
+// - measurement: configuration a point's figures depend on (the CPUs and memory nodes the cgroup
+//   allows, whether numactl binds memory, where the topology was read from);
+// - configuration: the rest (hostname, kernel, OS, microcode, memory within the tolerance: a VM
+//   whose memory balloon or virtio-mem moves by a few hundred MB is the same machine).
 
 export interface HostFingerprint {
   hostname: string;
@@ -47,4 +55,57 @@ export function hostFingerprint(t: Topology): HostFingerprint {
 /** sha256 of the fingerprint as JSON with the fields in the fixed order above. */
 export function fingerprintHash(f: HostFingerprint): string {
   return createHash('sha256').update(JSON.stringify(f)).digest('hex');
+}
+
+/**
+ * Memory of one NUMA node (and of the machine) may differ by the larger of these and still be
+ * the same hardware: firmware, kernel reservations and VM memory devices move it a little.
+ */
+export const MEMORY_TOLERANCE = { fraction: 0.05, mb: 512 } as const;
+
+export type HostDifferenceKind = 'machine' | 'measurement' | 'configuration';
+
+export interface HostDifference {
+  field: string;
+  a: unknown;
+  b: unknown;
+  kind: HostDifferenceKind;
+}
+
+const MACHINE_FIELDS = ['cpu_model', 'sockets', 'cores', 'threads'] as const;
+const MEASUREMENT_FIELDS = ['allowed_cpus', 'allowed_mems', 'numactl', 'topology_source'] as const;
+const CONFIGURATION_FIELDS = ['hostname', 'kernel', 'os', 'microcode'] as const;
+
+/** Whether two memory sizes (MB) are within MEMORY_TOLERANCE of each other; unknown matches only unknown. */
+export function sameMemory(a: number | null, b: number | null): boolean {
+  if (a === null || b === null) return a === b;
+  const allowed = Math.max(MEMORY_TOLERANCE.mb, MEMORY_TOLERANCE.fraction * Math.max(a, b));
+  return Math.abs(a - b) <= allowed;
+}
+
+/** Every field that differs from `a` to `b`, each with its kind (see the top of this file). */
+export function compareHosts(a: HostFingerprint, b: HostFingerprint): HostDifference[] {
+  const found: HostDifference[] = [];
+  const add = (field: string, va: unknown, vb: unknown, kind: HostDifferenceKind) => {
+    if (JSON.stringify(va) !== JSON.stringify(vb)) found.push({ field, a: va, b: vb, kind });
+  };
+  for (const f of MACHINE_FIELDS) add(f, a[f], b[f], 'machine');
+  // NUMA layout: the nodes and their CPUs define the machine; each node's memory within tolerance.
+  const layout = (f: HostFingerprint) => f.numa.map((n) => ({ id: n.id, cpus: n.cpus, has_memory: n.has_memory }));
+  add('numa', layout(a), layout(b), 'machine');
+  const nodesB = new Map(b.numa.map((n) => [n.id, n]));
+  for (const node of a.numa) {
+    const other = nodesB.get(node.id);
+    if (!other) continue;
+    add(`numa[${node.id}].memory_mb`, node.memory_mb, other.memory_mb, sameMemory(node.memory_mb, other.memory_mb) ? 'configuration' : 'machine');
+  }
+  add('memory_mb', a.memory_mb, b.memory_mb, sameMemory(a.memory_mb, b.memory_mb) ? 'configuration' : 'machine');
+  for (const f of MEASUREMENT_FIELDS) add(f, a[f], b[f], 'measurement');
+  for (const f of CONFIGURATION_FIELDS) add(f, a[f], b[f], 'configuration');
+  return found;
+}
+
+/** Each difference as `field a -> b`, joined by '; ', for messages. */
+export function describeHostDifferences(found: readonly HostDifference[]): string {
+  return found.map((d) => `${d.field} ${JSON.stringify(d.a)} -> ${JSON.stringify(d.b)}`).join('; ');
 }
