@@ -5,7 +5,7 @@ import { commonWindow, fewestBatchesWithin, imagesWithin, sliceRates, type Insta
 import { balanceWarnings, pointBalance } from '../orchestrator/launch/balance.js';
 import { instanceLoads, suspectReasons } from '../orchestrator/launch/monitors.js';
 import { aggregatePoint } from '../orchestrator/launch/aggregate.js';
-import { parseCpuinfoMhz, parseProcStat, parseTaskTicks } from '../runner/measure/window-monitor.js';
+import { busyThreads, parseCpuinfoMhz, parseProcStat, parseTaskTicks } from '../runner/measure/window-monitor.js';
 import type { RunnerResult, WindowMonitors } from '../runner/job.js';
 import { runnerResultFixture } from './results-fixtures.js';
 
@@ -129,6 +129,16 @@ describe('validity monitors', () => {
     // utime (14th field) 250 + stime (15th) 30; the name may hold spaces and parentheses.
     assert.equal(parseTaskTicks('4242 (node (worker) 1) R 1 2 3 4 5 6 7 8 9 10 250 30 0 0 20 0 9 0 100'), 280);
     assert.deepEqual([...parseCpuinfoMhz('processor\t: 0\ncpu MHz\t\t: 2445.402\n\nprocessor\t: 1\ncpu MHz\t\t: 3000\n')], [[0, 2445.402], [1, 3000]]);
+  });
+
+  test('busy threads: those that ran at least 25 % of the busiest thread and 20 ms', () => {
+    const before = new Map([['1', 100], ['2', 0], ['3', 50], ['4', 10]]);
+    // Ran 400 (busiest), 120 (30 %), 90 (22 %: not), 15 (under 20 ms); a thread born in the window counts from 0.
+    const after = new Map([['1', 500], ['2', 120], ['3', 140], ['4', 25], ['5', 300]]);
+    assert.equal(busyThreads(before, after), 3);
+    // A starved runner (50 ms in all) still counts its one working thread.
+    assert.equal(busyThreads(new Map([['1', 0]]), new Map([['1', 50]])), 1);
+    assert.equal(busyThreads(new Map(), new Map([['1', 5]])), 0);
   });
 
   test("foreign load: busy time on an instance's CPUs less the point's own instances' CPU time", () => {
