@@ -7,6 +7,7 @@ import { formatError, isUserError, UserError } from '../../common/errors.js';
 import { preflightInfer } from '../../orchestrator/preflight.js';
 import { openStore, type Store, type SweepRecord } from '../../results/store/store.js';
 import { writeReport, type ReportInput, type ReportPreview } from '../../results/report/index.js';
+import { pointValidity } from '../../results/point-validity.js';
 import type { RunnerJob } from '../../runner/job.js';
 import { readSlices } from '../../runner/data/decathlon.js';
 import { readPredictions } from '../../runner/data/predictions.js';
@@ -84,6 +85,9 @@ function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       dice: pt.dice,
       soft_dice: pt.soft_dice,
       warnings: pt.warnings,
+      throughput_ci: pt.throughput_ci,
+      suspect_reasons: pt.suspect_reasons,
+      validity: pointValidity(store.instancesOf(pt.id)),
     })),
     previews: [],
   };
