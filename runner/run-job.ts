@@ -10,6 +10,7 @@ import { DiceAccumulator } from './measure/dice.js';
 import { summarize } from './measure/stats.js';
 import { readAffinity } from '../common/affinity.js';
 import { peakRssMb } from './measure/rss.js';
+import { readNumaPages } from './measure/numa-maps.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its
 // go, then run a timed window of at least minSeconds and minBatches batches, cycling over the
@@ -92,6 +93,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   }
   const seconds = (performance.now() - windowStart) / 1000;
   const windowEndWall = Date.now();
+  const numaPages = readNumaPages(); // where the window's memory is, before anything is freed
 
   // Predictions must cover every loaded image; the rest are computed outside the window.
   if (predictions) {
@@ -138,6 +140,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     threads: { intra: job.threads.intra ?? null, inter: job.threads.inter ?? null },
     knobs,
     rss_peak_mb: peakRssMb(),
+    ...(numaPages ? { numa_pages: numaPages } : {}),
     window: {
       start: new Date(windowStartWall).toISOString(),
       end: new Date(windowEndWall).toISOString(),
