@@ -8,12 +8,12 @@ import { guestSetup, pidGone, runGuest } from './guest-test.js';
 // exit status come back, and a guest that outlives its timeout is killed by PID.
 
 test('a layout becomes qemu -smp/-numa arguments: CPUs numbered node by node, a memory-only node without CPUs', () => {
-  const layout = { nodes: 4, cpusPerNode: 2, memoryPerNodeMiB: 256, memoryOnlyNodes: [2], distances: [[10, 16, 32, 22], [16, 10, 22, 32], [32, 22, 10, 16], [22, 32, 16, 10]] };
-  assert.deepEqual(cpusByNode(layout), [[0, 1], [2, 3], [], [4, 5]]);
+  const layout = { nodes: 4, cpusPerNode: 2, memoryPerNodeMiB: 256, memoryOnlyNodes: [3], distances: [[10, 16, 32, 22], [16, 10, 22, 32], [32, 22, 10, 16], [22, 32, 16, 10]] };
+  assert.deepEqual(cpusByNode(layout), [[0, 1], [2, 3], [4, 5], []]);
   const args = numaArgs(layout);
   assert.deepEqual(args.slice(0, 4), ['-m', '1024M', '-smp', 'cpus=6,sockets=3,cores=2,threads=1']);
-  assert.ok(args.includes('node,nodeid=2,memdev=mem2'));
-  assert.ok(args.includes('node,nodeid=3,memdev=mem3,cpus=4-5'));
+  assert.ok(args.includes('node,nodeid=3,memdev=mem3'));
+  assert.ok(args.includes('node,nodeid=2,memdev=mem2,cpus=4-5'));
   assert.ok(args.includes('dist,src=0,dst=2,val=32'));
   assert.equal(args.filter((a) => a.startsWith('dist,')).length, 12);
   assert.deepEqual(numaArgs({ nodes: 2, cpusPerNode: 2, memoryPerNodeMiB: 128, smt: true }).slice(0, 4), ['-m', '256M', '-smp', 'cpus=4,sockets=2,cores=1,threads=2']);
@@ -25,6 +25,8 @@ test('a layout that cannot be built is refused with the reason', () => {
   assert.match(layoutProblem({ ...base, smt: true })!, /SMT cpusPerNode must be even/);
   assert.match(layoutProblem({ ...base, memoryOnlyNodes: [0, 1] })!, /at least one node must have CPUs/);
   assert.match(layoutProblem({ ...base, memoryOnlyNodes: [2] })!, /memory-only node 2/);
+  // A guest given proximity domain 0 of 2 without CPUs shows it to Linux as node 1.
+  assert.match(layoutProblem({ ...base, memoryOnlyNodes: [0] })!, /must be the highest node ids \(1-1 here\), not 0/);
   assert.match(layoutProblem({ ...base, distances: [[10, 5], [20, 10]] })!, /distance 0->1 must be 11 to 255, not 5/);
   assert.throws(() => numaArgs({ ...base, nodes: 9 }), /nodes must be 1 to 8/);
 });

@@ -12,7 +12,7 @@ export interface GuestLayout {
   memoryPerNodeMiB: number;
   /** Two threads per core (SMT) instead of one. */
   smt?: boolean;
-  /** Nodes with memory and no CPU. */
+  /** Nodes with memory and no CPU: the highest node ids (see above). */
   memoryOnlyNodes?: number[];
   /** Full node-distance matrix (10 on the diagonal); qemu's default (10 local, 20 remote) when absent. */
   distances?: number[][];
@@ -40,6 +40,10 @@ export function layoutProblem(layout: GuestLayout): string | null {
   const memoryOnly = layout.memoryOnlyNodes ?? [];
   for (const n of memoryOnly) if (!whole(n, 0) || n >= layout.nodes) return `memory-only node ${n} is not one of nodes 0-${layout.nodes - 1}`;
   if (new Set(memoryOnly).size === layout.nodes) return 'at least one node must have CPUs';
+  const cpuNodes = layout.nodes - new Set(memoryOnly).size;
+  for (const n of memoryOnly) {
+    if (n < cpuNodes) return `memory-only nodes must be the highest node ids (${cpuNodes}-${layout.nodes - 1} here), not ${n}: Linux numbers nodes with CPUs first`;
+  }
   const d = layout.distances;
   if (d) {
     if (d.length !== layout.nodes || d.some((row) => row.length !== layout.nodes)) return `distances must be a ${layout.nodes}x${layout.nodes} matrix`;

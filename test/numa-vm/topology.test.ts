@@ -7,7 +7,7 @@ import type { Topology } from '../../orchestrator/topology/types.js';
 import { cpusByNode, type GuestLayout } from './layout.js';
 import { guestSetup, pidGone, runGuest, sharedTempDir } from './guest-test.js';
 
-// `sweep topology` and `sweep plan` on real multi-node kernels: a 4-node guest whose node 2 has
+// `sweep topology` and `sweep plan` on real multi-node kernels: a 4-node guest whose node 3 has
 // memory and no CPU, and a 2-node guest with two threads per core. What they report must be the
 // layout the guest was given, and the plan must put one instance per physical core and none on
 // the memory-only node. Nothing is run: plans only (fast even under emulation).
@@ -97,28 +97,28 @@ function assertOneInstancePerCore(plan: PlanJson, topo: Topology, memoryOnly: nu
   }
 }
 
-test('sweep topology and plan in a 4-node guest whose node 2 is memory-only', { timeout: 1_200_000 }, async (t) => {
+test('sweep topology and plan in a 4-node guest whose node 3 is memory-only', { timeout: 1_200_000 }, async (t) => {
   const { skip } = guestSetup();
   if (skip) return t.skip(skip);
   const layout: GuestLayout = {
-    nodes: 4, cpusPerNode: 1, memoryPerNodeMiB: 384, memoryOnlyNodes: [2],
+    nodes: 4, cpusPerNode: 1, memoryPerNodeMiB: 384, memoryOnlyNodes: [3],
     distances: [[10, 21, 17, 28], [21, 10, 28, 17], [17, 28, 10, 21], [28, 17, 21, 10]],
   };
-  const run = await topologyAndPlan(layout, 'false', 'cat /sys/devices/system/node/node0/distance /sys/devices/system/node/node2/distance');
+  const run = await topologyAndPlan(layout, 'false', 'cat /sys/devices/system/node/node0/distance /sys/devices/system/node/node3/distance');
   t.after(run.remove);
   const { topo, plan } = run;
   assertMatchesLayout(topo, layout);
-  assert.deepEqual(topo.nodes.find((n) => n.id === 2)!.cpus, []);
-  assert.equal(run.extraOut, '10 21 17 28\n17 28 10 21\n', 'the distances given');
+  assert.deepEqual(topo.nodes.find((n) => n.id === 3)!.cpus, []);
+  assert.equal(run.extraOut, '10 21 17 28\n28 17 21 10\n', 'the distances given');
   assert.equal(topo.host?.cpuModel, run.modelName);
   assert.doesNotMatch(run.modelName, /i440fx/);
 
-  assertOneInstancePerCore(plan, topo, [2]);
+  assertOneInstancePerCore(plan, topo, [3]);
   // 3 CPU nodes of one core each: up to 3 instances, each on its own node, CPU and memory alike.
   for (const binding of ['numactl', 'node']) {
     const three = plan.points.find((p) => p.params.binding === binding && p.params.instances === 3)!;
     assert.deepEqual(three.instances.map((i) => i.cpus), [[0], [1], [2]], binding);
-    assert.deepEqual(three.instances.map((i) => i.nodes), [[0], [1], [3]], binding);
+    assert.deepEqual(three.instances.map((i) => i.nodes), [[0], [1], [2]], binding);
   }
   assert.equal(plan.skipped.length, 0, JSON.stringify(plan.skipped));
 });
