@@ -199,11 +199,14 @@ export async function runInGuest(opts: GuestRunOptions): Promise<GuestRunResult>
     child = hasSetpriv ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', QEMU, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const proc = child;
-    if (proc.pid === undefined) throw new Error(`${QEMU} did not start`);
+    const exited = new Promise<void>((r) => {
+      proc.once('exit', () => r());
+      proc.once('error', (e) => ((qemuOutput += `${e.message}\n`), r()));
+    });
+    if (proc.pid === undefined) throw new Error(`${QEMU} did not start: ${qemuOutput.trim()}`);
     live.add(proc);
     proc.stdout!.on('data', (c: Buffer) => (qemuOutput += c.toString('utf8')));
     proc.stderr!.on('data', (c: Buffer) => (qemuOutput += c.toString('utf8')));
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     const timeoutMs = opts.timeoutMs ?? 600_000;
     const timeout = new Promise<void>((r) => (timer = setTimeout(() => ((timedOut = true), r()), timeoutMs)));
     const spawned = Date.now();
@@ -242,8 +245,9 @@ export async function runInGuest(opts: GuestRunOptions): Promise<GuestRunResult>
   } finally {
     clearTimeout(timer);
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child!.once('exit', r));
       killPid(child.pid);
-      await new Promise((r) => child!.once('exit', r));
+      await gone;
     }
     if (child) live.delete(child);
     for (const s of servers) s.close();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { qemuUnavailable, runInGuest } from './guest.js';
-import type { GuestLayout } from './layout.js';
+import { layoutProblem, type GuestLayout } from './layout.js';
 
 // Runs one command in a throw-away NUMA guest and exits with its status:
 //   node dist/test/numa-vm/run.js --nodes 2 --cpus-per-node 1 --memory-per-node 512 -- numactl -H
@@ -42,6 +42,11 @@ function main(): Promise<number> {
     ...(values['memory-only'] ? { memoryOnlyNodes: numbers(values['memory-only']) } : {}),
     ...(values.distances ? { distances: values.distances.split(';').map(numbers) } : {}),
   };
+  const problem = layoutProblem(layout);
+  if (problem) {
+    process.stderr.write(`numa-vm: ${problem}\n${usage}\n`);
+    return Promise.resolve(2);
+  }
   return runInGuest({
     layout,
     argv: positionals,
