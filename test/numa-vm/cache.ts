@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { packagePath } from '../../common/paths.js';
 import { cpioNewc, type CpioEntry } from './cpio.js';
-import { indexModules, moduleLoadOrder } from './kernel-modules.js';
+import { builtinModules, indexModules, moduleLoadOrder } from './kernel-modules.js';
 
 // The guest's kernel and initramfs, prepared once into a cache directory outside the repository
 // and reused by every later run (and CI run) on the machine:
@@ -82,7 +82,9 @@ export function guestImage(dir = cacheDir(), log: (line: string) => void = () =>
     if (!vmlinuz) throw new Error(`${deb} holds no /boot/vmlinuz-*`);
     const modulesRoot = join(work, 'root', 'lib', 'modules');
     const release = readdirSync(modulesRoot)[0]!;
-    const modules = moduleLoadOrder(GUEST_MODULES, indexModules(join(modulesRoot, release, 'kernel')));
+    const builtinList = join(modulesRoot, release, 'modules.builtin');
+    const builtin = builtinModules(existsSync(builtinList) ? readFileSync(builtinList, 'utf8') : '');
+    const modules = moduleLoadOrder(GUEST_MODULES, indexModules(join(modulesRoot, release, 'kernel')), builtin);
 
     const entries: CpioEntry[] = [
       { name: 'bin', kind: 'dir', mode: 0o755 },

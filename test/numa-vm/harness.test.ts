@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { builtinModules, indexModules, moduleDepends, moduleLoadOrder } from './kernel-modules.js';
 import { chooseAccel, guestScript, runInGuest, shellQuote } from './guest.js';
 import { cpusByNode, layoutProblem, numaArgs } from './layout.js';
 import { guestSetup, pidGone, runGuest } from './guest-test.js';
@@ -29,6 +33,25 @@ test('a layout that cannot be built is refused with the reason', () => {
   assert.match(layoutProblem({ ...base, memoryOnlyNodes: [0] })!, /must be the highest node ids \(1-1 here\), not 0/);
   assert.match(layoutProblem({ ...base, distances: [[10, 5], [20, 10]] })!, /distance 0->1 must be 11 to 255, not 5/);
   assert.throws(() => numaArgs({ ...base, nodes: 9 }), /nodes must be 1 to 8/);
+});
+
+test('kernel modules load after what they depend on; built-in ones are not loaded', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'numa-vm-modules-'));
+  try {
+    // A .ko's .modinfo section is NUL-separated "key=value" strings.
+    const ko = (name: string, depends: string) => Buffer.from(`\x7fELF...\0license=GPL\0depends=${depends}\0name=${name}\0`, 'latin1');
+    const mods: Record<string, string> = { '9p': 'netfs,9pnet,fscache', '9pnet': '', '9pnet_virtio': 'virtio,9pnet,virtio_ring', virtio_ring: '', virtio: '', netfs: '' };
+    mkdirSync(join(dir, 'fs'));
+    for (const [name, deps] of Object.entries(mods)) writeFileSync(join(dir, 'fs', `${name.replace(/_/g, '-')}.ko`), ko(name, deps));
+    assert.deepEqual(moduleDepends(ko('9p', 'netfs,9pnet')), ['netfs', '9pnet']);
+    assert.deepEqual(moduleDepends(ko('virtio', '')), []);
+    const builtin = builtinModules('kernel/fs/fscache/fscache.ko\nkernel/drivers/virtio/virtio.ko\n');
+    const order = moduleLoadOrder(['9pnet_virtio', '9p'], indexModules(dir), builtin).map((f) => basename(f));
+    assert.deepEqual(order, ['9pnet.ko', 'virtio-ring.ko', '9pnet-virtio.ko', 'netfs.ko', '9p.ko']);
+    assert.throws(() => moduleLoadOrder(['9p'], indexModules(dir)), /fscache \(needed by 9p\) is not in the kernel package/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('KVM only with vmx or svm in the CPU flags; TCG otherwise, saying why', () => {

@@ -29,14 +29,20 @@ export function indexModules(dir: string): Map<string, string> {
   return found;
 }
 
-/** The files of `wanted` and everything they depend on, dependencies first. */
-export function moduleLoadOrder(wanted: readonly string[], modules: ReadonlyMap<string, string>): string[] {
+/** Names of the modules built into the kernel, from the text of its modules.builtin ("kernel/.../name.ko" a line). */
+export function builtinModules(modulesBuiltinText: string): Set<string> {
+  const names = modulesBuiltinText.split('\n').map((l) => /([^/]+)\.ko$/.exec(l.trim())?.[1]).filter((n): n is string => n !== undefined);
+  return new Set(names.map((n) => n.replace(/-/g, '_')));
+}
+
+/** The files of `wanted` and everything they depend on, dependencies first; built-in modules need no loading. */
+export function moduleLoadOrder(wanted: readonly string[], modules: ReadonlyMap<string, string>, builtin: ReadonlySet<string> = new Set()): string[] {
   const order: string[] = [];
   const visiting = new Set<string>();
   const done = new Set<string>();
   const visit = (name: string, neededBy: string) => {
     const key = name.replace(/-/g, '_');
-    if (done.has(key)) return;
+    if (done.has(key) || builtin.has(key)) return;
     if (visiting.has(key)) throw new Error(`kernel module dependency cycle at ${key}`);
     const file = modules.get(key);
     if (!file) throw new Error(`kernel module ${key} (needed by ${neededBy}) is not in the kernel package`);
