@@ -1,6 +1,8 @@
 // The runner's input (a job, passed as JSON with --job) and output (JSON lines on stdout).
 // schemas/runner-result.schema.json describes RunnerResult; keep the two in step.
 
+import type { NumaPages } from './measure/numa-maps.js';
+
 export type Split = 'train' | 'validation' | 'testing';
 
 export interface RunnerJob {
@@ -89,6 +91,8 @@ export interface RunnerResult {
   threads: { intra: number | null; inter: number | null };
   knobs: KnobReport;
   rss_peak_mb: number;
+  /** Pages of the anonymous mappings per NUMA node at the end of the timed window; absent without /proc/self/numa_maps. */
+  numa_pages?: NumaPages;
   /** Timed window, wall clock (ISO and epoch milliseconds) so the orchestrator can check overlap. */
   window: { start: string; end: string; start_ms: number; end_ms: number };
   monitors: WindowMonitors;

@@ -12,6 +12,7 @@ import { readAffinity } from '../common/affinity.js';
 import { peakRssMb } from './measure/rss.js';
 import { busyWait, SLOWDOWN_ENV, slowdownFraction, slowdownKnob } from './measure/inject-slowdown.js';
 import { startWindowMonitor } from './measure/window-monitor.js';
+import { readNumaPages } from './measure/numa-maps.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its
 // go, then run a timed window of at least minSeconds and minBatches batches, cycling over the
@@ -115,6 +116,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const monitors = monitor.stop();
   const seconds = (windowEnd - windowStart) / 1000;
   const windowEndWall = performance.timeOrigin + windowEnd;
+  const numaPages = readNumaPages(); // where the window's memory is, before anything is freed
   hooks.phase?.('finishing');
 
   // Dice covers every loaded image: those the window did not reach are predicted now, untimed.
@@ -160,6 +162,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     threads: { intra: job.threads.intra ?? null, inter: job.threads.inter ?? null },
     knobs,
     rss_peak_mb: peakRssMb(),
+    ...(numaPages ? { numa_pages: numaPages } : {}),
     window: {
       start: new Date(windowStartWall).toISOString(),
       end: new Date(windowEndWall).toISOString(),

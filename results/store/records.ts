@@ -73,6 +73,8 @@ export interface InstanceRecord {
   planned_nodes: number[];
   actual_cpus: number[] | null;
   actual_mems: number[] | null;
+  /** Pages (4 KiB) of its anonymous mappings per NUMA node at the end of the timed window; null when not reported. */
+  numa_pages: Record<string, number> | null;
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
@@ -215,6 +217,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
     planned_nodes: json(r.planned_mems),
     actual_cpus: r.actual_cpus === null ? null : json(r.actual_cpus),
     actual_mems: r.actual_mems === null ? null : json(r.actual_mems),
+    numa_pages: r.numa_pages === null || r.numa_pages === undefined ? null : json(r.numa_pages),
     exit_code: num(r.exit_code),
     signal: str(r.signal),
     stderr_tail: String(r.stderr_tail),

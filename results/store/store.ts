@@ -262,13 +262,13 @@ function prepareWrites(db: Database.Database) {
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
         rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, dice_images, batch_ends,
         common_throughput_ips, cpu_time_ms, foreign_cpu_fraction, steal_fraction, cpu_mhz_avg, cpu_mhz_source,
-        throttle_events, governor, threads_total, threads_busy, allowed_cpu_count)
+        throttle_events, governor, threads_total, threads_busy, allowed_cpu_count, numa_pages)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
         :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :dice_images, :batch_ends,
         :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
-        :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count)`),
+        :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count, :numa_pages)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
     resumeSweep: db.prepare(
@@ -339,6 +339,7 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     planned_mems: JSON.stringify(i.planned_nodes),
     actual_cpus: r ? JSON.stringify(r.affinity.cpus) : null,
     actual_mems: r ? JSON.stringify(r.affinity.mems) : null,
+    numa_pages: r?.numa_pages ? JSON.stringify(r.numa_pages.by_node) : null,
     exit_code: i.exit_code,
     signal: i.signal,
     stderr_tail: i.stderr_tail,
