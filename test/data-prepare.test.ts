@@ -195,7 +195,7 @@ describe('sweep data prepare on a fixture Decathlon task', { skip: nibabelSkipRe
       ].join('\n'),
     );
     const db = join(dir, 'prepared.db');
-    const r = sweep([yaml, '--db', db]);
+    const r = sweep([yaml, '--db', db, '--allow-concurrent']);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const conn = new Database(db, { readonly: true });
     try {

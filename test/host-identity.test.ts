@@ -57,7 +57,7 @@ measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1,
 matrix: { batch_size: 1, instances: 1, binding: none, cores_per_instance: 1, engine: onnxruntime }
 `,
   );
-  const sweep = (args: string[]) => spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), yaml, '--db', db, ...args], { encoding: 'utf8', cwd: dir });
+  const sweep = (args: string[]) => spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), yaml, '--db', db, '--allow-concurrent', ...args], { encoding: 'utf8', cwd: dir });
   /** Rewrites what the stored sweep's host row says, as if the first run had seen this machine so. */
   const storedHost = (sql: string) => {
     const conn = new Database(db);

@@ -91,7 +91,7 @@ describe('--allowed-cpus confines every instance', () => {
   it('a real sweep under --allowed-cpus 0: node and unbound points run on CPU 0 only, all ok', () => {
     const file = experiment('allowed-run', '{ batch_size: 1, instances: 1, binding: [none, node, numactl], cores_per_instance: 1, engine: onnxruntime }');
     const db = join(dir, 'allowed.db');
-    const run = sweep([file, '--allowed-cpus', '0', '--db', db], dir);
+    const run = sweep([file, '--allowed-cpus', '0', '--db', db, '--allow-concurrent'], dir);
     assert.equal(run.code, 0, run.stderr);
     const conn = new Database(db, { readonly: true });
     const rows = conn.prepare('SELECT p.binding, p.status, p.error, i.actual_cpus FROM points p JOIN instances i ON i.point_id = p.id ORDER BY p.binding').all() as { binding: string; status: string; error: string | null; actual_cpus: string }[];

@@ -49,7 +49,7 @@ function experiment(dir: string, fields: { model?: string; data?: string; images
 
 /** A sweep refused by the preflight: exit 2, our words, and nothing but the inputs left in `dir`. */
 function assertRefused(dir: string, inputs: string[], pattern: RegExp): string {
-  const r = sweep([join(dir, 'exp.yaml'), '--db', join(dir, 'r.db')], dir);
+  const r = sweep([join(dir, 'exp.yaml'), '--db', join(dir, 'r.db'), '--allow-concurrent'], dir);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, pattern);
   assertClean(r.stderr);

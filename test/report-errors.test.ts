@@ -79,7 +79,7 @@ describe('report errors', () => {
       ].join('\n'),
     );
     const db = join(dir, 'r.db');
-    const ran = sweep([yaml, '--db', db], dir);
+    const ran = sweep([yaml, '--db', db, '--allow-concurrent'], dir);
     assert.equal(ran.code, 0, ran.stderr);
     truncateSync(join(dir, 'data.h5'), 100_000);
 

@@ -59,7 +59,7 @@ describe('a sweep refuses a --db that is not numa-sweep\'s, and leaves it unchan
     const file = join(sub, 'notes.db');
     foreignDb(file);
     const before = sha256(file);
-    const run = cli([smoke, '--db', file]);
+    const run = cli([smoke, '--db', file, '--allow-concurrent']);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, new RegExp(`${file}: this SQLite file is not a numa-sweep results database: it holds tables notes`));
     assert.equal(sha256(file), before);
@@ -90,7 +90,7 @@ describe('a sweep refuses a --db that is not numa-sweep\'s, and leaves it unchan
       c.write(file);
       writeFileSync(file, readFileSync(file).fill(c.byte, c.from, c.to));
       const before = sha256(file);
-      const run = cli([smoke, '--db', file]);
+      const run = cli([smoke, '--db', file, '--allow-concurrent']);
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, new RegExp(`${file}: `));
       assert.equal(sha256(file), before, c.name);

@@ -98,7 +98,7 @@ matrix: { batch_size: 1, instances: 2, binding: none, cores_per_instance: 1, eng
 }
 
 async function killMidPhase(t: { diagnostic(m: string): void }, file: string, phase: string): Promise<void> {
-  const cli = spawn(process.execPath, [sweepBin, file, '--db', join(dir, 'orphans.db')], { cwd: dir, stdio: 'ignore' });
+  const cli = spawn(process.execPath, [sweepBin, file, '--db', join(dir, 'orphans.db'), '--allow-concurrent'], { cwd: dir, stdio: 'ignore' });
   started.push(cli);
   const runners = await runnersIn(cli.pid!, phase, 2, cli);
   process.kill(cli.pid!, 'SIGKILL');

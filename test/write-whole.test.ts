@@ -57,7 +57,7 @@ describe('on a full filesystem', () => {
     const yaml = join(tmpdir(), `full-disk-${process.pid}.yaml`);
     writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8'));
     try {
-      const r = sweep([yaml, '--db', join(full, 'results.db')], full);
+      const r = sweep([yaml, '--db', join(full, 'results.db'), '--allow-concurrent'], full);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /error: .*\/data\/synthetic-v\d+-seed7-testing8\.h5: could not write the synthetic data file: no space left on device/);
       assert.doesNotMatch(r.stderr, /database or disk is full|HDF5-DIAG/);
