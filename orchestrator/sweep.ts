@@ -16,6 +16,7 @@ import { loadTopology } from './topology/load.js';
 import { buildPlan } from './plan-build.js';
 import { dataPath, ensureData } from './data-files.js';
 import { runPointRepeat } from './launch/run-point.js';
+import { DEFAULT_EXECUTOR, getExecutor } from './executors/registry.js';
 import { aggregatePoint, overlapFraction, withDerived, DEFAULT_AGGREGATE_LIMITS, type AggregateLimits } from './launch/aggregate.js';
 import { concurrentSweepReasons, refuseIfSweepRunning, SweepRegistration } from './sweep-lock.js';
 import { pointValidity, type PointValidity } from '../results/point-validity.js';
@@ -44,6 +45,8 @@ export interface SweepOptions {
   allowConcurrent?: boolean;
   /** Foreign-load and imbalance limits (default 5 % and 10 %). */
   limits?: AggregateLimits;
+  /** Where the instances run: an executor's name (orchestrator/executors/registry.ts; default 'local'). */
+  executor?: string;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -180,6 +183,7 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
 }
 
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
+  const executor = getExecutor(opts.executor ?? DEFAULT_EXECUTOR);
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
   // Bad input stops here, before anything is written or launched (the synthetic data included):
@@ -298,6 +302,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         const outcome = await runPointRepeat(point, repeat, {
           timeoutMs: exp.measurement.timeout_seconds * 1000,
           signal: opts.signal,
+          executor,
         });
         instances.push(...outcome.instances);
         if (outcome.interrupted) break;

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resultProblems } from '../orchestrator/launch/result-schema.js';
+import { localExecutor } from '../orchestrator/executors/local.js';
 import { runPointRepeat } from '../orchestrator/launch/run-point.js';
 import type { PlannedPoint } from '../orchestrator/plan.js';
 import type { RunnerResult } from '../runner/job.js';
@@ -58,13 +59,13 @@ describe('runner results are validated as they arrive', () => {
 
   test('a runner process whose result breaks the schema fails the point, naming the field', async () => {
     const script = fakeRunner('bad-latency', { ...valid(), latency_ms: { ...valid().latency_ms, p99: 'slow' } });
-    const outcome = await runPointRepeat(point(script), 0, { timeoutMs: 30_000, signal: new AbortController().signal });
+    const outcome = await runPointRepeat(point(script), 0, { timeoutMs: 30_000, signal: new AbortController().signal, executor: localExecutor });
     assert.match(outcome.error ?? '', /^runner 0: result does not match schemas\/runner-result\.schema\.json: latency_ms\.p99 must be number/);
     assert.equal(outcome.instances[0]!.result, null, 'nothing of it is kept as a result');
   });
 
   test('the same process with a valid result gives the point its result', async () => {
-    const outcome = await runPointRepeat(point(fakeRunner('good', valid())), 0, { timeoutMs: 30_000, signal: new AbortController().signal });
+    const outcome = await runPointRepeat(point(fakeRunner('good', valid())), 0, { timeoutMs: 30_000, signal: new AbortController().signal, executor: localExecutor });
     assert.equal(outcome.error, null);
     assert.equal(outcome.instances[0]!.result?.throughput_ips, valid().throughput_ips);
   });

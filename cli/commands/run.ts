@@ -5,8 +5,11 @@ import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js
 import { formatTable } from '../../common/format-table.js';
 import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
 import { UserError } from '../../common/errors.js';
+import { DEFAULT_EXECUTOR, executors } from '../../orchestrator/executors/registry.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
+
+const executorList = executors().map((e) => `${e.name}, ${e.description}`).join('; ');
 
 const pct = (share: number | null) => (share === null ? null : `${(share * 100).toFixed(1)}%`);
 
@@ -77,6 +80,7 @@ options:
   --max-foreign-load PCT  a point is suspect when others used more than PCT % of an instance's
                        CPUs in its timed window, or steal took that much (default 5)
   --max-imbalance PCT  warn when the slowest instance is more than PCT % behind the fastest (default 10)
+  --executor NAME      where the instances run (default ${DEFAULT_EXECUTOR}): ${executorList}
   --json               print the summary as JSON on stdout
 exit codes: 0 all points ok (suspect ones included: see the table), 1 a point failed, 2 bad input or
 another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
@@ -90,6 +94,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
       'allow-concurrent': { type: 'boolean' },
       'max-foreign-load': { type: 'string' },
       'max-imbalance': { type: 'string' },
+      executor: { type: 'string' },
       json: { type: 'boolean' },
     });
     const limits = {
@@ -122,6 +127,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
         resume,
         allowConcurrent: flag(p, 'allow-concurrent'),
         limits,
+        executor: str(p, 'executor'),
       });
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(summaryText(summary));

@@ -2,6 +2,7 @@ import type { PlannedPoint } from '../plan.js';
 import type { InstanceOutcome } from '../../results/types.js';
 import type { RunnerResult } from '../../runner/job.js';
 import { RunnerProcess } from './runner-process.js';
+import type { Executor } from '../executors/executor.js';
 import { checkBinding } from './binding-check.js';
 
 // One repeat of one point: start every instance, wait until all have loaded and warmed up
@@ -18,9 +19,9 @@ export interface RepeatOutcome {
 export async function runPointRepeat(
   point: PlannedPoint,
   repeat: number,
-  opts: { timeoutMs: number; signal: AbortSignal },
+  opts: { timeoutMs: number; signal: AbortSignal; executor: Executor },
 ): Promise<RepeatOutcome> {
-  const runners = point.instances.map((inst) => new RunnerProcess(inst));
+  const runners = point.instances.map((inst) => new RunnerProcess(inst, opts.executor));
   const results: (RunnerResult | null)[] = runners.map(() => null);
   let error: string | null = null;
   let interrupted = false;

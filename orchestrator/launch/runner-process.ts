@@ -1,40 +1,29 @@
 import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
 import type { PlannedInstance } from '../plan.js';
+import type { Executor, LaunchedProcess, ProcessExit } from '../executors/executor.js';
 import type { RunnerResult } from '../../runner/job.js';
 import { resultProblems } from './result-schema.js';
 
-// Lifetime of one runner child: spawn (argv array, own process group), its JSON-lines events,
-// the "go" line of the barrier, and stopping it together with anything it started.
+// One runner as the orchestrator talks to it, whatever executor started it: its JSON-lines
+// events (ready, result checked against the schema, error), the "go" line of the barrier, the
+// tail of its stderr, and stopping it together with anything it started.
 
 const STDERR_TAIL_BYTES = 4000;
 
-export type RunnerExit = { exitCode: number | null; signal: string | null };
+export type RunnerExit = ProcessExit;
 
 export class RunnerProcess {
   readonly instance: PlannedInstance;
-  private readonly child: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; detached: true; reject: false; buffer: false }>;
+  private readonly child: LaunchedProcess;
   private stderrTail = '';
   private exitInfo: RunnerExit | undefined;
   readonly ready: Promise<void>;
   readonly result: Promise<RunnerResult>;
   readonly exited: Promise<RunnerExit>;
 
-  constructor(instance: PlannedInstance) {
+  constructor(instance: PlannedInstance, executor: Executor) {
     this.instance = instance;
-    const [file, ...args] = instance.argv;
-    if (!file) throw new Error('empty argv for instance ' + instance.index);
-    this.child = execa(file, args, {
-      env: instance.env,
-      extendEnv: true,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      // Its own process group, so a stop reaches numactl/taskset's child and anything it forks.
-      detached: true,
-      reject: false,
-      buffer: false,
-    });
+    this.child = executor.launch(instance);
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
@@ -42,10 +31,7 @@ export class RunnerProcess {
     // A runner that exits early closes stdin; writing "go" to it must not crash the sweep.
     this.child.stdin.on('error', () => undefined);
 
-    this.exited = this.child.then((r) => {
-      this.exitInfo = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
-      return this.exitInfo;
-    });
+    this.exited = this.child.exited.then((exit) => (this.exitInfo = exit));
 
     let resolveReady!: () => void;
     let resolveResult!: (r: RunnerResult) => void;
@@ -112,24 +98,8 @@ export class RunnerProcess {
     return this.exitInfo;
   }
 
-  /** SIGTERM to the whole group, SIGKILL after a grace period if it is still there. */
+  /** Stops it and anything it started (the executor's stop: for a local child, SIGTERM to its group, SIGKILL after the grace period). */
   async stop(graceMs = 2000): Promise<RunnerExit> {
-    if (this.exitInfo) return this.exitInfo;
-    signalGroup(this.child.pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(this.child.pid, 'SIGKILL'), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // the group is already gone
+    return this.exitInfo ?? (await this.child.stop(graceMs));
   }
 }
