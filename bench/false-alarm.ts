@@ -3,7 +3,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Comparison } from '../results/compare.js';
-import { median } from '../runner/measure/stats.js';
+import { median } from '../common/stats.js';
 import { fixed, formatRows, type Row } from './lib/table.js';
 import { writeVerdictExperiment } from './lib/verdict-experiment.js';
 import { sweepCli } from './lib/sweep-cli.js';

@@ -7,7 +7,7 @@ import type { RunnerJob, RunnerResult } from '../runner/job.js';
 import { writeSynthetic } from '../runner/data/synth.js';
 import { buildOnnx } from '../runner/model/onnx-build.js';
 import { loadModel } from '../runner/model/presets.js';
-import { median } from '../runner/measure/stats.js';
+import { median } from '../common/stats.js';
 import { runBareOrt, type BareResult } from './lib/bare-ort.js';
 import { killChildren } from './lib/child.js';
 import { runRunnerChild } from './lib/runner-child.js';

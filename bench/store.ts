@@ -5,6 +5,7 @@ import type { Binding, PointParams } from '../orchestrator/plan.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 import { compareSweeps } from '../results/compare.js';
 import { formatTable } from '../common/format-table.js';
+import { median } from '../common/stats.js';
 import { executeQuery, listSavedQueries } from '../results/query.js';
 import { openStore, type Store } from '../results/store/store.js';
 import type { InstanceOutcome, PointOutcome, SweepStart } from '../results/types.js';
@@ -75,11 +76,6 @@ function instances(n: number, batch: number): InstanceOutcome[] {
     },
     foreign_cpu_fraction: 0.01, steal_fraction: 0, common_throughput_ips: 8 * batch,
   }));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
 }
 
 function timeMs(fn: () => unknown, runs: number): number {

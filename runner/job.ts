@@ -1,3 +1,4 @@
+import type { LatencySummary } from '../common/stats.js';
 // The runner's input (a job, passed as JSON with --job) and output (JSON lines on stdout).
 // schemas/runner-result.schema.json describes RunnerResult; keep the two in step.
 
@@ -27,13 +28,7 @@ export interface RunnerJob {
   savePredictions?: string;
 }
 
-export interface LatencySummary {
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
+export type { LatencySummary };
 
 export interface KnobReport {
   /** Knobs and environment variables the engine acted on, with the value used. */

@@ -7,7 +7,7 @@ import { expectModelInput, readSlices } from './data/decathlon.js';
 import { writePredictions } from './data/predictions.js';
 import { getEngine } from './engines/registry.js';
 import { DiceAccumulator } from './measure/dice.js';
-import { summarize } from './measure/stats.js';
+import { summarize } from '../common/stats.js';
 import { readAffinity } from '../common/affinity.js';
 import { peakRssMb } from './measure/rss.js';
 import { busyWait, SLOWDOWN_ENV, slowdownFraction, slowdownKnob } from './measure/inject-slowdown.js';

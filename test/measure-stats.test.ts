@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mean, median, percentile, percentileSorted, summarize } from '../runner/measure/stats.js';
+import { mean, median, percentile, percentileSorted, summarize } from '../common/stats.js';
 
 const close = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} != ${expected}`);
 

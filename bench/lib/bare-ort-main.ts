@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { readSlices } from '../../runner/data/decathlon.js';
 import { knobsFor } from '../../runner/engines/onnxruntime.js';
-import { summarize } from '../../runner/measure/stats.js';
+import { summarize } from '../../common/stats.js';
 import { peakRssMb } from '../../runner/measure/rss.js';
 import type { BareArgs, BareResult } from './bare-ort.js';
 

@@ -1,6 +1,6 @@
 import type { LatencySummary, RunnerResult } from '../../runner/job.js';
 import type { InstanceOutcome, PointBalance, ThroughputInterval } from '../../results/types.js';
-import { median, summarize } from '../../runner/measure/stats.js';
+import { mean, median, summarize } from '../../common/stats.js';
 import { commonWindow, fewestBatchesWithin, sliceRates, type InstanceTimeline } from './common-window.js';
 import { sliceCount, throughputInterval } from './interval.js';
 import { instanceLoads, suspectReasons, DEFAULT_LIMITS, type ValidityLimits } from './monitors.js';
@@ -91,7 +91,6 @@ export function aggregatePoint(repeats: RunnerResult[][], plannedNodes: number[]
     derived.push(results.map((_, i) => ({ foreign_cpu_fraction: loads[i]!.foreign_cpu_fraction, steal_fraction: loads[i]!.steal_fraction, common_throughput_ips: ips[i]! })));
   });
   const all = repeats.flat();
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const balance = pointBalance({ perRepeat: perRepeatIps, nodes: plannedNodes });
   return {
     throughput_ips: median(throughputs),

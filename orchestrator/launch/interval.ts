@@ -1,3 +1,4 @@
+import { mean } from '../../common/stats.js';
 import type { ThroughputInterval } from '../../results/types.js';
 
 // The 95 % confidence interval of a point's throughput, a Student t interval of a mean:
@@ -34,11 +35,11 @@ export function tQuantile975(df: number): number {
 export function meanInterval(samples: readonly number[], method: ThroughputInterval['method']): ThroughputInterval | null {
   const n = samples.length;
   if (n < MIN_SAMPLES) return null;
-  const mean = samples.reduce((a, b) => a + b, 0) / n;
-  const variance = samples.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (n - 1);
+  const centre = mean(samples);
+  const variance = samples.reduce((sum, x) => sum + (x - centre) ** 2, 0) / (n - 1);
   const half = tQuantile975(n - 1) * Math.sqrt(variance / n);
   // A throughput is never negative: a very wide interval stops at 0.
-  return { low: Math.max(0, mean - half), high: mean + half, method, samples: n };
+  return { low: Math.max(0, centre - half), high: centre + half, method, samples: n };
 }
 
 /** How many slices a window with this few batches (of its slowest instance) is cut into. */

@@ -1,8 +1,14 @@
-import type { LatencySummary } from '../job.js';
-
-// Summary statistics of latency samples. Percentiles interpolate linearly between the two
-// closest ranks: the p-th percentile of sorted x[0..n-1] is at rank r = p/100 * (n - 1),
+// Summary statistics, one copy for every layer: median, mean, percentiles and latency
+// summaries. Percentiles interpolate linearly between the two closest ranks: the p-th percentile of sorted x[0..n-1] is at rank r = p/100 * (n - 1),
 // x[floor r] + (r - floor r) * (x[floor r + 1] - x[floor r]), numpy's default ('linear').
+
+export interface LatencySummary {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
 
 function requireSamples(samples: readonly number[], what: string): void {
   if (samples.length === 0) throw new RangeError(`${what} of no samples`);
@@ -51,3 +57,4 @@ export function summarize(samples: readonly number[]): LatencySummary {
     max: s[s.length - 1]!,
   };
 }
+
