@@ -1,7 +1,8 @@
 import { runnerEntry } from '../common/paths.js';
 import type { RunnerJob } from '../runner/job.js';
 import type { Experiment } from './experiment/types.js';
-import { expandMatrix, pointKey, resolveEnv, resolveThreads } from './experiment/expand.js';
+import { expandMatrix, pointKey, resolveEnv } from './experiment/expand.js';
+import { resolveEngineSettings } from './experiment/engine-options.js';
 import type { Topology } from './topology/types.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
@@ -24,6 +25,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
     if (!profile) throw new Error(`profile ${params.profile} vanished after validation`);
     const warnings: string[] = [];
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
+      const engine = resolveEngineSettings(profile, params, topo, place.cpus);
       const job: RunnerJob = {
         model: exp.workload.model,
         data,
@@ -32,11 +34,12 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
         skip: exp.workload.skip,
         batchSize: params.batch_size,
         engine: params.engine,
-        threads: resolveThreads(profile, params, topo, place.cpus),
+        threads: engine.threads,
         warmupBatches: exp.measurement.warmup_batches,
         minSeconds: exp.measurement.min_seconds,
         minBatches: exp.measurement.min_batches,
         barrier: true,
+        ...(Object.keys(engine.options).length > 0 ? { engineOptions: engine.options } : {}),
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];
       const bound = bindCommand(params.binding, place.cpus, place.nodes, topo.numactl, inner);

@@ -1,3 +1,5 @@
+import type { Calibration, Precision } from './model/prepared.js';
+
 // The runner's input (a job, passed as JSON with --job) and output (JSON lines on stdout).
 // schemas/runner-result.schema.json describes RunnerResult; keep the two in step.
 
@@ -23,6 +25,10 @@ export interface RunnerJob {
   barrier: boolean;
   /** Write predictions of the loaded images (in input order) to this HDF5 file, dataset `predictions`. */
   savePredictions?: string;
+  /** The prepared ONNX file of `model` (orchestrator/model-cache.ts): loaded instead of converting `model`. */
+  modelFile?: string;
+  /** The engine's own options by name (runner/engines/onnxruntime-options.ts), ${...} already resolved. */
+  engineOptions?: Record<string, string | number | boolean>;
 }
 
 export interface LatencySummary {
@@ -70,6 +76,11 @@ export interface RunnerResult {
   rss_peak_mb: number;
   /** Timed window, wall clock (ISO and epoch milliseconds) so the orchestrator can check overlap. */
   window: { start: string; end: string; start_ms: number; end_ms: number };
+  /** fp32, or int8 (a statically quantized graph) with how its activation ranges were calibrated. */
+  precision?: Precision;
+  calibration?: Calibration | null;
+  /** Before the barrier: loading model and data, then the warm-up batches. */
+  startup?: { load_seconds: number; warmup_seconds: number; model_file: string | null };
 }
 
 export type RunnerEvent =

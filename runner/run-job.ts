@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../common/errors.js';
 import type { RunnerJob, RunnerResult } from './job.js';
-import { loadModel } from './model/presets.js';
-import { modelInfo } from './model/info.js';
+import { loadJobModel } from './model/job-model.js';
 import { expectModelInput, readSlices } from './data/decathlon.js';
 import { writePredictions } from './data/predictions.js';
 import { getEngine } from './engines/registry.js';
@@ -27,17 +26,16 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   // An unknown engine is found before the slow part (loading model and data).
   const engine = getEngine(job.engine);
   const t0 = performance.now();
-  const model = await loadModel(job.model);
+  const model = await loadJobModel(job);
   const data = await readSlices(job.data, job.split, job.skip, job.images);
   const [height, width, channels] = data.shape;
   // The model's own input shape decides what data it accepts; FLOPs are counted at the data's size.
-  const [mh, mw, mc] = modelInfo(model).inputShape;
+  const [mh, mw, mc] = model.inputShape;
   if (typeof mc === 'number') {
     expectModelInput({ file: job.data, dataset: `imgs_${job.split}`, shape: data.shape }, { name: job.model, inputShape: [mh ?? null, mw ?? null, mc] });
   }
 
-  const info = modelInfo(model, [height, width, channels]);
-  const { session, version, knobs } = await engine.open(model, { threads: job.threads, env: process.env });
+  const { session, version, knobs } = await engine.open(model.loaded, { threads: job.threads, env: process.env, options: job.engineOptions ?? {} });
   const imageSize = height * width * channels;
   const maskSize = height * width;
   const batch = new Float32Array(job.batchSize * imageSize);
@@ -112,14 +110,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     event: 'result',
     engine: job.engine,
     engine_version: version,
-    model: {
-      spec: job.model,
-      name: info.name,
-      weights: info.weights,
-      params: info.params,
-      gflop_per_image: info.flopsPerImage === null ? null : info.flopsPerImage / 1e9,
-      input_shape: [height, width, channels],
-    },
+    model: model.describe([height, width, channels]),
     batch_size: job.batchSize,
     images,
     batches: latencies.length,
@@ -144,6 +135,9 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
       start_ms: windowStartWall,
       end_ms: windowEndWall,
     },
+    precision: model.precision,
+    calibration: model.calibration,
+    startup: { load_seconds: loadSeconds, warmup_seconds: warmupSeconds, model_file: job.modelFile ?? null },
   };
 }
 
