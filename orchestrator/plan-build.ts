@@ -7,11 +7,14 @@ import type { Topology } from './topology/types.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
 import type { Plan, PlannedInstance, PlannedPoint } from './plan.js';
+import { PREPARED_ENGINES, precisionOf } from './model-cache.js';
+import type { Precision } from '../runner/model/prepared.js';
 
 // Experiment x Topology -> Plan: expand the matrix, place each point's instances, and write
 // the exact argv (binding wrapper + runner + its job) and environment of every instance.
 
-export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
+/** `modelFiles`: the prepared ONNX file per precision (model-cache.ts), loaded by the onnxruntime runners. */
+export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFiles: ReadonlyMap<Precision, string> = new Map()): Plan {
   const { points, skipped } = expandMatrix(exp, topo);
   const planned: PlannedPoint[] = [];
   const skips = [...skipped];
@@ -24,6 +27,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
     const profile = exp.profiles[params.profile];
     if (!profile) throw new Error(`profile ${params.profile} vanished after validation`);
     const warnings: string[] = [];
+    const modelFile = PREPARED_ENGINES.includes(params.engine) ? modelFiles.get(precisionOf(params)) : undefined;
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const engine = resolveEngineSettings(profile, params, topo, place.cpus);
       const job: RunnerJob = {
@@ -39,6 +43,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
         minSeconds: exp.measurement.min_seconds,
         minBatches: exp.measurement.min_batches,
         barrier: true,
+        ...(modelFile !== undefined ? { modelFile } : {}),
         ...(Object.keys(engine.options).length > 0 ? { engineOptions: engine.options } : {}),
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];

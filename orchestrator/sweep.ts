@@ -19,7 +19,8 @@ import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { pointKey } from './experiment/expand.js';
-import { loadModel } from '../runner/model/presets.js';
+import { modelCacheDir, preparedPath, prepareSweepModels, sweepPrecisions } from './model-cache.js';
+import type { Precision } from '../runner/model/prepared.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -147,7 +148,13 @@ export function dataDirFor(db: string): string {
 export async function planSweep(experimentFile: string, db: string, topologyFile?: string, allowedCpus?: string): Promise<{ plan: Plan; text: string }> {
   const exp = loadExperiment(experimentFile);
   const topo = await loadTopology({ from: topologyFile, allowedCpus });
-  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(db)));
+  // The argv a sweep would run: the prepared model files where they would be (nothing is converted).
+  const modelFiles = new Map<Precision, string>();
+  for (const precision of sweepPrecisions(exp, topo)) {
+    const file = preparedPath(exp.workload.model, precision, modelCacheDir(db));
+    if (file !== null) modelFiles.set(precision, file);
+  }
+  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(db)), modelFiles);
   return { plan, text: exp.text };
 }
 
@@ -171,10 +178,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
     });
   }
-  await loadModel(model);
-  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
-  const plan = buildPlan(exp, topo, data);
   const { progress } = opts;
+  // A given data file must exist (checking it writes nothing); synthetic data is generated after
+  // the model is prepared, so that a model that does not load leaves nothing behind.
+  if ('path' in exp.workload.data) await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
+  // The model is converted once per sweep (or found converted), not once per runner.
+  const modelFiles = await prepareSweepModels(exp, topo, dataPath(exp.workload, dataDirFor(opts.db)), modelCacheDir(opts.db), progress);
+  const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
+  const plan = buildPlan(exp, topo, data, modelFiles);
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
   // phase of the event loop, where Node reads pending signals and runs their handlers.

@@ -18,6 +18,8 @@ export interface InstanceOutcome {
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
+  /** Seconds from spawning the runner to its ready event (model and data loaded, warmed up); null when it never got ready. */
+  spawn_to_ready_s?: number | null;
   /** Null when the runner failed before reporting. */
   result: RunnerResult | null;
 }

@@ -84,6 +84,7 @@ export async function runPointRepeat(
     exit_code: r.exit?.exitCode ?? null,
     signal: r.exit?.signal ?? null,
     stderr_tail: r.stderr,
+    spawn_to_ready_s: r.spawnToReadySeconds ?? null,
     result: results[i] ?? null,
   }));
   return { instances, error, interrupted };

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import type { PlannedInstance } from '../plan.js';
@@ -15,6 +16,9 @@ export class RunnerProcess {
   private readonly child: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; detached: true; reject: false; buffer: false }>;
   private stderrTail = '';
   private exitInfo: RunnerExit | undefined;
+  private readonly spawnedAt: number;
+  /** Seconds from spawning the process (binding wrapper included) to its "ready" event; undefined until then. */
+  spawnToReadySeconds: number | undefined;
   readonly ready: Promise<void>;
   readonly result: Promise<RunnerResult>;
   readonly exited: Promise<RunnerExit>;
@@ -23,6 +27,7 @@ export class RunnerProcess {
     this.instance = instance;
     const [file, ...args] = instance.argv;
     if (!file) throw new Error('empty argv for instance ' + instance.index);
+    this.spawnedAt = performance.now();
     this.child = execa(file, args, {
       env: instance.env,
       extendEnv: true,
@@ -76,7 +81,10 @@ export class RunnerProcess {
         this.stderrTail = (this.stderrTail + `[stdout] ${line}\n`).slice(-STDERR_TAIL_BYTES);
         return;
       }
-      if (event.event === 'ready') resolveReady();
+      if (event.event === 'ready') {
+        this.spawnToReadySeconds = (performance.now() - this.spawnedAt) / 1000;
+        resolveReady();
+      }
       else if (event.event === 'result') {
         gotResult = true;
         resolveResult(event as RunnerResult);

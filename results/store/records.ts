@@ -59,6 +59,8 @@ export interface InstanceRecord {
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
+  /** Seconds from spawning the runner to its ready event; null when it never got ready (or before this was recorded). */
+  spawn_to_ready_s: number | null;
   /** The runner's result as it reported it, latency samples included; null when it reported none. */
   result: RunnerResult | null;
 }
@@ -167,6 +169,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
     exit_code: num(r.exit_code),
     signal: str(r.signal),
     stderr_tail: String(r.stderr_tail),
+    spawn_to_ready_s: num(r.spawn_to_ready_s),
     result: result === null ? null : { ...result, latency_samples_ms: decodeSamples(r.latency_samples as Buffer | null) },
   };
 }

@@ -247,11 +247,13 @@ function prepareWrites(db: Database.Database) {
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
-        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result)
+        rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, spawn_to_ready_s, load_seconds,
+        warmup_seconds, model_file)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
-        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result)`),
+        :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :spawn_to_ready_s, :load_seconds,
+        :warmup_seconds, :model_file)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
     resumeSweep: db.prepare(
@@ -331,6 +333,10 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     window_end_ms: r?.window.end_ms ?? null,
     latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
     result: resultJson,
+    spawn_to_ready_s: i.spawn_to_ready_s ?? null,
+    load_seconds: r?.startup?.load_seconds ?? null,
+    warmup_seconds: r?.startup?.warmup_seconds ?? null,
+    model_file: r?.startup?.model_file ?? null,
   };
 }
 

@@ -17,7 +17,7 @@ export function parseExportFormat(value: string): ExportFormat {
 }
 
 /** Writes bytes to `path` through a temporary file, so a failure leaves nothing behind. */
-function writeAtomic(path: string, bytes: Uint8Array): void {
+export function writeAtomic(path: string, bytes: Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, bytes);

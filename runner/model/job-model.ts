@@ -1,7 +1,5 @@
 import type { LoadedModel } from '../engines/engine.js';
 import type { RunnerJob, RunnerResult } from '../job.js';
-import { modelInfo } from './info.js';
-import { loadModel } from './presets.js';
 import { readPrepared, type Calibration, type Precision } from './prepared.js';
 import type { Shape } from './shapes.js';
 
@@ -38,6 +36,9 @@ export async function loadJobModel(job: RunnerJob): Promise<JobModel> {
       }),
     };
   }
+  // Imported here: a runner of a prepared file needs none of the model loaders (faster start).
+  const { loadModel } = await import('./presets.js');
+  const { modelInfo } = await import('./info.js');
   const loaded = await loadModel(job.model);
   return {
     loaded,

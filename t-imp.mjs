@@ -1,0 +1,13 @@
+const t0 = performance.now();
+const lap = (w) => console.log(w.padEnd(28), ((performance.now() - t0)/1000).toFixed(3));
+await import('./dist/common/errors.js'); lap('errors');
+await import('onnxruntime-node'); lap('ort');
+await import('./dist/runner/hdf5.js'); lap('hdf5 (h5wasm)');
+await import('./dist/runner/engines/tfjs-wasm.js'); lap('tfjs-wasm module');
+await import('./dist/runner/engines/tfjs-node.js'); lap('tfjs-node module');
+await import('./dist/runner/model/presets.js'); lap('presets');
+await import('./dist/runner/run-job.js'); lap('run-job');
+const { readSlices } = await import('./dist/runner/data/decathlon.js');
+const { h5Ready } = await import('./dist/runner/hdf5.js'); await h5Ready(); lap('h5 ready');
+await readSlices('/tmp/w14/d.h5', 'testing', 0, 32); lap('readSlices 32');
+await readSlices('/tmp/w14/d.h5', 'testing', 0, 32); lap('readSlices 32 again');
