@@ -38,6 +38,11 @@ export interface SweepOptions {
   signal: AbortSignal;
   /** Continue this ended sweep (id, name or tag) instead of starting one: run the points it lacks or failed. */
   resume?: string;
+  /**
+   * false: every runner converts the model itself, as before prepared models existed. Only
+   * bench/startup.ts sets it, to measure what preparing once saves. Default true.
+   */
+  prepareModels?: boolean;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -183,7 +188,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   // the model is prepared, so that a model that does not load leaves nothing behind.
   if ('path' in exp.workload.data) await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   // The model is converted once per sweep (or found converted), not once per runner.
-  const modelFiles = await prepareSweepModels(exp, topo, dataPath(exp.workload, dataDirFor(opts.db)), modelCacheDir(opts.db), progress);
+  const modelFiles =
+    opts.prepareModels === false ? new Map<Precision, string>() : await prepareSweepModels(exp, topo, dataPath(exp.workload, dataDirFor(opts.db)), modelCacheDir(opts.db), progress);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data, modelFiles);
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.

@@ -27,6 +27,9 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const engine = getEngine(job.engine);
   const t0 = performance.now();
   const model = await loadJobModel(job);
+  // The engine builds its session on its own threads while the data is read here.
+  const opening = engine.open(model.loaded, { threads: job.threads, env: process.env, options: job.engineOptions ?? {} });
+  opening.catch(() => undefined); // a data error below is the one reported
   const data = await readSlices(job.data, job.split, job.skip, job.images);
   const [height, width, channels] = data.shape;
   // The model's own input shape decides what data it accepts; FLOPs are counted at the data's size.
@@ -35,7 +38,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     expectModelInput({ file: job.data, dataset: `imgs_${job.split}`, shape: data.shape }, { name: job.model, inputShape: [mh ?? null, mw ?? null, mc] });
   }
 
-  const { session, version, knobs } = await engine.open(model.loaded, { threads: job.threads, env: process.env, options: job.engineOptions ?? {} });
+  const { session, version, knobs } = await opening;
   const imageSize = height * width * channels;
   const maskSize = height * width;
   const batch = new Float32Array(job.batchSize * imageSize);
