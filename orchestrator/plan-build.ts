@@ -19,6 +19,11 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
   const planned: PlannedPoint[] = [];
   const skips = [...skipped];
   for (const params of points) {
+    const precision = precisionOf(params);
+    if (precision !== 'fp32' && !PREPARED_ENGINES.includes(params.engine)) {
+      skips.push({ params, reason: `${precision} runs on ${PREPARED_ENGINES.join(', ')} only (the quantized graph is an ONNX model)` });
+      continue;
+    }
     const placement = placePoint(params, topo);
     if ('skip' in placement) {
       skips.push({ params, reason: placement.skip });
@@ -27,7 +32,8 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
     const profile = exp.profiles[params.profile];
     if (!profile) throw new Error(`profile ${params.profile} vanished after validation`);
     const warnings: string[] = [];
-    const modelFile = PREPARED_ENGINES.includes(params.engine) ? modelFiles.get(precisionOf(params)) : undefined;
+    const modelFile = PREPARED_ENGINES.includes(params.engine) ? modelFiles.get(precision) : undefined;
+    const referenceModelFile = precision === 'fp32' ? undefined : modelFiles.get('fp32');
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const engine = resolveEngineSettings(profile, params, topo, place.cpus);
       const job: RunnerJob = {
@@ -44,6 +50,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
         minBatches: exp.measurement.min_batches,
         barrier: true,
         ...(modelFile !== undefined ? { modelFile } : {}),
+        ...(referenceModelFile !== undefined ? { referenceModelFile } : {}),
         ...(Object.keys(engine.options).length > 0 ? { engineOptions: engine.options } : {}),
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];

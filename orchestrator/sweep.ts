@@ -19,7 +19,8 @@ import { aggregatePoint, overlapFraction } from './launch/aggregate.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { pointKey } from './experiment/expand.js';
-import { modelCacheDir, preparedPath, prepareSweepModels, sweepPrecisions } from './model-cache.js';
+import { diceGuardLine, precisionFigures } from './launch/precision.js';
+import { modelCacheDir, prepareSweepModels, sweepModelPaths } from './model-cache.js';
 import type { Precision } from '../runner/model/prepared.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
@@ -154,12 +155,8 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
   const exp = loadExperiment(experimentFile);
   const topo = await loadTopology({ from: topologyFile, allowedCpus });
   // The argv a sweep would run: the prepared model files where they would be (nothing is converted).
-  const modelFiles = new Map<Precision, string>();
-  for (const precision of sweepPrecisions(exp, topo)) {
-    const file = preparedPath(exp.workload.model, precision, modelCacheDir(db));
-    if (file !== null) modelFiles.set(precision, file);
-  }
-  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(db)), modelFiles);
+  const data = dataPath(exp.workload, dataDirFor(db));
+  const plan = buildPlan(exp, topo, data, await sweepModelPaths(exp, topo, data, modelCacheDir(db)));
   return { plan, text: exp.text };
 }
 
@@ -288,6 +285,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       // The point in flight when interrupted is not stored: its figures are incomplete.
       if (opts.signal.aborted) break;
       const figures = error === null ? aggregatePoint(repeats) : null;
+      const precision = precisionFigures(point.params, repeats);
       const outcome: PointOutcome = {
         key: point.key,
         params: point.params,
@@ -299,11 +297,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         dice: figures?.dice ?? null,
         soft_dice: figures?.soft_dice ?? null,
         throughput_repeats: figures?.throughput_repeats ?? [],
+        ...precision,
         started_at: startedAt,
         ended_at: new Date().toISOString(),
         instances,
       };
       store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
+      const guard = error === null ? diceGuardLine(precision, outcome.dice) : null;
+      if (guard !== null) progress.message(`${point.key}: ${guard}`);
       const pointSummary: SweepPointSummary = {
         key: point.key,
         status: outcome.status,

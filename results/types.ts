@@ -1,4 +1,5 @@
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
+import type { Calibration, Precision } from '../runner/model/prepared.js';
 import type { PointParams } from '../orchestrator/plan.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 
@@ -24,7 +25,16 @@ export interface InstanceOutcome {
   result: RunnerResult | null;
 }
 
-export interface PointOutcome {
+/** A point's precision and, for int8, its Dice against the fp32 model on the same images. */
+export interface PrecisionFigures {
+  precision: Precision;
+  dice_fp32: number | null;
+  /** Mean over instances of (own hard Dice - fp32 hard Dice on the same images); null for fp32 points. */
+  dice_change: number | null;
+  calibration: Calibration | null;
+}
+
+export interface PointOutcome extends Partial<PrecisionFigures> {
   key: string;
   params: PointParams;
   status: PointStatus;

@@ -27,6 +27,8 @@ export interface RunnerJob {
   savePredictions?: string;
   /** The prepared ONNX file of `model` (orchestrator/model-cache.ts): loaded instead of converting `model`. */
   modelFile?: string;
+  /** int8 points: the fp32 prepared file, run on the same images before the barrier to score the Dice change. */
+  referenceModelFile?: string;
   /** The engine's own options by name (runner/engines/onnxruntime-options.ts), ${...} already resolved. */
   engineOptions?: Record<string, string | number | boolean>;
 }
@@ -79,6 +81,8 @@ export interface RunnerResult {
   /** fp32, or int8 (a statically quantized graph) with how its activation ranges were calibrated. */
   precision?: Precision;
   calibration?: Calibration | null;
+  /** int8 points: hard Dice of the fp32 model over the same images the point scored. */
+  dice_reference?: { precision: 'fp32'; dice: number; images: number };
   /** Before the barrier: loading model and data, then the warm-up batches. */
   startup?: { load_seconds: number; warmup_seconds: number; model_file: string | null };
 }

@@ -9,6 +9,7 @@ import { DiceAccumulator } from './measure/dice.js';
 import { summarize } from './measure/stats.js';
 import { readAffinity } from '../common/affinity.js';
 import { peakRssMb } from './measure/rss.js';
+import { referenceDice, referencePredictions } from './measure/reference-dice.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its
 // go, then run a timed window of at least minSeconds and minBatches batches, cycling over the
@@ -28,7 +29,8 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const t0 = performance.now();
   const model = await loadJobModel(job);
   // The engine builds its session on its own threads while the data is read here.
-  const opening = engine.open(model.loaded, { threads: job.threads, env: process.env, options: job.engineOptions ?? {} });
+  const engineOptions = { threads: job.threads, env: process.env, options: job.engineOptions ?? {} };
+  const opening = engine.open(model.loaded, engineOptions);
   opening.catch(() => undefined); // a data error below is the one reported
   const data = await readSlices(job.data, job.split, job.skip, job.images);
   const [height, width, channels] = data.shape;
@@ -39,6 +41,8 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   }
 
   const { session, version, knobs } = await opening;
+  // A quantized point's Dice guard: the fp32 model on the same images, before the barrier.
+  const reference = job.referenceModelFile === undefined ? undefined : await referencePredictions(engine, job.referenceModelFile, engineOptions, data, job.batchSize);
   const imageSize = height * width * channels;
   const maskSize = height * width;
   const batch = new Float32Array(job.batchSize * imageSize);
@@ -140,6 +144,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     },
     precision: model.precision,
     calibration: model.calibration,
+    ...(reference ? { dice_reference: referenceDice(reference, data, scored) } : {}),
     startup: { load_seconds: loadSeconds, warmup_seconds: warmupSeconds, model_file: job.modelFile ?? null },
   };
 }

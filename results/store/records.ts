@@ -137,6 +137,11 @@ export function pointFromRow(r: Row): PointRecord {
     throughput_repeats: json(r.throughput_repeats),
     started_at: String(r.started_at),
     ended_at: String(r.ended_at),
+    // Rows written before the precision columns existed are fp32.
+    precision: r.precision === 'int8' ? 'int8' : 'fp32',
+    dice_fp32: num(r.dice_fp32),
+    dice_change: num(r.dice_change),
+    calibration: r.calibration === null || r.calibration === undefined ? null : json(r.calibration),
   };
 }
 

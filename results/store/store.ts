@@ -240,10 +240,12 @@ function prepareWrites(db: Database.Database) {
     sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
-        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, started_at, ended_at)
+        latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, started_at, ended_at,
+        precision, dice_fp32, dice_change, calibration)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
-        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :started_at, :ended_at)`),
+        :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :started_at, :ended_at,
+        :precision, :dice_fp32, :dice_change, :calibration)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
@@ -292,6 +294,10 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     throughput_repeats: JSON.stringify(o.throughput_repeats),
     started_at: o.started_at,
     ended_at: o.ended_at,
+    precision: o.precision ?? (typeof p['precision'] === 'string' ? p['precision'] : 'fp32'),
+    dice_fp32: o.dice_fp32 ?? null,
+    dice_change: o.dice_change ?? null,
+    calibration: o.calibration ? JSON.stringify(o.calibration) : null,
   };
 }
 

@@ -18,6 +18,9 @@ export const CONVERTER_VERSION = 1;
 export const PRECISIONS = ['fp32', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
+/** How calibration finds activation ranges: the minimum and maximum over the calibration images. */
+export const CALIBRATION_METHOD = 'minmax';
+
 /** How an int8 model's activation ranges were found. */
 export interface Calibration {
   method: string;

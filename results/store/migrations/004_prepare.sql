@@ -6,3 +6,10 @@ ALTER TABLE instances ADD COLUMN spawn_to_ready_s REAL;
 ALTER TABLE instances ADD COLUMN load_seconds REAL;
 ALTER TABLE instances ADD COLUMN warmup_seconds REAL;
 ALTER TABLE instances ADD COLUMN model_file TEXT;
+
+-- A point's precision (fp32 unless the matrix says int8) and, for int8, its Dice guard: the fp32
+-- model's hard Dice on the images the point scored, the change, and how it was calibrated (JSON).
+ALTER TABLE points ADD COLUMN precision TEXT NOT NULL DEFAULT 'fp32';
+ALTER TABLE points ADD COLUMN dice_fp32 REAL;
+ALTER TABLE points ADD COLUMN dice_change REAL;
+ALTER TABLE points ADD COLUMN calibration TEXT;
