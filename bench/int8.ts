@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { formatError, isUserError, UserError } from '../common/errors.js';
+import { UserError } from '../common/errors.js';
 import { modelCacheDir, prepareModel } from '../orchestrator/model-cache.js';
 import { writeSynthetic } from '../runner/data/synth.js';
 import type { RunnerJob, RunnerResult } from '../runner/job.js';
 import { median } from '../runner/measure/stats.js';
-import { killChildren } from './lib/child.js';
+import { runBench } from './lib/scaffold.js';
 import { runRunnerChild } from './lib/runner-child.js';
 import { fixed, formatRows, type Row } from './lib/table.js';
 
@@ -48,7 +47,7 @@ function options(argv: string[]): { rounds: number; window: number; json: boolea
   return { rounds, window, json: values.json ?? false };
 }
 
-async function main(): Promise<number> {
+async function main(dir: string): Promise<number> {
   const opts = options(process.argv.slice(2));
   if (!opts) {
     process.stdout.write(USAGE + '\n');
@@ -56,70 +55,58 @@ async function main(): Promise<number> {
   }
   const loadBefore = loadavg();
   const began = performance.now();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-int8-'));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killChildren();
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-  try {
-    // Measured: 32 testing phantoms of seed 2 (local.yaml's); calibration: 32 validation phantoms of the same seed.
-    const data = join(dir, 'testing.h5');
-    const calibrationFile = join(dir, 'validation.h5');
-    await writeSynthetic(data, { seed: 2, train: 0, validation: 0, testing: IMAGES });
-    await writeSynthetic(calibrationFile, { seed: 2, train: 0, validation: IMAGES, testing: 0 });
-    const cache = modelCacheDir(join(dir, 'results.db'));
-    const fp32 = await prepareModel(SPEC, 'fp32', cache, [144, 144, 4]);
-    const source = { file: calibrationFile, split: 'validation' as const, skip: 0, images: IMAGES };
-    const int8 = await prepareModel(SPEC, 'int8', cache, [144, 144, 4], { source, identity: { ...source } });
-    log(`prepared fp32 in ${fixed(fp32.seconds, 1)} s, int8 (calibration included) in ${fixed(int8.seconds, 1)} s`);
+  // Measured: 32 testing phantoms of seed 2 (local.yaml's); calibration: 32 validation phantoms of the same seed.
+  const data = join(dir, 'testing.h5');
+  const calibrationFile = join(dir, 'validation.h5');
+  await writeSynthetic(data, { seed: 2, train: 0, validation: 0, testing: IMAGES });
+  await writeSynthetic(calibrationFile, { seed: 2, train: 0, validation: IMAGES, testing: 0 });
+  const cache = modelCacheDir(join(dir, 'results.db'));
+  const fp32 = await prepareModel(SPEC, 'fp32', cache, [144, 144, 4]);
+  const source = { file: calibrationFile, split: 'validation' as const, skip: 0, images: IMAGES };
+  const int8 = await prepareModel(SPEC, 'int8', cache, [144, 144, 4], { source, identity: { ...source } });
+  log(`prepared fp32 in ${fixed(fp32.seconds, 1)} s, int8 (calibration included) in ${fixed(int8.seconds, 1)} s`);
 
-    const job = (modelFile: string, over: Partial<RunnerJob>): RunnerJob => ({
-      model: SPEC,
-      data,
-      split: 'testing',
-      images: IMAGES,
-      skip: 0,
-      batchSize: 1,
-      engine: 'onnxruntime',
-      threads: { intra: cpus().length, inter: 1 },
-      warmupBatches: 2,
-      minSeconds: opts.window,
-      minBatches: 1,
-      barrier: false,
-      modelFile,
-      ...over,
-    });
+  const job = (modelFile: string, over: Partial<RunnerJob>): RunnerJob => ({
+    model: SPEC,
+    data,
+    split: 'testing',
+    images: IMAGES,
+    skip: 0,
+    batchSize: 1,
+    engine: 'onnxruntime',
+    threads: { intra: cpus().length, inter: 1 },
+    warmupBatches: 2,
+    minSeconds: opts.window,
+    minBatches: 1,
+    barrier: false,
+    modelFile,
+    ...over,
+  });
 
-    const pairs: Pair[] = [];
-    for (const batch of [1, 8]) {
-      for (let round = 1; round <= opts.rounds; round++) {
-        const a = await runRunnerChild(job(fp32.file!, { batchSize: batch }));
-        const b = await runRunnerChild(job(int8.file!, { batchSize: batch }));
-        pairs.push({ batch, round, fp32_ips: a.throughput_ips, int8_ips: b.throughput_ips, ratio: b.throughput_ips / a.throughput_ips });
-        log(`batch ${batch}, round ${round}: fp32 ${fixed(a.throughput_ips, 2)} img/s, int8 ${fixed(b.throughput_ips, 2)} img/s, ratio ${fixed(b.throughput_ips / a.throughput_ips, 3)}`);
-      }
+  const pairs: Pair[] = [];
+  for (const batch of [1, 8]) {
+    for (let round = 1; round <= opts.rounds; round++) {
+      const a = await runRunnerChild(job(fp32.file!, { batchSize: batch }));
+      const b = await runRunnerChild(job(int8.file!, { batchSize: batch }));
+      pairs.push({ batch, round, fp32_ips: a.throughput_ips, int8_ips: b.throughput_ips, ratio: b.throughput_ips / a.throughput_ips });
+      log(`batch ${batch}, round ${round}: fp32 ${fixed(a.throughput_ips, 2)} img/s, int8 ${fixed(b.throughput_ips, 2)} img/s, ratio ${fixed(b.throughput_ips / a.throughput_ips, 3)}`);
     }
-
-    // Dice: every loaded image scored once, int8 with the fp32 reference on the same images.
-    const guard: RunnerResult = await runRunnerChild(job(int8.file!, { batchSize: 8, minSeconds: 0, minBatches: IMAGES / 8, referenceModelFile: fp32.file! }));
-    const figures = {
-      spec: SPEC,
-      images: IMAGES,
-      threads: cpus().length,
-      pairs,
-      dice: { int8: guard.dice, fp32: guard.dice_reference?.dice ?? null, images: guard.dice_images, calibration: guard.calibration },
-      load_before: loadBefore,
-      load_after: loadavg(),
-      seconds: (performance.now() - began) / 1000,
-    };
-    process.stdout.write(opts.json ? JSON.stringify(figures, null, 2) + '\n' : report(figures));
-    return 0;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
+
+  // Dice: every loaded image scored once, int8 with the fp32 reference on the same images.
+  const guard: RunnerResult = await runRunnerChild(job(int8.file!, { batchSize: 8, minSeconds: 0, minBatches: IMAGES / 8, referenceModelFile: fp32.file! }));
+  const figures = {
+    spec: SPEC,
+    images: IMAGES,
+    threads: cpus().length,
+    pairs,
+    dice: { int8: guard.dice, fp32: guard.dice_reference?.dice ?? null, images: guard.dice_images, calibration: guard.calibration },
+    load_before: loadBefore,
+    load_after: loadavg(),
+    seconds: (performance.now() - began) / 1000,
+  };
+  process.stdout.write(opts.json ? JSON.stringify(figures, null, 2) + '\n' : report(figures));
+  return 0;
 }
 
 function report(f: {
@@ -147,12 +134,4 @@ function report(f: {
   return formatRows(rows) + `\nload average before: ${load(f.load_before)}, after: ${load(f.load_after)} (${f.threads} CPUs); ${fixed(f.seconds, 0)} s in all\n`;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    killChildren();
-    process.stderr.write(formatError(err) + '\n');
-    if (!isUserError(err) && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    process.exit(isUserError(err) ? 2 : 1);
-  },
-);
+runBench('bench-int8', main);

@@ -1,10 +1,10 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { formatError, isUserError, UserError } from '../common/errors.js';
+import { UserError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
 import { dataPath } from '../orchestrator/data-files.js';
 import { loadExperiment } from '../orchestrator/experiment/load.js';
@@ -13,7 +13,8 @@ import { dataDirFor } from '../orchestrator/sweep.js';
 import { writeSynthetic } from '../runner/data/synth.js';
 import type { RunnerJob } from '../runner/job.js';
 import { median } from '../runner/measure/stats.js';
-import { killChildren, runNodeChild } from './lib/child.js';
+import { runNodeChild } from './lib/child.js';
+import { runBench } from './lib/scaffold.js';
 import { timeToReady, type ReadyTiming } from './lib/ready-child.js';
 import { fixed, formatRows, type Row } from './lib/table.js';
 
@@ -79,7 +80,7 @@ async function timeSweep(experiment: string, folder: string, data: string, mode:
   }
 }
 
-async function main(): Promise<number> {
+async function main(dir: string): Promise<number> {
   const opts = options(process.argv.slice(2));
   if (!opts) {
     process.stdout.write(USAGE + '\n');
@@ -87,62 +88,50 @@ async function main(): Promise<number> {
   }
   const loadBefore = loadavg();
   const began = performance.now();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killChildren();
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
+  // local.yaml's data: 32 synthetic slices of seed 2.
+  const data = join(dir, 'synthetic.h5');
+  await writeSynthetic(data, { seed: 2, train: 0, validation: 0, testing: 32 });
+  const prepared = await prepareModel(SPEC, 'fp32', modelCacheDir(join(dir, 'results.db')), [144, 144, 4]);
+  log(`${SPEC} converted once in ${fixed(prepared.seconds, 2)} s: ${prepared.file}`);
+
+  const job = (modelFile?: string): RunnerJob => ({
+    model: SPEC,
+    data,
+    split: 'testing',
+    images: 32,
+    skip: 0,
+    batchSize: 1,
+    engine: 'onnxruntime',
+    threads: {},
+    warmupBatches: 1,
+    minSeconds: 0,
+    minBatches: 1,
+    barrier: false,
+    ...(modelFile ? { modelFile } : {}),
+  });
+  const before: ReadyTiming[] = [];
+  const after: ReadyTiming[] = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    before.push(await timeToReady(job()));
+    after.push(await timeToReady(job(prepared.file!)));
+    log(`spawn to ready, round ${round}: converting ${fixed(before.at(-1)!.spawn_to_ready_s, 3)} s, prepared ${fixed(after.at(-1)!.spawn_to_ready_s, 3)} s`);
   }
-  try {
-    // local.yaml's data: 32 synthetic slices of seed 2.
-    const data = join(dir, 'synthetic.h5');
-    await writeSynthetic(data, { seed: 2, train: 0, validation: 0, testing: 32 });
-    const prepared = await prepareModel(SPEC, 'fp32', modelCacheDir(join(dir, 'results.db')), [144, 144, 4]);
-    log(`${SPEC} converted once in ${fixed(prepared.seconds, 2)} s: ${prepared.file}`);
 
-    const job = (modelFile?: string): RunnerJob => ({
-      model: SPEC,
-      data,
-      split: 'testing',
-      images: 32,
-      skip: 0,
-      batchSize: 1,
-      engine: 'onnxruntime',
-      threads: {},
-      warmupBatches: 1,
-      minSeconds: 0,
-      minBatches: 1,
-      barrier: false,
-      ...(modelFile ? { modelFile } : {}),
-    });
-    const before: ReadyTiming[] = [];
-    const after: ReadyTiming[] = [];
-    for (let round = 1; round <= opts.rounds; round++) {
-      before.push(await timeToReady(job()));
-      after.push(await timeToReady(job(prepared.file!)));
-      log(`spawn to ready, round ${round}: converting ${fixed(before.at(-1)!.spawn_to_ready_s, 3)} s, prepared ${fixed(after.at(-1)!.spawn_to_ready_s, 3)} s`);
+  const sweeps: SweepTiming[] = [];
+  const experiment = packagePath('experiments', 'local.yaml');
+  for (let round = 1; round <= opts.sweeps; round++) {
+    for (const mode of ['unprepared', 'prepared'] as const) {
+      const t = await timeSweep(experiment, join(dir, `sweep-${round}-${mode}`), data, mode);
+      log(`local.yaml, round ${round}, ${mode}: ${fixed(t.wall_s, 1)} s wall, ${fixed(t.windows_s, 1)} s in timed windows (${fixed((100 * t.windows_s) / t.wall_s, 0)} %)`);
+      sweeps.push(t);
     }
-
-    const sweeps: SweepTiming[] = [];
-    const experiment = packagePath('experiments', 'local.yaml');
-    for (let round = 1; round <= opts.sweeps; round++) {
-      for (const mode of ['unprepared', 'prepared'] as const) {
-        const t = await timeSweep(experiment, join(dir, `sweep-${round}-${mode}`), data, mode);
-        log(`local.yaml, round ${round}, ${mode}: ${fixed(t.wall_s, 1)} s wall, ${fixed(t.windows_s, 1)} s in timed windows (${fixed((100 * t.windows_s) / t.wall_s, 0)} %)`);
-        sweeps.push(t);
-      }
-    }
-
-    const loadAfter = loadavg();
-    const seconds = (performance.now() - began) / 1000;
-    const figures = { spec: SPEC, conversion_s: prepared.seconds, before, after, sweeps, load_before: loadBefore, load_after: loadAfter, seconds, cpus: cpus().length };
-    process.stdout.write(opts.json ? JSON.stringify(figures, null, 2) + '\n' : report(figures));
-    return 0;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
+
+  const loadAfter = loadavg();
+  const seconds = (performance.now() - began) / 1000;
+  const figures = { spec: SPEC, conversion_s: prepared.seconds, before, after, sweeps, load_before: loadBefore, load_after: loadAfter, seconds, cpus: cpus().length };
+  process.stdout.write(opts.json ? JSON.stringify(figures, null, 2) + '\n' : report(figures));
+  return 0;
 }
 
 function report(f: {
@@ -177,12 +166,4 @@ function report(f: {
   return formatRows(rows) + `\nload average before: ${load(f.load_before)}, after: ${load(f.load_after)} (${f.cpus} CPUs); ${fixed(f.seconds, 0)} s in all\n`;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    killChildren();
-    process.stderr.write(formatError(err) + '\n');
-    if (!isUserError(err) && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-    process.exit(isUserError(err) ? 2 : 1);
-  },
-);
+runBench('bench-startup', main);
