@@ -1,20 +1,29 @@
 import { runnerEntry } from '../common/paths.js';
 import type { RunnerJob } from '../runner/job.js';
 import type { Experiment } from './experiment/types.js';
-import { expandMatrix, resolveEnv, resolveThreads } from './experiment/expand.js';
+import { expandMatrix, resolveEnv } from './experiment/expand.js';
+import { resolveEngineSettings } from './experiment/engine-options.js';
 import type { Topology } from './topology/types.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
 import type { Plan, PlannedInstance, PlannedPoint, PointParams } from './plan.js';
+import { PREPARED_ENGINES, precisionOf } from './model-cache.js';
+import type { Precision } from '../runner/model/prepared.js';
 
 // Experiment x Topology -> Plan: expand the matrix, place each point's instances, and write
 // the exact argv (binding wrapper + runner + its job) and environment of every instance.
 
-export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
+/** `modelFiles`: the prepared ONNX file per precision (model-cache.ts), loaded by the onnxruntime runners. */
+export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFiles: ReadonlyMap<Precision, string> = new Map()): Plan {
   const { points, skipped } = expandMatrix(exp, topo);
   const planned: PlannedPoint[] = [];
   const skips = [...skipped];
   for (const { key, declared, params } of points) {
+    const precision = precisionOf(params);
+    if (precision !== 'fp32' && !PREPARED_ENGINES.includes(params.engine)) {
+      skips.push({ key, declared, params, reason: `${precision} runs on ${PREPARED_ENGINES.join(', ')} only (the quantized graph is an ONNX model)` });
+      continue;
+    }
     const placement = placePoint(params, topo);
     if ('skip' in placement) {
       skips.push({ key, declared, params, reason: placement.skip });
@@ -23,7 +32,10 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
     const profile = exp.profiles[params.profile];
     if (!profile) throw new Error(`profile ${params.profile} vanished after validation`);
     const warnings: string[] = [...placement.warnings];
+    const modelFile = PREPARED_ENGINES.includes(params.engine) ? modelFiles.get(precision) : undefined;
+    const referenceModelFile = precision === 'fp32' ? undefined : modelFiles.get('fp32');
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
+      const engine = resolveEngineSettings(profile, params, topo, place.cpus);
       const job: RunnerJob = {
         model: exp.workload.model,
         data,
@@ -32,11 +44,14 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
         skip: exp.workload.skip,
         batchSize: params.batch_size,
         engine: params.engine,
-        threads: resolveThreads(profile, params, topo, place.cpus),
+        threads: engine.threads,
         warmupBatches: exp.measurement.warmup_batches,
         minSeconds: exp.measurement.min_seconds,
         minBatches: exp.measurement.min_batches,
         barrier: true,
+        ...(modelFile !== undefined ? { modelFile } : {}),
+        ...(referenceModelFile !== undefined ? { referenceModelFile } : {}),
+        ...(Object.keys(engine.options).length > 0 ? { engineOptions: engine.options } : {}),
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];
       const bound = bindCommand(params.binding, place.cpus, place.nodes, topo.numactl, inner, narrowerThanBinding(params.binding, place.cpus, topo));

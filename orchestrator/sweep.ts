@@ -24,6 +24,9 @@ import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { inputHashes, type InputHashes } from './inputs-hash.js';
 import { preflightSweep } from './preflight.js';
+import { diceGuardLine, precisionFigures } from './launch/precision.js';
+import { modelCacheDir, prepareSweepModels, sweepModelPaths } from './model-cache.js';
+import type { Precision } from '../runner/model/prepared.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -47,6 +50,11 @@ export interface SweepOptions {
   limits?: AggregateLimits;
   /** Where the instances run: an executor's name (orchestrator/executors/registry.ts; default 'local'). */
   executor?: string;
+  /**
+   * false: every runner converts the model itself, as before prepared models existed. Only
+   * bench/startup.ts sets it, to measure what preparing once saves. Default true.
+   */
+  prepareModels?: boolean;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -178,7 +186,9 @@ export function dataDirFor(db: string): string {
 export async function planSweep(experimentFile: string, db: string, topologyFile?: string, allowedCpus?: string): Promise<{ plan: Plan; text: string }> {
   const exp = loadExperiment(experimentFile);
   const topo = await loadTopology({ from: topologyFile, allowedCpus });
-  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(db)));
+  // The argv a sweep would run: the prepared model files where they would be (nothing is converted).
+  const data = dataPath(exp.workload, dataDirFor(db));
+  const plan = buildPlan(exp, topo, data, await sweepModelPaths(exp, topo, data, modelCacheDir(db)));
   return { plan, text: exp.text };
 }
 
@@ -204,12 +214,17 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
     });
   }
-  // Model, data and each point's memory are checked before anything is written (preflight.ts).
-  const plan = buildPlan(exp, topo, dataPath(exp.workload, dataDirFor(opts.db)));
-  await preflightSweep(exp, plan);
-  refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
   const { progress } = opts;
+  // Model, data and each point's memory are checked before anything is written (preflight.ts).
+  const plannedData = dataPath(exp.workload, dataDirFor(opts.db));
+  await preflightSweep(exp, buildPlan(exp, topo, plannedData));
+  refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
+  // The model is converted once per sweep (or found converted), not once per runner; synthetic
+  // data is generated after that, so a model that does not convert leaves nothing behind.
+  const modelFiles =
+    opts.prepareModels === false ? new Map<Precision, string>() : await prepareSweepModels(exp, topo, plannedData, modelCacheDir(opts.db), progress);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data, (note) => progress.message(note));
+  const plan = buildPlan(exp, topo, data, modelFiles);
   const inputs = await inputHashes(model, data);
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
@@ -325,6 +340,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         warnings.push(w);
         progress.message(`warning: ${point.key}: ${w}`);
       }
+      const precision = precisionFigures(point.params, repeats);
       const outcome: PointOutcome = {
         key: point.key,
         declared: point.declared,
@@ -343,11 +359,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         suspect_reasons: figures ? [...figures.suspect_reasons, ...concurrentSweepReasons(registration, startedMs, Date.now())] : [],
         dice_images: figures?.dice_images ?? null,
         balance: figures?.balance ?? null,
+        ...precision,
         started_at: startedAt,
         ended_at: new Date().toISOString(),
         instances: withDerived(instances, figures),
       };
       store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
+      const guard = error === null ? diceGuardLine(precision, outcome.dice) : null;
+      if (guard !== null) progress.message(`${point.key}: ${guard}`);
       const pointSummary: SweepPointSummary = {
         key: point.key,
         status: outcome.status,

@@ -1,4 +1,5 @@
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
+import type { Calibration, Precision } from '../runner/model/prepared.js';
 import type { DeclaredParams, PointParams } from '../orchestrator/plan.js';
 import type { Topology } from '../orchestrator/topology/types.js';
 
@@ -30,6 +31,8 @@ export interface InstanceOutcome {
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
+  /** Seconds from spawning the runner to its ready event (model and data loaded, warmed up); null when it never got ready. */
+  spawn_to_ready_s?: number | null;
   /** Null when the runner failed before reporting. */
   result: RunnerResult | null;
   /** Others' CPU time on its CPUs over its window x CPUs (orchestrator/launch/monitors.ts); null without a result. */
@@ -50,7 +53,16 @@ export interface PointBalance {
   node_ips: Record<string, number>;
 }
 
-export interface PointOutcome {
+/** A point's precision and, for int8, its Dice against the fp32 model on the same images. */
+export interface PrecisionFigures {
+  precision: Precision;
+  dice_fp32: number | null;
+  /** Mean over instances of (own hard Dice - fp32 hard Dice on the same images); null for fp32 points. */
+  dice_change: number | null;
+  calibration: Calibration | null;
+}
+
+export interface PointOutcome extends Partial<PrecisionFigures> {
   /** The point's identity: its declared axis values (`cpi=auto`), the same on every host. */
   key: string;
   declared: DeclaredParams;

@@ -1,4 +1,6 @@
 import type { LatencySummary } from '../common/stats.js';
+import type { Calibration, Precision } from './model/prepared.js';
+
 // The runner's input (a job, passed as JSON with --job) and output (JSON lines on stdout).
 // schemas/runner-result.schema.json describes RunnerResult; keep the two in step.
 
@@ -26,6 +28,12 @@ export interface RunnerJob {
   barrier: boolean;
   /** Write predictions of the loaded images (in input order) to this HDF5 file, dataset `predictions`. */
   savePredictions?: string;
+  /** The prepared ONNX file of `model` (orchestrator/model-cache.ts): loaded instead of converting `model`. */
+  modelFile?: string;
+  /** int8 points: the fp32 prepared file, run on the same images before the barrier to score the Dice change. */
+  referenceModelFile?: string;
+  /** The engine's own options by name (runner/engines/onnxruntime-options.ts), ${...} already resolved. */
+  engineOptions?: Record<string, string | number | boolean>;
 }
 
 export type { LatencySummary };
@@ -91,6 +99,13 @@ export interface RunnerResult {
   /** Timed window, wall clock (ISO and epoch milliseconds) so the orchestrator can check overlap. */
   window: { start: string; end: string; start_ms: number; end_ms: number };
   monitors: WindowMonitors;
+  /** fp32, or int8 (a statically quantized graph) with how its activation ranges were calibrated. */
+  precision?: Precision;
+  calibration?: Calibration | null;
+  /** int8 points: hard Dice of the fp32 model over the same images the point scored. */
+  dice_reference?: { precision: 'fp32'; dice: number; images: number };
+  /** Before the barrier: loading model and data, then the warm-up batches. */
+  startup?: { load_seconds: number; warmup_seconds: number; model_file: string | null };
 }
 
 export type RunnerEvent =

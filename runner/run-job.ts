@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../common/errors.js';
 import type { RunnerJob, RunnerResult } from './job.js';
-import { loadModel } from './model/presets.js';
-import { modelInfo } from './model/info.js';
+import { loadJobModel } from './model/job-model.js';
 import { expectModelInput, readSlices } from './data/decathlon.js';
 import { writePredictions } from './data/predictions.js';
 import { getEngine } from './engines/registry.js';
@@ -13,6 +12,7 @@ import { peakRssMb } from './measure/rss.js';
 import { busyWait, SLOWDOWN_ENV, slowdownFraction, slowdownKnob } from './measure/inject-slowdown.js';
 import { startWindowMonitor } from './measure/window-monitor.js';
 import { readNumaPages } from './measure/numa-maps.js';
+import { referenceDice, referencePredictions } from './measure/reference-dice.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its
 // go, then run a timed window of at least minSeconds and minBatches batches, cycling over the
@@ -37,19 +37,24 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const engine = getEngine(job.engine);
   hooks.phase?.('loading');
   const t0 = performance.now();
-  const model = await loadModel(job.model);
+  const model = await loadJobModel(job);
+  // The engine builds its session on its own threads while the data is read here.
+  const engineOptions = { threads: job.threads, env: process.env, options: job.engineOptions ?? {} };
+  const opening = engine.open(model.loaded, engineOptions);
+  opening.catch(() => undefined); // a data error below is the one reported
   const data = await readSlices(job.data, job.split, job.skip, job.images);
   const [height, width, channels] = data.shape;
   // The model's own input shape decides what data it accepts; FLOPs are counted at the data's size.
-  const [mh, mw, mc] = modelInfo(model).inputShape;
+  const [mh, mw, mc] = model.inputShape;
   if (typeof mc === 'number') {
     expectModelInput({ file: job.data, dataset: `imgs_${job.split}`, shape: data.shape }, { name: job.model, inputShape: [mh ?? null, mw ?? null, mc] });
   }
 
-  const info = modelInfo(model, [height, width, channels]);
   const slowdown = slowdownFraction(process.env);
-  const { session, version, knobs } = await engine.open(model, { threads: job.threads, env: process.env });
+  const { session, version, knobs } = await opening;
   if (slowdown > 0) knobs.applied[SLOWDOWN_ENV] = slowdownKnob(slowdown);
+  // A quantized point's Dice guard: the fp32 model on the same images, before the barrier.
+  const reference = job.referenceModelFile === undefined ? undefined : await referencePredictions(engine, job.referenceModelFile, engineOptions, data, job.batchSize);
   const imageSize = height * width * channels;
   const maskSize = height * width;
   const batch = new Float32Array(job.batchSize * imageSize);
@@ -135,14 +140,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     event: 'result',
     engine: job.engine,
     engine_version: version,
-    model: {
-      spec: job.model,
-      name: info.name,
-      weights: info.weights,
-      params: info.params,
-      gflop_per_image: info.flopsPerImage === null ? null : info.flopsPerImage / 1e9,
-      input_shape: [height, width, channels],
-    },
+    model: model.describe([height, width, channels]),
     batch_size: job.batchSize,
     images,
     batches: latencies.length,
@@ -170,6 +168,10 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
       end_ms: windowEndWall,
     },
     monitors,
+    precision: model.precision,
+    calibration: model.calibration,
+    ...(reference ? { dice_reference: referenceDice(reference, data, scored) } : {}),
+    startup: { load_seconds: loadSeconds, warmup_seconds: warmupSeconds, model_file: job.modelFile ?? null },
   };
 }
 

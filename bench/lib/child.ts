@@ -10,6 +10,12 @@ export function killChildren(signal: NodeJS.Signals = 'SIGTERM'): void {
   for (const child of live) child.kill(signal);
 }
 
+/** Counts a child started elsewhere among those killChildren stops. */
+export function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.on('close', () => live.delete(child));
+}
+
 export function runChild<T extends { event: string }>(file: string, argv: string[], wanted: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -118,7 +118,8 @@ export function pointKey(params: DeclaredParams | PointParams): string {
   const show = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
   const known = AXES.map((axis) => `${SHORT[axis]}=${show(params[axis])}`);
   const extra = Object.keys(params)
-    .filter((k) => !(AXES as readonly string[]).includes(k))
+    // fp32 is the precision of every point without the axis: keys stay as they were.
+    .filter((k) => !(AXES as readonly string[]).includes(k) && !(k === 'precision' && params[k] === 'fp32'))
     .sort()
     .map((k) => `${k}=${show(params[k]!)}`);
   return [...known, ...extra].join(',');

@@ -11,6 +11,7 @@ import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type 
 import type { AxisValue, Experiment, Matrix, Profile, ThreadSetting, Workload } from './types.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
 import { firstAliasOffset, openingQuoteBefore, type PathSegment } from './yaml-locate.js';
+import { engineOptionProblems } from './engine-options.js';
 
 // Reads an experiment YAML: syntax, schema (with defaults), then the checks a schema cannot
 // express (profiles referenced exist, ${variables} are known, images fit the synthetic set).
@@ -117,7 +118,7 @@ interface RawExperiment {
     skip: number;
   };
   measurement: Experiment['measurement'];
-  profiles: Record<string, { description?: string; env: Record<string, string | number | boolean>; threads: Profile['threads'] }>;
+  profiles: Record<string, { description?: string; env: Record<string, string | number | boolean>; threads: Profile['threads']; engine_options: NonNullable<Profile['engineOptions']> }>;
   matrix: Record<string, RawAxis> & { include: RawEntry[]; exclude: RawEntry[] };
 }
 
@@ -174,6 +175,8 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
     }
   }
 
+  for (const [name, profile] of Object.entries(profilesOf(raw.profiles))) problems.push(...engineOptionProblems(src, name, profile));
+
   const w = raw.workload;
   try {
     parseModelSpec(w.model);
@@ -220,6 +223,7 @@ function profilesOf(raw: RawExperiment['profiles']): Record<string, Profile> {
     if (p.threads.intra !== undefined) threads.intra = p.threads.intra;
     if (p.threads.inter !== undefined) threads.inter = p.threads.inter;
     out[name] = { env: Object.fromEntries(Object.entries(p.env).map(([k, v]) => [k, String(v)])), threads };
+    if (Object.keys(p.engine_options).length > 0) out[name].engineOptions = p.engine_options;
   }
   return out;
 }

@@ -8,10 +8,14 @@ export type AxisValue = string | number | boolean;
 /** A thread count: a number, 'auto' (cores of the instance x logical CPUs per core used), or one '${variable}' (variables.ts). */
 export type ThreadSetting = number | string;
 
+export type EngineOptionValue = string | number | boolean;
+
 export interface Profile {
   /** Environment variables for every instance; values may use ${cores_per_instance}, ${instance}, ${cpus} ... (variables.ts). */
   env: Record<string, string>;
   threads: { intra?: ThreadSetting; inter?: ThreadSetting };
+  /** The engines' own options by engine name, then option name (engine-options.ts). */
+  engineOptions?: Record<string, Record<string, EngineOptionValue>>;
 }
 
 export interface Workload {

@@ -85,6 +85,7 @@ export async function runPointRepeat(
     exit_code: r.exit?.exitCode ?? null,
     signal: r.exit?.signal ?? null,
     stderr_tail: r.stderr,
+    spawn_to_ready_s: r.spawnToReadySeconds ?? null,
     result: results[i] ?? null,
     // Derived once the point's repeats are in (orchestrator/launch/aggregate.ts withDerived).
     foreign_cpu_fraction: null,

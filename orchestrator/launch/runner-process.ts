@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { PlannedInstance } from '../plan.js';
 import type { Executor, LaunchedProcess, ProcessExit } from '../executors/executor.js';
@@ -17,12 +18,16 @@ export class RunnerProcess {
   private readonly child: LaunchedProcess;
   private stderrTail = '';
   private exitInfo: RunnerExit | undefined;
+  private readonly spawnedAt: number;
+  /** Seconds from spawning the process (binding wrapper included) to its "ready" event; undefined until then. */
+  spawnToReadySeconds: number | undefined;
   readonly ready: Promise<void>;
   readonly result: Promise<RunnerResult>;
   readonly exited: Promise<RunnerExit>;
 
   constructor(instance: PlannedInstance, executor: Executor) {
     this.instance = instance;
+    this.spawnedAt = performance.now();
     this.child = executor.launch(instance);
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
@@ -63,7 +68,10 @@ export class RunnerProcess {
         this.stderrTail = (this.stderrTail + `[stdout] ${line}\n`).slice(-STDERR_TAIL_BYTES);
         return;
       }
-      if (event.event === 'ready') resolveReady();
+      if (event.event === 'ready') {
+        this.spawnToReadySeconds = (performance.now() - this.spawnedAt) / 1000;
+        resolveReady();
+      }
       else if (event.event === 'result') {
         // Checked as it arrives: a result that fails the schema fails the point, naming the field.
         const problems = resultProblems(event);

@@ -78,6 +78,8 @@ export interface InstanceRecord {
   exit_code: number | null;
   signal: string | null;
   stderr_tail: string;
+  /** Seconds from spawning the runner to its ready event; null when it never got ready (or before this was recorded). */
+  spawn_to_ready_s: number | null;
   /** The runner's result as it reported it, latency samples and batch ends included; null when it reported none. */
   result: RunnerResult | null;
   foreign_cpu_fraction: number | null;
@@ -167,6 +169,11 @@ export function pointFromRow(r: Row): PointRecord {
     balance: r.balance === null || r.balance === undefined ? null : json(r.balance),
     started_at: String(r.started_at),
     ended_at: String(r.ended_at),
+    // Rows written before the precision columns existed are fp32.
+    precision: r.precision === 'int8' ? 'int8' : 'fp32',
+    dice_fp32: num(r.dice_fp32),
+    dice_change: num(r.dice_change),
+    calibration: r.calibration === null || r.calibration === undefined ? null : json(r.calibration),
   };
 }
 
@@ -221,6 +228,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
     exit_code: num(r.exit_code),
     signal: str(r.signal),
     stderr_tail: String(r.stderr_tail),
+    spawn_to_ready_s: num(r.spawn_to_ready_s),
     result:
       result === null
         ? null

@@ -251,24 +251,26 @@ function prepareWrites(db: Database.Database) {
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
         latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
         throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, dice_images, imbalance_ratio, balance, started_at,
-        ended_at, declared, cpus, nodes)
+        ended_at, declared, cpus, nodes, precision, dice_fp32, dice_change, calibration)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
         :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
         :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :dice_images, :imbalance_ratio, :balance, :started_at,
-        :ended_at, :declared, :cpus, :nodes)`),
+        :ended_at, :declared, :cpus, :nodes, :precision, :dice_fp32, :dice_change, :calibration)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
         rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, dice_images, batch_ends,
         common_throughput_ips, cpu_time_ms, foreign_cpu_fraction, steal_fraction, cpu_mhz_avg, cpu_mhz_source,
-        throttle_events, governor, threads_total, threads_busy, allowed_cpu_count, numa_pages)
+        throttle_events, governor, threads_total, threads_busy, allowed_cpu_count, numa_pages, spawn_to_ready_s,
+        load_seconds, warmup_seconds, model_file)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
         :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :dice_images, :batch_ends,
         :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
-        :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count, :numa_pages)`),
+        :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count, :numa_pages, :spawn_to_ready_s,
+        :load_seconds, :warmup_seconds, :model_file)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
     resumeSweep: db.prepare(
@@ -318,6 +320,10 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     declared: JSON.stringify(o.declared),
     cpus: formatCpuList(o.cpus),
     nodes: formatCpuList(o.nodes),
+    precision: o.precision ?? (typeof p['precision'] === 'string' ? p['precision'] : 'fp32'),
+    dice_fp32: o.dice_fp32 ?? null,
+    dice_change: o.dice_change ?? null,
+    calibration: o.calibration ? JSON.stringify(o.calibration) : null,
   };
 }
 
@@ -373,5 +379,9 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     threads_total: r?.monitors.threads.total ?? null,
     threads_busy: r?.monitors.threads.busy ?? null,
     allowed_cpu_count: r ? r.affinity.cpus.length : null,
+    spawn_to_ready_s: i.spawn_to_ready_s ?? null,
+    load_seconds: r?.startup?.load_seconds ?? null,
+    warmup_seconds: r?.startup?.warmup_seconds ?? null,
+    model_file: r?.startup?.model_file ?? null,
   };
 }

@@ -180,30 +180,36 @@ export async function readSlices(path: string, split: Split, skip: number, count
     if (images.length !== count * h * w * c || masks.length !== count * h * w) {
       throw new Error(`h5wasm returned ${images.length} / ${masks.length} values for ${count} rows of ${path}`);
     }
-    checkValues(images, path, info.images, [h, w, c], skip, (v) => Number.isFinite(v), 'a finite number');
-    checkValues(masks, path, info.masks, [h, w, 1], skip, (v) => v >= 0 && v <= 1, 'a value from 0 to 1');
+    const badImage = firstNonFinite(images);
+    if (badImage >= 0) badValue(images, badImage, path, info.images, [h, w, c], skip, 'a finite number');
+    const badMask = firstOutside01(masks);
+    if (badMask >= 0) badValue(masks, badMask, path, info.masks, [h, w, 1], skip, 'a value from 0 to 1');
     return { file: path, split, skip, n: count, shape: info.shape, images, masks };
   });
 }
 
-function checkValues(
-  data: Float32Array,
-  file: string,
-  dataset: string,
-  [h, w, c]: [number, number, number],
-  skip: number,
-  ok: (v: number) => boolean,
-  expected: string,
-): void {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (ok(v)) continue;
-    const per = h * w * c;
-    const row = skip + Math.floor(i / per);
-    const rest = i % per;
-    const at = `${dataset}[${row}, ${Math.floor(rest / (w * c))}, ${Math.floor(rest / c) % w}, ${rest % c}]`;
-    throw new UserError(`${at} is ${v}; expected ${expected}`, { location: { file, at }, value: v });
-  }
+// Plain loops without a callback per value: the check runs over every pixel a runner loads.
+
+/** Index of the first NaN or infinity, or -1 (v - v is 0 for every finite v, NaN otherwise). */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (data[i]! - data[i]! !== 0) return i;
+  return -1;
+}
+
+/** Index of the first value outside [0, 1] (NaN included), or -1. */
+function firstOutside01(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!(data[i]! >= 0 && data[i]! <= 1)) return i;
+  return -1;
+}
+
+/** The UserError for the value at flat index i: which row, pixel and channel. */
+function badValue(data: Float32Array, i: number, file: string, dataset: string, [h, w, c]: [number, number, number], skip: number, expected: string): never {
+  const v = data[i]!;
+  const per = h * w * c;
+  const row = skip + Math.floor(i / per);
+  const rest = i % per;
+  const at = `${dataset}[${row}, ${Math.floor(rest / (w * c))}, ${Math.floor(rest / c) % w}, ${rest % c}]`;
+  throw new UserError(`${at} is ${v}; expected ${expected}`, { location: { file, at }, value: v });
 }
 
 /** Rejects a model whose input does not fit the data: channels must match, and H, W where the model fixes them. */

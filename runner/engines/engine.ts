@@ -7,6 +7,8 @@ export interface EngineOptions {
   threads: { intra?: number; inter?: number };
   /** Environment the runner was started with (OMP_*, KMP_*, TF_*): engines report what they honour. */
   env: NodeJS.ProcessEnv;
+  /** The engine's own options by name (only onnxruntime has any: onnxruntime-options.ts). */
+  options?: Record<string, string | number | boolean>;
 }
 
 /** A model ready to run: a built graph (from ModelGraph) or an ONNX file loaded as given. */

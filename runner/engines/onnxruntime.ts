@@ -3,6 +3,7 @@ import { UserError } from '../../common/errors.js';
 import type { KnobReport } from '../job.js';
 import { buildOnnx } from '../model/onnx-build.js';
 import type { Engine, EngineOptions, LoadedModel, Session } from './engine.js';
+import { applyOrtOptions } from './onnxruntime-options.js';
 
 // onnxruntime-node, the default engine: the ONNX model is built in memory from the graph (or an
 // .onnx file is taken as given) and run on the CPU execution provider. Threads go through the
@@ -46,6 +47,10 @@ export function knobsFor(options: EngineOptions): { knobs: KnobReport; session: 
     ...(intra !== undefined ? { intraOpNumThreads: intra } : {}),
     ...(inter !== undefined ? { interOpNumThreads: inter } : {}),
   };
+  // The profile's onnxruntime options come last: an explicit execution_mode wins over the default above.
+  const own = applyOrtOptions(options.options ?? {}, session);
+  for (const [name, value] of Object.entries(own)) applied[name] = value;
+  if (own['execution_mode'] !== undefined) applied.executionMode = own['execution_mode'];
   return { knobs: { applied, ignored }, session };
 }
 
