@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Binding, PointParams } from '../orchestrator/plan.js';
-import type { Topology } from '../orchestrator/topology/types.js';
+import type { Topology } from '../common/topology.js';
 import { compareSweeps } from '../results/compare.js';
 import { formatTable } from '../common/format-table.js';
 import { median } from '../common/stats.js';

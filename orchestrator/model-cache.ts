@@ -15,7 +15,7 @@ import { expandMatrix } from './experiment/expand.js';
 import type { Experiment } from './experiment/types.js';
 import type { PointParams } from './plan.js';
 import type { ProgressSink } from './progress.js';
-import type { Topology } from './topology/types.js';
+import type { Topology } from '../common/topology.js';
 
 // Prepare once, run many: before the first point, each model a sweep runs on onnxruntime is
 // turned into its prepared ONNX file (runner/model/prepared.ts) once, and every runner loads

@@ -3,7 +3,7 @@ import type { RunnerJob } from '../runner/job.js';
 import type { Experiment } from './experiment/types.js';
 import { expandMatrix, resolveEnv } from './experiment/expand.js';
 import { resolveEngineSettings } from './experiment/engine-options.js';
-import type { Topology } from './topology/types.js';
+import type { Topology } from '../common/topology.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
 import type { Plan, PlannedInstance, PlannedPoint, PointParams } from './plan.js';

@@ -1,4 +1,4 @@
-import type { Topology } from './topology/types.js';
+import type { Topology } from '../common/topology.js';
 
 // The plan: what `sweep plan --json` prints and what launch executes. schemas/plan.schema.json.
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { UserError, type ErrorLocation } from '../common/errors.js';
-import type { LoadedModel } from '../runner/engines/engine.js';
+import type { LoadedModel } from '../runner/model/graph.js';
 import type { Split } from '../runner/job.js';
 import { loadModel } from '../runner/model/presets.js';
 import { modelInfo } from '../runner/model/info.js';
@@ -11,7 +11,7 @@ import { CHANNELS } from '../runner/data/phantom.js';
 import { SYNTHETIC_SIZE } from '../runner/data/synth.js';
 import type { Experiment } from './experiment/types.js';
 import type { Plan, PlannedPoint } from './plan.js';
-import type { Topology } from './topology/types.js';
+import type { Topology } from '../common/topology.js';
 import { requireDataFile } from './data-files.js';
 
 // Preflight: before a sweep (or `sweep infer`) writes or launches anything, the model and the

@@ -9,7 +9,7 @@ import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from 
 import { openStore, type Store, type SweepRecord } from '../results/store/store.js';
 import { requireWritableDatabase } from '../results/store/db.js';
 import { compareHosts, describeHostDifferences, hostFingerprint } from '../results/store/host.js';
-import type { Topology } from './topology/types.js';
+import type { Topology } from '../common/topology.js';
 import type { RunnerResult } from '../runner/job.js';
 import { loadExperiment } from './experiment/load.js';
 import { loadTopology } from './topology/load.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Engine, LoadedModel } from '../runner/engines/engine.js';
+import type { Engine } from '../runner/engines/engine.js';
+import type { LoadedModel } from '../runner/model/graph.js';
 import { getEngine } from '../runner/engines/registry.js';
 import { loadModel } from '../runner/model/presets.js';
 import { randomTensor, rng, tinyUnet } from './engines-graphs.js';

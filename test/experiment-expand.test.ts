@@ -10,7 +10,7 @@ import { formatCpuList } from '../common/cpulist.js';
 import type { Experiment, Profile } from '../orchestrator/experiment/types.js';
 import type { PointParams } from '../orchestrator/plan.js';
 import { topologyFromLscpu } from '../orchestrator/topology/lscpu.js';
-import type { LogicalCpu, Topology } from '../orchestrator/topology/types.js';
+import type { LogicalCpu, Topology } from '../common/topology.js';
 
 /**
  * A machine: `nodes` lists the physical cores of each NUMA node, `nodesPerSocket` of them per

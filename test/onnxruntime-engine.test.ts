@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { UserError } from '../common/errors.js';
 import { onnxruntimeEngine } from '../runner/engines/onnxruntime.js';
-import type { LoadedModel } from '../runner/engines/engine.js';
+import type { LoadedModel } from '../runner/model/graph.js';
 import type { Layer, ModelGraph } from '../runner/model/graph.js';
 import { exportModel, parseExportFormat } from '../runner/model/export.js';
 import { modelInfo } from '../runner/model/info.js';

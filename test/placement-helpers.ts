@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from '../common/paths.js';
 import { topologyFromLscpu } from '../orchestrator/topology/lscpu.js';
-import type { Topology } from '../orchestrator/topology/types.js';
+import type { Topology } from '../common/topology.js';
 
 // Topologies from the lscpu fixtures, for the placement tests. numactl is taken as present
 // unless a test says otherwise, so the plans do not depend on this machine.

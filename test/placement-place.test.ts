@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatCpuList } from '../common/cpulist.js';
 import { placePoint, type Placement, type PlacementParams } from '../orchestrator/placement/place.js';
-import type { Topology } from '../orchestrator/topology/types.js';
+import type { Topology } from '../common/topology.js';
 import { fixtureTopology } from './placement-helpers.js';
 
 const xeon = fixtureTopology('xeon-8380-2s-ht');

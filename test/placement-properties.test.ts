@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Binding } from '../orchestrator/plan.js';
 import { placePoint, type PlacementParams } from '../orchestrator/placement/place.js';
 import { physicalCores, usable } from '../orchestrator/topology/cores.js';
-import type { Topology } from '../orchestrator/topology/types.js';
+import type { Topology } from '../common/topology.js';
 import { allTopologies } from './placement-helpers.js';
 
 // Property checks of the placement policy over every fixture (and container restrictions),

@@ -1,5 +1,5 @@
 import type { Binding, PointParams } from '../orchestrator/plan.js';
-import type { LogicalCpu, Topology } from '../orchestrator/topology/types.js';
+import type { LogicalCpu, Topology } from '../common/topology.js';
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
 import type { InstanceOutcome, PointOutcome, SweepStart } from '../results/types.js';
 

@@ -6,7 +6,7 @@ import { packagePath } from '../common/paths.js';
 import { formatCpuList, parseCpuList } from '../common/cpulist.js';
 import { topologyFromLscpu } from '../orchestrator/topology/lscpu.js';
 import { physicalCores } from '../orchestrator/topology/cores.js';
-import type { Topology } from '../orchestrator/topology/types.js';
+import type { Topology } from '../common/topology.js';
 
 const fixture = (name: string): Topology => {
   const file = packagePath('test', 'fixtures', 'lscpu', name);

@@ -1,6 +1,6 @@
 import { UserError } from '../../common/errors.js';
 import type { PointParams } from '../plan.js';
-import type { Topology } from '../topology/types.js';
+import type { Topology } from '../../common/topology.js';
 import { pointVariables, resolveThreads, type NumberVariable } from './resolve.js';
 import { problemAt, type Problem, type YamlSource } from './schema-errors.js';
 import type { EngineOptionValue, Profile } from './types.js';

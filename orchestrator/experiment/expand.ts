@@ -1,5 +1,5 @@
 import type { Binding, DeclaredParams, PointParams } from '../plan.js';
-import type { Topology } from '../topology/types.js';
+import type { Topology } from '../../common/topology.js';
 import { AXES } from './load.js';
 import { autoCoresPerInstance, nodeCores, usableCores } from './resolve.js';
 import { axisDefaults } from './schema.js';

@@ -1,6 +1,6 @@
 import { UserError } from '../../common/errors.js';
 import type { PointParams } from '../plan.js';
-import type { Topology } from '../topology/types.js';
+import type { Topology } from '../../common/topology.js';
 import type { Profile, ThreadSetting } from './types.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, substitute } from './variables.js';
 import { formatCpuList } from '../../common/cpulist.js';

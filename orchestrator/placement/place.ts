@@ -1,7 +1,7 @@
 import type { Binding, PointParams } from '../plan.js';
 import { formatCpuList } from '../../common/cpulist.js';
 import { physicalCores, usable } from '../topology/cores.js';
-import type { Topology } from '../topology/types.js';
+import type { Topology } from '../../common/topology.js';
 
 // THE PLACEMENT POLICY (deterministic: the same params and topology give the same placement).
 //

@@ -1,4 +1,4 @@
-import type { LogicalCpu, Topology } from './types.js';
+import type { LogicalCpu, Topology } from '../../common/topology.js';
 
 // Logical CPUs grouped into physical cores (SMT siblings share socket and core id).
 

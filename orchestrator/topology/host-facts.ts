@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import si from 'systeminformation';
-import type { HostFacts } from './types.js';
+import type { HostFacts } from '../../common/topology.js';
 
 // Facts recorded with every sweep so results from different machines are not mixed up.
 // The CPU model is the one the kernel reports ("model name" in /proc/cpuinfo, what lscpu shows):

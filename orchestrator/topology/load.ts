@@ -3,7 +3,7 @@ import { UserError } from '../../common/errors.js';
 import { topologyFromLscpu } from './lscpu.js';
 import { numactlAvailable } from './numactl.js';
 import { readHostTopology } from './read-host.js';
-import type { Topology } from './types.js';
+import type { Topology } from '../../common/topology.js';
 
 export interface LoadTopologyOptions {
   /** A saved `lscpu --parse=CPU,CORE,SOCKET,NODE` file; absent: this host. */

@@ -1,6 +1,6 @@
 import { UserError } from '../../common/errors.js';
 import { formatCpuList, parseCpuList } from '../../common/cpulist.js';
-import type { LogicalCpu, NumaNode, Topology } from './types.js';
+import type { LogicalCpu, NumaNode, Topology } from '../../common/topology.js';
 
 // Parser for the text of `lscpu --parse=CPU,CORE,SOCKET,NODE` (with or without --all).
 //

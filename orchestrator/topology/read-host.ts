@@ -8,7 +8,7 @@ import { readCgroupCpuset } from './cgroup.js';
 import { readHostFacts } from './host-facts.js';
 import { allowedCpuSet, buildNodes, checkAllowed, topologyFromLscpu } from './lscpu.js';
 import { numactlAvailable } from './numactl.js';
-import type { Topology } from './types.js';
+import type { Topology } from '../../common/topology.js';
 
 // This machine as this process may use it: lscpu for the CPU/core/socket/node layout, sysfs
 // for which CPUs are online and how much memory each node has (memory-only nodes included),

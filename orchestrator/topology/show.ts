@@ -1,6 +1,6 @@
 import { formatCpuList } from '../../common/cpulist.js';
 import { physicalCores, usable } from './cores.js';
-import type { Topology } from './types.js';
+import type { Topology } from '../../common/topology.js';
 
 // `sweep topology`: the machine as the planner sees it, in words or as JSON
 // (schemas/topology.schema.json).

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatCpuList } from '../../common/cpulist.js';
-import type { Topology } from '../../orchestrator/topology/types.js';
+import type { Topology } from '../../common/topology.js';
 
 // A host's fingerprint: the facts that make two sweeps comparable or not. Two sweeps whose
 // facts are equal share one `hosts` row (keyed by the hash of the facts).

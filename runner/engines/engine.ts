@@ -1,4 +1,4 @@
-import type { ModelGraph } from '../model/graph.js';
+import type { LoadedModel } from '../model/graph.js';
 import type { KnobReport } from '../job.js';
 
 // One interface for every engine; engines register by name in registry.ts.
@@ -10,9 +10,6 @@ export interface EngineOptions {
   /** The engine's own options by name (only onnxruntime has any: onnxruntime-options.ts). */
   options?: Record<string, string | number | boolean>;
 }
-
-/** A model ready to run: a built graph (from ModelGraph) or an ONNX file loaded as given. */
-export type LoadedModel = { kind: 'graph'; graph: ModelGraph } | { kind: 'onnx'; path: string; bytes: Uint8Array };
 
 export interface Session {
   /** Runs one NHWC float32 batch of `n` images of `inputShape` (H, W, C); returns NHWC output. */

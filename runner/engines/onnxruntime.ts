@@ -2,7 +2,8 @@ import * as ort from 'onnxruntime-node';
 import { UserError } from '../../common/errors.js';
 import type { KnobReport } from '../job.js';
 import { buildOnnx } from '../model/onnx-build.js';
-import type { Engine, EngineOptions, LoadedModel, Session } from './engine.js';
+import type { Engine, EngineOptions, Session } from './engine.js';
+import type { LoadedModel } from '../model/graph.js';
 import { applyOrtOptions } from './onnxruntime-options.js';
 
 // onnxruntime-node, the default engine: the ONNX model is built in memory from the graph (or an

@@ -2,7 +2,8 @@ import type * as TfCoreModule from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { UserError } from '../../common/errors.js';
 import type { Activation, Layer, ModelGraph, WeightRole } from '../model/graph.js';
-import type { LoadedModel, Session } from './engine.js';
+import type { Session } from './engine.js';
+import type { LoadedModel } from '../model/graph.js';
 import { weightKey } from '../model/graph.js';
 
 // Turns a ModelGraph into a forward function built from tfjs ops. Shared by tfjs-wasm and

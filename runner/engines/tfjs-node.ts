@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { UserError } from '../../common/errors.js';
 import type { KnobReport } from '../job.js';
-import type { Engine, EngineOptions, LoadedModel } from './engine.js';
+import type { Engine, EngineOptions } from './engine.js';
+import type { LoadedModel } from '../model/graph.js';
 import { graphOf, tfSession, type TfCore } from './tfjs-graph.js';
 
 // tfjs-node: TensorFlow.js on libtensorflow (TensorFlow's C library, built with oneDNN).

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import type { KnobReport } from '../job.js';
-import type { Engine, EngineOptions, LoadedModel } from './engine.js';
+import type { Engine, EngineOptions } from './engine.js';
+import type { LoadedModel } from '../model/graph.js';
 import { graphOf, tfSession, type TfCore } from './tfjs-graph.js';
 
 // tfjs-wasm: TensorFlow.js on its WebAssembly backend (XNNPACK kernels), the portable

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeWhole } from '../../common/write-whole.js';
-import type { LoadedModel } from '../engines/engine.js';
+import type { LoadedModel } from './graph.js';
 import { saveKerasH5 } from './keras-h5-save.js';
 import { buildOnnx } from './onnx-build.js';
 

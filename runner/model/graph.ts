@@ -86,3 +86,6 @@ export interface ModelGraph {
 export function weightKey(layer: string, role: WeightRole): string {
   return `${layer}/${role}`;
 }
+
+/** A model ready to run: a built graph (from ModelGraph) or an ONNX file loaded as given. */
+export type LoadedModel = { kind: 'graph'; graph: ModelGraph } | { kind: 'onnx'; path: string; bytes: Uint8Array };

@@ -1,6 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { UserError } from '../../common/errors.js';
-import type { LoadedModel } from '../engines/engine.js';
+import type { LoadedModel } from './graph.js';
 import type { Layer, LayerKind, ModelGraph } from './graph.js';
 import { weightKey } from './graph.js';
 import { elementCount, expectedWeights, inferShapes, inputShapesOf, type Shape } from './shapes.js';

@@ -1,4 +1,4 @@
-import type { LoadedModel } from '../engines/engine.js';
+import type { LoadedModel } from './graph.js';
 import type { RunnerJob, RunnerResult } from '../job.js';
 import { readPrepared, type Calibration, type Precision } from './prepared.js';
 import type { Shape } from './shapes.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { UserError } from '../../common/errors.js';
-import type { LoadedModel } from '../engines/engine.js';
+import type { LoadedModel } from './graph.js';
 import type { ModelGraph } from './graph.js';
 import { graphInfo } from './info.js';
 import { buildOnnxModel } from './onnx-build.js';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { UserError } from '../../common/errors.js';
 import { packagePath } from '../../common/paths.js';
-import type { LoadedModel } from '../engines/engine.js';
+import type { LoadedModel } from './graph.js';
 import type { ModelGraph } from './graph.js';
 import { loadKerasH5 } from './keras-h5-load.js';
 import { randomizeWeights } from './random-weights.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packagePath } from '../../common/paths.js';
-import type { Topology } from '../../orchestrator/topology/types.js';
+import type { Topology } from '../../common/topology.js';
 import { cpusByNode, type GuestLayout } from './layout.js';
 import { guestSetup, pidGone, runGuest, sharedTempDir } from './guest-test.js';
 
