@@ -104,7 +104,7 @@ describe('the precision axis', () => {
 
   test('an int8 point of the bundled model runs, is stored with its precision and calibration, and keeps its Dice', () => {
     const db = join(dir, 'results.db');
-    const run = spawnSync(process.execPath, [sweepBin, experiment('int8', '  batch_size: 8\n  precision: int8\n'), '--db', db], { encoding: 'utf8', timeout: 300_000 });
+    const run = spawnSync(process.execPath, [sweepBin, experiment('int8', '  batch_size: 8\n  precision: int8\n'), '--db', db, '--allow-concurrent'], { encoding: 'utf8', timeout: 300_000 });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /int8: calibrating on 32 images of validation in \S+synthetic-v\d+-seed2-validation32\.h5 \(minmax\), once/);
     assert.match(run.stderr, /precision=int8: int8: Dice \d\.\d{4}, fp32 on the same images \d\.\d{4}, change [+-]\d\.\d{4}/);

@@ -20,8 +20,12 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+// These sweeps judge nothing: they run with --allow-concurrent, so a sweep still ending from the
+// previous test (or a test file beside this one) does not refuse the next (one sweep per host).
+const concurrent = (args: string[]) => (args[0]?.endsWith('.yaml') ? [...args, '--allow-concurrent'] : args);
+
 function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [sweepBin, ...args], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
+  const r = spawnSync(process.execPath, [sweepBin, ...concurrent(args)], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

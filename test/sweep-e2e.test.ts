@@ -19,8 +19,12 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+// These sweeps judge nothing: they run with --allow-concurrent, so a sweep still ending from the
+// previous test (or a test file beside this one) does not refuse the next (one sweep per host).
+const concurrent = (args: string[]) => (args[0]?.endsWith('.yaml') ? [...args, '--allow-concurrent'] : args);
+
 function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [sweepBin, ...args], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
+  const r = spawnSync(process.execPath, [sweepBin, ...concurrent(args)], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -86,7 +90,7 @@ describe('sweep experiments/smoke.yaml', () => {
     }
     symlinkSync(process.execPath, join(bin, 'node'));
     const db = join(dir, 'taskset.db');
-    const r = spawnSync(process.execPath, [sweepBin, packagePath('experiments', 'smoke.yaml'), '--db', db], {
+    const r = spawnSync(process.execPath, [sweepBin, packagePath('experiments', 'smoke.yaml'), '--db', db, '--allow-concurrent'], {
       encoding: 'utf8',
       cwd: dir,
       env: { ...process.env, PATH: bin },
@@ -142,7 +146,7 @@ describe('sweep experiments/smoke.yaml', () => {
     const yaml = join(dir, 'long.yaml');
     writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace(/min_seconds: [\d.]+/, 'min_seconds: 4'));
     const db = join(dir, 'long.db');
-    const child = spawn(process.execPath, [sweepBin, yaml, '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [sweepBin, yaml, '--db', db, '--allow-concurrent'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const firstDone = new Promise<void>((resolve) => {
       child.stderr.on('data', (c: Buffer) => {
@@ -168,7 +172,7 @@ describe('sweep experiments/smoke.yaml', () => {
 
   it('a closed output pipe (2>&1 | head) interrupts the sweep like Ctrl-C', async () => {
     const db = join(dir, 'pipe.db');
-    const child = spawn(process.execPath, [sweepBin, packagePath('experiments', 'smoke.yaml'), '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [sweepBin, packagePath('experiments', 'smoke.yaml'), '--db', db, '--allow-concurrent'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     // The reader goes away after the first progress line.
     child.stderr.once('data', () => {
       child.stderr.destroy();
@@ -245,7 +249,7 @@ describe('sweep experiments/smoke.yaml', () => {
     // 600 synthetic slices take a few seconds to write: time to interrupt.
     writeFileSync(yaml, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace('testing: 8 }', 'testing: 600 }'));
     const early = join(dir, 'early');
-    const child = spawn(process.execPath, [sweepBin, yaml, '--db', join(early, 'results.db')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [sweepBin, yaml, '--db', join(early, 'results.db'), '--allow-concurrent'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -320,7 +324,7 @@ describe('sweep experiments/smoke.yaml', () => {
         .replace(/^  include:[\s\S]*$/m, ''),
     );
     const db = join(dir, 'crash.db');
-    const child = spawn(process.execPath, [sweepBin, yaml, '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [sweepBin, yaml, '--db', db, '--allow-concurrent'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     // Wait for the two runners of the point (their job names this sweep's data folder) ...
     let runners: string[] = [];

@@ -66,6 +66,8 @@ describe('on a full filesystem', () => {
     } finally {
       rmSync(yaml, { force: true });
       rmSync(join(full, 'data'), { recursive: true, force: true });
+      // The smoke model, prepared before the data, fits: a whole cache entry, not a partial file.
+      rmSync(join(full, 'models'), { recursive: true, force: true });
     }
   });
 
