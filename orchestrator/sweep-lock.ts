@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
+import { processAlive } from '../common/process-alive.js';
 
 // One sweep at a time on a host, whatever its database: two sweeps load each other's CPUs and
 // both measure noise. Every sweep process registers itself in a host-wide folder (one JSON file
@@ -32,15 +33,6 @@ export interface OtherSweep {
   ended_ms: number | null;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function describeSweep(o: OtherSweep): string {
   return `${o.sweep_id === null ? 'a sweep (starting)' : `sweep ${o.sweep_id}`} of ${o.db} (pid ${o.pid}, started ${new Date(o.started_ms).toISOString()})`;
 }
@@ -65,7 +57,7 @@ function readOthers(dir: string, ownFile: string | null): OtherSweep[] {
     } catch {
       continue; // being written or removed right now
     }
-    const ended = entry.ended_ms ?? (alive(entry.pid) ? null : mtime);
+    const ended = entry.ended_ms ?? (processAlive(entry.pid) ? null : mtime);
     if (ended !== null && Date.now() - ended > KEEP_ENDED_MS) {
       rmSync(file, { force: true });
       continue;

@@ -17,7 +17,7 @@ import { dataPath, ensureData } from './data-files.js';
 import { runPointRepeat } from './launch/run-point.js';
 import { aggregatePoint, overlapFraction, withDerived, DEFAULT_AGGREGATE_LIMITS, type AggregateLimits } from './launch/aggregate.js';
 import { concurrentSweepReasons, refuseIfSweepRunning, SweepRegistration } from './sweep-lock.js';
-import { pointValidity, type PointValidity } from './launch/point-validity.js';
+import { pointValidity, type PointValidity } from '../results/point-validity.js';
 import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { loadModel } from '../runner/model/presets.js';

@@ -52,7 +52,7 @@ export interface WindowMonitors {
   governor: string | null;
   /** Thermal throttle counters (core + package) of its CPUs at the window's start and end. */
   throttle: { before: number; after: number } | null;
-  /** Threads in /proc/self/task at the end; those that ran at least 10 % of the window. */
+  /** Threads in /proc/self/task at the end; those that did the work (ran >= 25 % of the busiest thread's time, >= 20 ms). */
   threads: { total: number; busy: number };
 }
 

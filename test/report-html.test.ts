@@ -39,6 +39,12 @@ test('writeReport writes one self-contained page and the preview PNGs it embeds'
     assert.equal(count(html, /<svg /g), 6, 'throughput, 2 latency, scaling, profile, binding');
     assert.match(html, /error: binding not applied: planned 0-9, actual 0-39/);
     assert.match(html, /Dice = 0\.\d{4}/);
+    // The interval, the monitors and the suspect points with their reasons.
+    assert.match(html, /95% interval/);
+    assert.match(html, /<td class="num">263\.5–274\.3<\/td>/);
+    assert.match(html, /<span class="badge suspect">suspect<\/span>/);
+    assert.match(html, /suspect: repeat 0 instance 0: foreign load 7\.2% of its 40 CPU\(s\) \(limit 5\.0%\)/);
+    assert.match(html, /<td class="num">7\.2%<\/td><td class="num">2,300<\/td><td class="num">40\/40<\/td>/);
     // Sorted by throughput, the failed point last.
     const rows = [...html.matchAll(/<tr( class="(best|failed)")? title="([^"]+)"/g)].map((m) => m[3]);
     assert.equal(rows[0], 'bs=128,inst=4,cpi=10,bind=numactl,prof=optimized,eng=onnxruntime,smt=0');

@@ -43,6 +43,12 @@ function point(r: Row): ReportPoint {
     dice: r.ips === null ? null : 0.8612,
     soft_dice: r.ips === null ? null : 0.8437,
     warnings: r.binding === 'none' && r.ips !== null ? ['not bound: the kernel may move threads across sockets'] : [],
+    throughput_ci: r.ips === null ? null : { low: r.ips * 0.98, high: r.ips * 1.02, method: 'batch-means', samples: 10 },
+    suspect_reasons: r.binding === 'none' && r.ips !== null ? ['repeat 0 instance 0: foreign load 7.2% of its 40 CPU(s) (limit 5.0%)'] : [],
+    validity:
+      r.ips === null
+        ? { foreign_max: null, steal_max: null, cpu_mhz: null, threads: null }
+        : { foreign_max: r.binding === 'none' ? 0.072 : 0.004, steal_max: 0, cpu_mhz: 2300, threads: `${cpi}/${cpi}` },
   };
 }
 

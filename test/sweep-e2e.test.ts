@@ -132,8 +132,9 @@ describe('sweep experiments/smoke.yaml', () => {
     // The terminal summary: a table of every point, the failed ones without figures, then why they failed.
     const table = run.stdout.split('\n');
     assert.match(table[0]!, /^point\s+status\s+img\/s\s+ci95\s+p50_ms\s+p99_ms\s+dice\s+foreign\s+mhz\s+thr\/cpu$/);
-    assert.equal(table.filter((l) => /eng=tfjs-node.*\sfailed\s+-\s+-\s+-\s+-$/.test(l)).length, failed.length);
-    assert.equal(table.filter((l) => /eng=onnxruntime.*\sok\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}$/.test(l)).length, ok.length);
+    assert.equal(table.filter((l) => /eng=tfjs-node.*\sfailed(\s+-){8}$/.test(l)).length, failed.length);
+    // An ok point may be shown 'suspect' when the machine was busy; its figures are there either way.
+    assert.equal(table.filter((l) => /eng=onnxruntime.*\s(ok|suspect)\s+[\d.]+\s+\S+\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}\s+\S+\s+\S+\s+\S+$/.test(l)).length, ok.length);
     assert.match(run.stdout, /^failed .*eng=tfjs-node.*: .*tfjs-node/m);
   });
 

@@ -6,6 +6,7 @@ import { int, needPositional, parse, str } from '../args.js';
 import { UserError } from '../../common/errors.js';
 import { openStore, type Store, type SweepRecord } from '../../results/store/store.js';
 import { writeReport, type ReportInput, type ReportPreview } from '../../results/report/index.js';
+import { pointValidity } from '../../results/point-validity.js';
 import type { RunnerJob } from '../../runner/job.js';
 import { readSlices } from '../../runner/data/decathlon.js';
 import { readPredictions } from '../../runner/data/predictions.js';
@@ -73,6 +74,9 @@ function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       dice: pt.dice,
       soft_dice: pt.soft_dice,
       warnings: pt.warnings,
+      throughput_ci: pt.throughput_ci,
+      suspect_reasons: pt.suspect_reasons,
+      validity: pointValidity(store.instancesOf(pt.id)),
     })),
     previews: [],
   };

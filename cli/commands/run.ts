@@ -78,7 +78,8 @@ options:
                        CPUs in its timed window, or steal took that much (default 5)
   --max-imbalance PCT  warn when the slowest instance is more than PCT % behind the fastest (default 10)
   --json               print the summary as JSON on stdout
-exit codes: 0 all points ok, 1 a point failed, 2 bad input, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
+exit codes: 0 all points ok (suspect ones included: see the table), 1 a point failed, 2 bad input or
+another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
   async run(argv) {
     const p = parse('run', argv, {
       db: { type: 'string' },

@@ -30,7 +30,7 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600; background: #e8eaed; }
 .badge.ok, .badge.completed { background: #e6f4ea; color: var(--ok); }
 .badge.failed, .badge.interrupted { background: #fce8e6; color: var(--bad); }
-.badge.running { background: #fef7e0; color: #8a5a00; }
+.badge.running, .badge.suspect { background: #fef7e0; color: #8a5a00; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: nowrap; }
@@ -122,30 +122,41 @@ function pointsTable(points: ReportPoint[]): string {
   const head =
     '<tr><th class="num">#</th>' +
     names.map((n) => `<th>${esc(HEADINGS[n] ?? n)}</th>`).join('') +
-    '<th>status</th><th class="num">throughput<br>(images/s)</th><th class="num">p50 (ms)</th><th class="num">p90 (ms)</th>' +
-    '<th class="num">p99 (ms)</th><th class="num">Dice</th><th class="num">soft Dice</th></tr>';
-  const columns = names.length + 9;
+    '<th>status</th><th class="num">throughput<br>(images/s)</th><th class="num">95% interval<br>(images/s)</th>' +
+    '<th class="num">p50 (ms)</th><th class="num">p90 (ms)</th>' +
+    '<th class="num">p99 (ms)</th><th class="num">Dice</th><th class="num">soft Dice</th>' +
+    '<th class="num">foreign<br>load</th><th class="num">MHz</th><th class="num">threads/<br>CPUs</th></tr>';
+  const columns = names.length + 13;
   const body = sorted
     .map((p, i) => {
       const cls = p.status !== 'ok' ? 'failed' : i === 0 ? 'best' : '';
       // Errors and warnings get a full-width row under their point, so long messages do not widen the table.
       const notes = [
         ...(p.error ? [`<div class="error">error: ${esc(p.error)}</div>`] : []),
+        ...p.suspect_reasons.map((r) => `<div class="warning">suspect: ${esc(r)}</div>`),
         ...p.warnings.map((w) => `<div class="warning">warning: ${esc(w)}</div>`),
       ].join('');
+      const status = p.status === 'ok' && p.suspect_reasons.length > 0 ? 'suspect' : p.status;
+      const ci = p.throughput_ci ? `${num(p.throughput_ci.low, 1)}–${num(p.throughput_ci.high, 1)}` : '–';
+      const v = p.validity;
       const notesRow = notes ? `<tr class="notes${cls ? ` ${cls}` : ''}"><td></td><td colspan="${columns - 1}">${notes}</td></tr>` : '';
       return (
         `<tr${cls ? ` class="${cls}"` : ''} title="${esc(p.key)}"><td class="num">${i + 1}</td>` +
         names.map((n) => `<td>${p.params[n] === undefined ? '' : esc(p.params[n])}</td>`).join('') +
-        `<td><span class="badge ${esc(p.status)}">${esc(p.status)}</span></td>` +
-        `<td class="num">${num(p.throughput_ips, 1)}</td><td class="num">${num(p.latency_ms?.p50, 2)}</td>` +
+        `<td><span class="badge ${esc(status)}">${esc(status)}</span></td>` +
+        `<td class="num">${num(p.throughput_ips, 1)}</td><td class="num">${ci}</td><td class="num">${num(p.latency_ms?.p50, 2)}</td>` +
         `<td class="num">${num(p.latency_ms?.p90, 2)}</td><td class="num">${num(p.latency_ms?.p99, 2)}</td>` +
-        `<td class="num">${num(p.dice, 4)}</td><td class="num">${num(p.soft_dice, 4)}</td></tr>${notesRow}`
+        `<td class="num">${num(p.dice, 4)}</td><td class="num">${num(p.soft_dice, 4)}</td>` +
+        `<td class="num">${v.foreign_max === null ? '–' : `${num(v.foreign_max * 100, 1)}%`}</td><td class="num">${num(v.cpu_mhz, 0)}</td>` +
+        `<td class="num">${v.threads === null ? '–' : esc(v.threads)}</td></tr>${notesRow}`
       );
     })
     .join('');
   return (
-    `<section id="points"><h2>Points</h2><p class="absent">Sorted by throughput; latency is per batch. Hover a row for its key.</p>${commonLine}` +
+    `<section id="points"><h2>Points</h2><p class="absent">Sorted by throughput; latency is per batch. Hover a row for its key. ` +
+    `The interval is the throughput's 95% confidence interval; foreign load, MHz and busy threads per allowed CPU are what ` +
+    `the monitors saw in the timed windows (worst instance; – where the machine does not expose them). A suspect point's ` +
+    `figures may not measure its configuration alone.</p>${commonLine}` +
     `<div class="table-wrap"><table><thead>${head}</thead><tbody>${body}</tbody></table></div></section>`
   );
 }

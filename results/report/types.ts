@@ -1,4 +1,6 @@
 import type { LatencySummary } from '../../runner/job.js';
+import type { ThroughputInterval } from '../types.js';
+import type { PointValidity } from '../point-validity.js';
 
 // What the report is drawn from: plain data, no database. The CLI maps the store's rows into
 // this and produces the previews by running inference on a few testing slices.
@@ -28,6 +30,10 @@ export interface ReportPoint {
   dice: number | null;
   soft_dice: number | null;
   warnings: string[];
+  throughput_ci: ThroughputInterval | null;
+  /** Empty when the monitors saw nothing wrong. */
+  suspect_reasons: string[];
+  validity: PointValidity;
 }
 
 export interface ReportPreview {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { UserError } from '../../common/errors.js';
+import { processAlive } from '../../common/process-alive.js';
 import type { InstanceOutcome, PointOutcome, PointStatus, SweepStart, SweepStatus } from '../types.js';
 import { openDatabase, type OpenOptions } from './db.js';
 import { fingerprintHash, hostFingerprint } from './host.js';
@@ -372,14 +373,4 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     threads_busy: r?.monitors.threads.busy ?? null,
     allowed_cpu_count: r ? r.affinity.cpus.length : null,
   };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

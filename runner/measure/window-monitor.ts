@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { WindowMonitors } from '../job.js';
 
@@ -7,15 +6,19 @@ import type { WindowMonitors } from '../job.js';
 // - /proc/stat per CPU: busy and steal time on the runner's allowed CPUs (all processes; the
 //   orchestrator subtracts the point's own instances to get the foreign load);
 // - the runner's own CPU time (all its threads) and, per thread (/proc/self/task), which threads
-//   ran for at least BUSY_THREAD_SHARE of the window;
+//   did the work: those that ran at least BUSY_THREAD_SHARE of the busiest thread's time (an
+//   engine's pool threads share the work; Node's idle helpers barely run), measured relative to
+//   the busiest so that a runner starved by other processes still counts its pool;
 // - cpufreq scaling_cur_freq of its CPUs, else "cpu MHz" of /proc/cpuinfo; the governor;
 // - thermal_throttle core and package counters of its CPUs, where the machine exposes them.
 // Whatever the machine does not expose is null (a VM usually has no cpufreq or thermal_throttle).
 
 /** Clock ticks per second of /proc/stat and /proc/<pid>/stat (USER_HZ, 100 on every Linux ABI). */
 const USER_HZ = 100;
-/** A thread counts as running the workload when it used at least this share of the window. */
-export const BUSY_THREAD_SHARE = 0.1;
+/** A thread counts as running the workload when it ran at least this share of the busiest thread's time... */
+export const BUSY_THREAD_SHARE = 0.25;
+/** ... and at least this long. */
+const BUSY_THREAD_MIN_MS = 20;
 const FREQ_SAMPLE_MS = 500;
 
 interface CpuTicks {
@@ -78,7 +81,8 @@ function cpuTicks(cpus: readonly number[]): CpuTicks {
   return sum;
 }
 
-function threadTicks(): Map<string, number> {
+/** CPU time of each thread, ms: schedstat's nanoseconds on the CPU where the kernel keeps them, else stat's ticks. */
+function threadTimes(): Map<string, number> {
   const out = new Map<string, number>();
   let tids: string[] = [];
   try {
@@ -87,10 +91,22 @@ function threadTicks(): Map<string, number> {
     return out;
   }
   for (const tid of tids) {
-    const text = readText(`/proc/self/task/${tid}/stat`);
-    if (text) out.set(tid, parseTaskTicks(text));
+    const schedstat = readText(`/proc/self/task/${tid}/schedstat`);
+    if (schedstat) {
+      out.set(tid, Number(schedstat.split(' ')[0]) / 1e6);
+      continue;
+    }
+    const stat = readText(`/proc/self/task/${tid}/stat`);
+    if (stat) out.set(tid, (parseTaskTicks(stat) * 1000) / USER_HZ);
   }
   return out;
+}
+
+/** How many threads did the work between two readings (see BUSY_THREAD_SHARE). */
+export function busyThreads(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): number {
+  const ran = [...after].map(([tid, ms]) => ms - (before.get(tid) ?? 0));
+  const busiest = Math.max(0, ...ran);
+  return ran.filter((ms) => ms >= BUSY_THREAD_MIN_MS && ms >= BUSY_THREAD_SHARE * busiest).length;
 }
 
 /** Average MHz of the CPUs now, from cpufreq or else /proc/cpuinfo; null when neither tells. */
@@ -132,10 +148,9 @@ export interface WindowMonitor {
 /** Starts watching the window on these CPUs (the runner's affinity); call right before the window. */
 export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
   const ticks0 = cpuTicks(cpus);
-  const threads0 = threadTicks();
+  const threads0 = threadTimes();
   const throttle0 = throttleCount(cpus);
   const own0 = process.cpuUsage();
-  const started = performance.now();
   const freq: number[] = [];
   let source: 'cpufreq' | 'cpuinfo' | null = null;
   const sample = () => {
@@ -150,15 +165,11 @@ export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
   return {
     stop() {
       clearInterval(sampler);
-      const windowMs = performance.now() - started;
       const own = process.cpuUsage(own0);
       const ticks1 = cpuTicks(cpus);
-      const threads1 = threadTicks();
+      const threads1 = threadTimes();
       const throttle1 = throttleCount(cpus);
       sample();
-      const busyTicks = (windowMs / 1000) * USER_HZ * BUSY_THREAD_SHARE;
-      let busyThreads = 0;
-      for (const [tid, t1] of threads1) if (t1 - (threads0.get(tid) ?? 0) >= busyTicks) busyThreads++;
       const ms = (ticks: number) => (ticks * 1000) / USER_HZ;
       return {
         cpu_time_ms: (own.user + own.system) / 1000,
@@ -167,7 +178,7 @@ export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
         cpu_mhz_source: source,
         governor: governor(cpus),
         throttle: throttle0 !== null && throttle1 !== null ? { before: throttle0, after: throttle1 } : null,
-        threads: { total: threads1.size, busy: busyThreads },
+        threads: { total: threads1.size, busy: busyThreads(threads0, threads1) },
       };
     },
   };

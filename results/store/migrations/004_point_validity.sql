@@ -23,7 +23,7 @@ ALTER TABLE instances ADD COLUMN cpu_mhz_source TEXT;          -- 'cpufreq' | 'c
 ALTER TABLE instances ADD COLUMN throttle_events INTEGER;      -- thermal throttle counter increase; null: not exposed
 ALTER TABLE instances ADD COLUMN governor TEXT;                -- cpufreq governor; null: not exposed
 ALTER TABLE instances ADD COLUMN threads_total INTEGER;        -- threads in /proc/<pid>/task at the window's end
-ALTER TABLE instances ADD COLUMN threads_busy INTEGER;         -- threads that ran >= 10 % of the window
+ALTER TABLE instances ADD COLUMN threads_busy INTEGER;         -- threads that did the work (>= 25 % of the busiest's time)
 ALTER TABLE instances ADD COLUMN allowed_cpu_count INTEGER;    -- CPUs in its affinity mask
 
 DROP VIEW results;
