@@ -131,7 +131,7 @@ function main(): void {
       rows.push({ section, measure: "candidate's interval, median half-width", value: fixed(widths.length ? 100 * median(widths) : null, 1), unit: '%', note: `over ${widths.length} points` });
       const reasons = new Map<string, number>();
       for (const line of c.runs.flatMap((r) => [...r.failures, ...r.inconclusive])) {
-        const reason = line.replace(/^bs=\S+: /, '').replace(/[\d.]+/g, '#').slice(0, 60);
+        const reason = line.replace(/^bs=\S+: /, '').replace(/[\d.]+/g, '#').slice(0, 44);
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
       for (const [reason, times] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 4)) rows.push({ section, measure: `  reason: ${reason}`, value: String(times), unit: 'lines', note: '' });
