@@ -15,6 +15,8 @@ const KEEP_ENDED_MS = 24 * 3600 * 1000;
 
 interface Entry {
   pid: number;
+  /** The process's start time (clock ticks after boot, /proc/<pid>/stat), so a reused pid is not taken for it. */
+  pid_start: string | null;
   /** Null until the sweep record exists. */
   sweep_id: number | null;
   db: string;
@@ -31,6 +33,22 @@ export interface OtherSweep {
   started_ms: number;
   /** When it ended (for one whose process died without saying: its file's last change); null while it runs. */
   ended_ms: number | null;
+}
+
+/** Field 22 (starttime) of /proc/<pid>/stat; null where it cannot be read. */
+function processStart(pid: number | 'self'): string | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The registered process still runs: its pid is alive and, where known, started when it did. */
+function stillRunning(entry: Entry): boolean {
+  if (!processAlive(entry.pid)) return false;
+  return entry.pid_start === null || processStart(entry.pid) === entry.pid_start;
 }
 
 export function describeSweep(o: OtherSweep): string {
@@ -57,7 +75,7 @@ function readOthers(dir: string, ownFile: string | null): OtherSweep[] {
     } catch {
       continue; // being written or removed right now
     }
-    const ended = entry.ended_ms ?? (processAlive(entry.pid) ? null : mtime);
+    const ended = entry.ended_ms ?? (stillRunning(entry) ? null : mtime);
     if (ended !== null && Date.now() - ended > KEEP_ENDED_MS) {
       rmSync(file, { force: true });
       continue;
@@ -104,7 +122,7 @@ export class SweepRegistration {
     }
     const started = Date.now();
     const file = `${process.pid}-${started}-${Math.random().toString(36).slice(2, 8)}.json`;
-    const reg = new SweepRegistration(dir, file, { pid: process.pid, sweep_id: null, db: resolve(db), started_ms: started, ended_ms: null, allow_concurrent: allowConcurrent });
+    const reg = new SweepRegistration(dir, file, { pid: process.pid, pid_start: processStart('self'), sweep_id: null, db: resolve(db), started_ms: started, ended_ms: null, allow_concurrent: allowConcurrent });
     reg.write();
     // Checked after writing our own file: of two sweeps starting at once, at least one sees the other.
     try {

@@ -61,6 +61,10 @@ describe('migrations', () => {
       assert.equal(store.db.pragma('user_version', { simple: true }), latestVersion());
       const rows = store.db.prepare('SELECT sweep_name, host, throughput_ips FROM results').all();
       assert.deepEqual(rows, [{ sweep_name: 'legacy', host: 'old-host', throughput_ips: 42.5 }]);
+      // A point stored before the validity columns: not suspect, no interval, Dice images unknown.
+      assert.deepEqual(store.db.prepare('SELECT suspect, throughput_ci_low, dice_images FROM results').all(), [{ suspect: 0, throughput_ci_low: null, dice_images: null }]);
+      const [measures] = store.pointMeasuresOf(1);
+      assert.deepEqual([measures!.throughput_ci, measures!.suspect_reasons], [null, []]);
     } finally {
       store.close();
     }

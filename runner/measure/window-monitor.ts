@@ -111,10 +111,11 @@ export function busyThreads(before: ReadonlyMap<string, number>, after: Readonly
 
 /** Average MHz of the CPUs now, from cpufreq or else /proc/cpuinfo; null when neither tells. */
 function frequencyNow(cpus: readonly number[]): { mhz: number; source: 'cpufreq' | 'cpuinfo' } | null {
-  const khz = cpus.map((c) => readText(`/sys/devices/system/cpu/cpu${c}/cpufreq/scaling_cur_freq`)).filter((t): t is string => t !== null);
-  if (khz.length > 0) return { mhz: khz.reduce((s, t) => s + Number(t), 0) / khz.length / 1000, source: 'cpufreq' };
+  // A zero or unreadable figure is "not exposed", not a frequency.
+  const khz = cpus.map((c) => Number(readText(`/sys/devices/system/cpu/cpu${c}/cpufreq/scaling_cur_freq`))).filter((v) => v > 0);
+  if (khz.length > 0) return { mhz: khz.reduce((s, v) => s + v, 0) / khz.length / 1000, source: 'cpufreq' };
   const info = parseCpuinfoMhz(readText('/proc/cpuinfo') ?? '');
-  const mhz = cpus.map((c) => info.get(c)).filter((v): v is number => v !== undefined);
+  const mhz = cpus.map((c) => info.get(c)).filter((v): v is number => v !== undefined && v > 0);
   if (mhz.length > 0) return { mhz: mhz.reduce((s, v) => s + v, 0) / mhz.length, source: 'cpuinfo' };
   return null;
 }
@@ -170,7 +171,8 @@ export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
       const threads1 = threadTimes();
       const throttle1 = throttleCount(cpus);
       sample();
-      const ms = (ticks: number) => (ticks * 1000) / USER_HZ;
+      // Counters can step back (steal after a VM migrates): a delta is never below 0.
+      const ms = (ticks: number) => (Math.max(0, ticks) * 1000) / USER_HZ;
       return {
         cpu_time_ms: (own.user + own.system) / 1000,
         cpus: { busy_ms: ms(ticks1.busy - ticks0.busy), steal_ms: ms(ticks1.steal - ticks0.steal), total_ms: ms(ticks1.total - ticks0.total) },
