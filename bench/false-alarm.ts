@@ -14,14 +14,16 @@ import { sweepCli } from './lib/sweep-cli.js';
 // would (`sweep compare baseline candidate`, its exit code). Rounds interleave the three kinds so
 // the machine's load drifts over all of them alike. The slowdown is injected by the runner
 // (NUMA_SWEEP_INJECT_SLOWDOWN: each timed batch that fraction slower), so the points keep their keys.
-// `node dist/bench/false-alarm.js [--reruns N] [--slow-runs M] [--min-change F] [--json]`
+// `node dist/bench/false-alarm.js [--reruns N] [--slow-runs M] [--min-change F] [--max-foreign-load PCT] [--json]`
 
-const USAGE = `usage: node dist/bench/false-alarm.js [--reruns N] [--slow-runs M] [--min-change F] [--json]
+const USAGE = `usage: node dist/bench/false-alarm.js [--reruns N] [--slow-runs M] [--min-change F] [--max-foreign-load PCT] [--json]
 
-  --reruns N      identical reruns compared against the baseline (default 10)
-  --slow-runs M   runs at each slowdown, 10 % and 25 % (default 5)
-  --min-change F  passed to sweep compare (default: its own)
-  --json          every run's exit code and ratios as JSON instead of the table`;
+  --reruns N              identical reruns compared against the baseline (default 10)
+  --slow-runs M           runs at each slowdown, 10 % and 25 % (default 5)
+  --min-change F          passed to sweep compare (default: its own)
+  --max-foreign-load PCT  passed to every sweep (default: its own); 100 judges the intervals
+                          alone, with the foreign-load monitor out of the way
+  --json                  every run's exit code and ratios as JSON instead of the table`;
 
 interface Condition {
   name: string;
@@ -44,8 +46,8 @@ interface Judged {
 let waitedMs = 0;
 
 /** Runs one sweep (after any other sweep on the host has ended). */
-function runSweep(file: string, db: string, tag: string, cwd: string): void {
-  const r = sweepCli([file, '--db', db, '--tag', tag], cwd);
+function runSweep(file: string, db: string, tag: string, cwd: string, sweepArgs: string[]): void {
+  const r = sweepCli([file, '--db', db, '--tag', tag, ...sweepArgs], cwd);
   waitedMs += r.waitedMs;
   if (r.code !== 0) throw new Error(`sweep ${tag} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
 }
@@ -69,8 +71,16 @@ const rate = (n: number, of: number) => `${n}/${of} = ${of ? Math.round((100 * n
 
 function main(): void {
   const { values } = parseArgs({
-    options: { reruns: { type: 'string' }, 'slow-runs': { type: 'string' }, 'min-change': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      reruns: { type: 'string' },
+      'slow-runs': { type: 'string' },
+      'min-change': { type: 'string' },
+      'max-foreign-load': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
+  const sweepArgs = values['max-foreign-load'] === undefined ? [] : ['--max-foreign-load', values['max-foreign-load']];
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
@@ -89,13 +99,13 @@ function main(): void {
       { name: '25 % slower', slowdown: 0.25, file: writeVerdictExperiment(join(dir, 'slow25.yaml'), { slowdown: 0.25 }), runs: [] },
     ];
     process.stderr.write('baseline sweep\n');
-    runSweep(conditions[0]!.file, db, 'baseline', dir);
+    runSweep(conditions[0]!.file, db, 'baseline', dir, sweepArgs);
     const wanted = (c: Condition) => (c.slowdown === 0 ? reruns : slowRuns);
     for (let round = 0; round < Math.max(reruns, slowRuns); round++) {
       for (const c of conditions) {
         if (round >= wanted(c)) continue;
         const tag = `${c.slowdown === 0 ? 'rerun' : `slow${Math.round(c.slowdown * 100)}`}-${round + 1}`;
-        runSweep(c.file, db, tag, dir);
+        runSweep(c.file, db, tag, dir, sweepArgs);
         const judged = judge(db, tag, dir, values['min-change']);
         c.runs.push(judged);
         process.stderr.write(`${tag}: exit ${judged.exit}, throughput ratios ${judged.ratios.map((x) => x.toFixed(3)).join(' ')}\n`);
@@ -104,7 +114,7 @@ function main(): void {
     const loadAfter = loadavg();
     const minutes = (Date.now() - started) / 60_000;
     if (values.json) {
-      process.stdout.write(JSON.stringify({ reruns, slowRuns, loadBefore, loadAfter, minutes, conditions }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ reruns, slowRuns, sweepArgs, loadBefore, loadAfter, minutes, waitedMs, conditions }, null, 2) + '\n');
       return;
     }
     const rows: Row[] = [];
@@ -121,14 +131,14 @@ function main(): void {
       rows.push({ section, measure: "candidate's interval, median half-width", value: fixed(widths.length ? 100 * median(widths) : null, 1), unit: '%', note: `over ${widths.length} points` });
       const reasons = new Map<string, number>();
       for (const line of c.runs.flatMap((r) => [...r.failures, ...r.inconclusive])) {
-        const reason = line.replace(/^bs=\S+: /, '').replace(/[\d.]+/g, '#').slice(0, 60);
+        const reason = line.replace(/^bs=\S+: /, '').replace(/[\d.]+/g, '#').slice(0, 44);
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
       for (const [reason, times] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 4)) rows.push({ section, measure: `  reason: ${reason}`, value: String(times), unit: 'lines', note: '' });
     }
     process.stdout.write(formatRows(rows));
     process.stdout.write(
-      `\n${availableParallelism()} CPUs; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ` +
+      `\nsweeps run with ${sweepArgs.length ? sweepArgs.join(' ') : 'their defaults'}; ${availableParallelism()} CPUs; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ` +
         `${loadAfter.map((x) => x.toFixed(1)).join(' ')} after; ${minutes.toFixed(1)} min, ${(waitedMs / 60_000).toFixed(1)} of them waiting for other sweeps\n`,
     );
   } finally {

@@ -280,7 +280,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   }
   if (points.length === 0) {
     // Points stored before migration 006 have no CPUs recorded, and keys of resolved values (cpi=80).
-    const legacy = [[sa, pa], [sb, pb]].filter(([, ps]) => (ps as PointMeasures[]).some((p) => p.status === 'ok' && p.cpus === null)).map(([s]) => (s as SweepRecord).id);
+    const sides = [[sa, pa], [sb, pb]] as const;
+    const legacy = sides.filter(([, ps]) => ps.some((p) => p.status === 'ok' && p.cpus === null)).map(([s]) => s.id);
     failures.push(
       `no point matched: A has ${pa.length} point(s), B ${pb.length}, no key in common` +
         (legacy.length ? `; sweep ${legacy.join(' and ')} was stored before keys held the declared values (cpi=auto, not its cores): record a new baseline` : ''),

@@ -372,3 +372,28 @@ describe('store', () => {
     }
   });
 });
+
+describe('point identity and inputs (migrations 005, 006)', () => {
+  test('the declared values, resolved CPUs and nodes, skipped points and input hashes read back as written', () => {
+    const store = openStore(dbPath());
+    try {
+      const skipped = [{ key: 'bs=1,inst=4,cpi=auto,bind=numactl,prof=default,eng=onnxruntime,smt=0', reason: 'cores_per_instance auto: 4 instances but only 2 usable physical cores' }];
+      const id = store.beginSweep(sweepStartFixture({ skipped, modelSha256: 'a'.repeat(64), dataSha256: 'b'.repeat(64) }));
+      const outcome = pointOutcomeFixture({ params: { instances: 2, cores_per_instance: 20 } });
+      store.recordPoint(id, { ...outcome, key: 'bs=128,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0', declared: { ...outcome.params, cores_per_instance: 'auto' } });
+      const sweep = store.getSweep(id)!;
+      assert.deepEqual([sweep.skipped, sweep.model_sha256, sweep.data_sha256], [skipped, 'a'.repeat(64), 'b'.repeat(64)]);
+      const [point] = store.pointsOf(id);
+      assert.equal(point!.declared!.cores_per_instance, 'auto');
+      assert.equal(point!.params.cores_per_instance, 20);
+      assert.deepEqual(point!.cpus, Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(point!.nodes, [0, 1]);
+      const [measures] = store.pointMeasuresOf(id);
+      assert.deepEqual([measures!.cores_per_instance, measures!.cpus?.length, measures!.nodes], [20, 40, [0, 1]]);
+      const stored = store.db.prepare('SELECT cpus, nodes FROM points WHERE sweep_id = ?').get(id);
+      assert.deepEqual(stored, { cpus: '0-39', nodes: '0-1' }, 'CPU lists, as a person would type them');
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -39,8 +39,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 function point(script: string): PlannedPoint {
   return {
     key: 'bs=2,inst=1',
-    params: { batch_size: 2, instances: 1, cores_per_instance: 1, binding: 'none', profile: 'default', engine: 'onnxruntime', smt: false },
     declared: { batch_size: 2, instances: 1, cores_per_instance: 1, binding: 'none', profile: 'default', engine: 'onnxruntime', smt: false },
+    params: { batch_size: 2, instances: 1, cores_per_instance: 1, binding: 'none', profile: 'default', engine: 'onnxruntime', smt: false },
     instances: [{ index: 0, cpus: [0], nodes: [0], argv: [process.execPath, script], env: {} }],
     warnings: [],
   };

@@ -1,15 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify, parse } from 'yaml';
 import Database from 'better-sqlite3';
-import { packagePath } from '../common/paths.js';
 import { canonicalBuiltinSpec, fileSha256, inputHashes } from '../orchestrator/inputs-hash.js';
 import { VERDICT_EXPERIMENT } from '../bench/lib/verdict-experiment.js';
+import { sweepCli } from '../bench/lib/sweep-cli.js';
 
 // What a sweep measured with: the SHA-256 of its model and data, stored with the sweep; a
 // --resume on another model or data (same YAML, a file changed in place) is refused.
@@ -38,10 +37,7 @@ describe('input hashes', () => {
   });
 });
 
-function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), ...(args[0]?.endsWith('.yaml') ? [...args, '--allow-concurrent'] : args)], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sweep = (args: string[]) => sweepCli(args, dir);
 
 describe('a sweep stores its inputs; --resume refuses other ones', () => {
   it('stores both hashes, and refuses to resume once the data file changed in place', () => {

@@ -24,12 +24,12 @@ function sleep(ms: number): void {
 export function sweepCli(args: string[], cwd: string, maxWaitMs = 15 * 60_000): CliRun {
   const started = Date.now();
   for (;;) {
+    const attempt = Date.now();
     const r = spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), ...args], { encoding: 'utf8', cwd, timeout: 600_000 });
-    const waitedMs = Date.now() - started;
-    if (r.status === 2 && HOST_TAKEN.test(r.stderr) && waitedMs < maxWaitMs) {
+    if (r.status === 2 && HOST_TAKEN.test(r.stderr) && Date.now() - started < maxWaitMs) {
       sleep(RETRY_MS);
       continue;
     }
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, waitedMs };
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, waitedMs: attempt - started };
   }
 }
