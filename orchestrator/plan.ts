@@ -1,32 +1,10 @@
+import type { DeclaredParams, PointParams } from '../common/point-params.js';
 import type { Topology } from '../common/topology.js';
 
 // The plan: what `sweep plan --json` prints and what launch executes. schemas/plan.schema.json.
+// A point's axis values are defined in common/point-params.ts (the store keeps them too).
 
-export type Binding = 'none' | 'numactl' | 'node' | 'taskset';
-
-/** One combination of matrix values, after derived values are resolved. */
-export interface PointParams {
-  batch_size: number;
-  instances: number;
-  cores_per_instance: number;
-  binding: Binding;
-  profile: string;
-  engine: string;
-  smt: boolean;
-  [axis: string]: string | number | boolean;
-}
-
-/** The axis values as the experiment declares them: cores_per_instance may be 'auto' or 'node'. */
-export interface DeclaredParams {
-  batch_size: number;
-  instances: number;
-  cores_per_instance: number | 'auto' | 'node';
-  binding: Binding;
-  profile: string;
-  engine: string;
-  smt: boolean;
-  [axis: string]: string | number | boolean;
-}
+export type { Binding, DeclaredParams, PointParams } from '../common/point-params.js';
 
 /** A point the machine cannot hold, with why. */
 export interface SkippedPoint {

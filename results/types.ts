@@ -1,6 +1,6 @@
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
 import type { Calibration, Precision } from '../runner/model/prepared.js';
-import type { DeclaredParams, PointParams } from '../orchestrator/plan.js';
+import type { DeclaredParams, PointParams } from '../common/point-params.js';
 import type { Topology } from '../common/topology.js';
 
 // What the orchestrator hands the store. The store never sees engine code, only these records.

@@ -1,6 +1,6 @@
 import type { RunnerResult } from '../../runner/job.js';
 import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
-import type { DeclaredParams } from '../../orchestrator/plan.js';
+import type { DeclaredParams } from '../../common/point-params.js';
 import { parseCpuList } from '../../common/cpulist.js';
 import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';
