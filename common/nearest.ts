@@ -17,24 +17,23 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate `word` most plausibly misspells, or undefined when none is close: a candidate
- * the word begins (at least 3 letters: 'numa' -> 'numactl'), else the one at the smallest edit
- * distance if that is at most a third of the word's length (2 edits at least).
+ * The candidates `word` most plausibly misspells, best first, or none when none is close: the
+ * candidates the word begins (at least 3 letters: 'numa' -> 'numactl'), shortest first, else
+ * those at the smallest edit distance if that is at most a third of the word's length (2 edits
+ * at least).
  */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
+export function nearestAll(word: string, candidates: readonly string[]): string[] {
   const lower = word.toLowerCase();
   if (lower.length >= 3) {
     const prefixed = candidates.filter((c) => c.toLowerCase().startsWith(lower) && c.length > word.length);
-    if (prefixed.length > 0) return prefixed.reduce((a, b) => (b.length < a.length ? b : a));
+    if (prefixed.length > 0) return [...prefixed].sort((a, b) => a.length - b.length);
   }
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  const scored = candidates.map((c) => ({ c, d: editDistance(word, c) }));
+  const best = Math.min(...scored.map((x) => x.d));
+  return best <= Math.max(2, Math.floor(word.length / 3)) ? scored.filter((x) => x.d === best).map((x) => x.c) : [];
+}
+
+/** The one candidate `word` most plausibly misspells (nearestAll's first), or undefined. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  return nearestAll(word, candidates)[0];
 }

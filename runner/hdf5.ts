@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { UserError } from '../common/errors.js';
 
@@ -63,6 +64,16 @@ export function requireDataset(file: H5File | H5Group, name: string, fileName: s
   });
 }
 
+/** fsync of a file or folder: the data (or the rename) is on disk before the call returns. */
+function syncToDisk(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Writes an HDF5 file through `fill`, into a temporary file beside `path` that is renamed over
  * `path` only when `fill` succeeded.
@@ -76,7 +87,9 @@ export async function writeH5Atomic<T>(path: string, fill: (file: H5File) => T |
     const out = await fill(file);
     file.close();
     file = undefined;
+    syncToDisk(tmp);
     renameSync(tmp, path);
+    syncToDisk(dirname(resolve(path)));
     return out;
   } catch (err) {
     try {

@@ -9,7 +9,7 @@ export interface RunnerJob {
   /** Decathlon-layout HDF5 file. */
   data: string;
   split: Split;
-  /** How many images to load, starting after `skip` (the seed's imgs_testing[500:2500] is skip 500, images 2000). */
+  /** How many images to load, starting after `skip` (the reference benchmark's imgs_testing[500:2500] is skip 500, images 2000; docs/workload.md). */
   images: number;
   skip: number;
   batchSize: number;

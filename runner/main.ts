@@ -4,7 +4,7 @@ import type { RunnerEvent, RunnerJob } from './job.js';
 import { runJob } from './run-job.js';
 
 // The runner child process: `node dist/runner/main.js --job '<RunnerJob JSON>'`.
-// Protocol (DESIGN.md): JSON lines on stdout -- {"event":"ready"} after load and warm-up, then,
+// Protocol (docs/architecture.md): JSON lines on stdout -- {"event":"ready"} after load and warm-up, then,
 // once "go" arrives on stdin (when job.barrier), {"event":"result",...}. Logs go to stderr.
 // Exit 0 after a result, 2 for bad input (an "error" event first), 1 for anything else.
 

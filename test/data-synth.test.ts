@@ -33,7 +33,7 @@ describe('synthetic decathlon data', () => {
     assert.notEqual(sha256(a), sha256(c));
   });
 
-  test('writes the six datasets with the seed layout, float32 images and masks, and generator attributes', async () => {
+  test('writes the six datasets with the decathlon layout, float32 images and masks, and generator attributes', async () => {
     const path = join(dir, 'layout.h5');
     const summary = await writeSynthetic(path, { seed: 5, train: 3, validation: 2, testing: 6, size: 48 });
     const info = await describeData(path);

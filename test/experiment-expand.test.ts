@@ -77,7 +77,7 @@ function fixture(name: string, allowed?: string): Topology {
   return topologyFromLscpu(readFileSync(file, 'utf8'), file, allowed);
 }
 
-/** The seed's section 4.8, in its order: the keys (declared values) and the cores they resolve to. */
+/** The reference benchmark's plan (docs/workload.md), in its order: the keys (declared values) and the cores they resolve to. */
 const SEED_PLAN = [
   'bs=1,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0',
   'bs=1,inst=1,cpi=auto,bind=none,prof=optimized,eng=onnxruntime,smt=0',
@@ -225,14 +225,14 @@ function loadedProfile(exp: Experiment, name: string): Profile {
 }
 
 describe('experiments/*.yaml', () => {
-  test("xeon-8380.yaml is the seed's 8 configurations (constructed machine)", () => {
+  test("xeon-8380.yaml is the reference benchmark's 8 configurations (constructed machine)", () => {
     const out = expandMatrix(loadExperiment(packagePath('experiments', 'xeon-8380.yaml')), xeon8380);
     assert.deepEqual(out.points.map((p) => p.key), SEED_PLAN);
     assert.deepEqual(out.points.map((p) => p.params.cores_per_instance), SEED_CORES);
     assert.deepEqual(out.skipped, []);
   });
 
-  test("xeon-8380.yaml is the seed's 8 configurations (lscpu fixture)", () => {
+  test("xeon-8380.yaml is the reference benchmark's 8 configurations (lscpu fixture)", () => {
     const out = expandMatrix(loadExperiment(packagePath('experiments', 'xeon-8380.yaml')), fixture('xeon-8380-2s-ht'));
     assert.deepEqual(out.points.map((p) => p.key), SEED_PLAN);
     assert.deepEqual(out.points.map((p) => p.params.cores_per_instance), SEED_CORES);
@@ -254,7 +254,7 @@ describe('experiments/*.yaml', () => {
     assert.deepEqual(env, { OMP_NUM_THREADS: '80', KMP_AFFINITY: 'granularity=fine,compact,1,0', KMP_BLOCKTIME: '0' });
   });
 
-  test('local.yaml sizes itself: the seed plan in miniature on a 2-core VM and on the Xeon', () => {
+  test('local.yaml sizes itself: the reference plan in miniature on a 2-core VM and on the Xeon', () => {
     const exp = loadExperiment(packagePath('experiments', 'local.yaml'));
     assert.deepEqual(keys(exp, vm2), [
       'bs=1,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0',

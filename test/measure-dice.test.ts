@@ -5,7 +5,7 @@ import { DiceAccumulator, calcDice, calcSoftDice, roundHalfEven } from '../runne
 const f32 = (xs: number[]): Float32Array => Float32Array.from(xs);
 const close = (actual: number, expected: number, what = ''): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${what} ${actual} != ${expected}`);
 
-describe('Dice as the seed defines it (smooth 0.01)', () => {
+describe('Dice as the reference benchmark defines it (smooth 0.01)', () => {
   test('hand-made masks give the known values', () => {
     // identical masks with 3 positives: (2*3 + 0.01) / (3 + 3 + 0.01)
     close(calcDice(f32([1, 1, 1, 0, 0]), f32([1, 1, 1, 0, 0])), 1);
@@ -41,7 +41,7 @@ describe('DiceAccumulator', () => {
   const clean = { target: f32([0, 0, 0, 0]), prediction: f32([0, 0.1, 0, 0]) };
   const images = [tumour, empty, clean];
 
-  test('pooled Dice is the seed Dice of the stacked images, not the mean of per-image Dice', () => {
+  test('pooled Dice is the reference Dice of the stacked images, not the mean of per-image Dice', () => {
     const acc = new DiceAccumulator();
     for (const img of images) acc.add(img.target, img.prediction);
     const stacked = (key: 'target' | 'prediction'): Float32Array => f32(images.flatMap((i) => [...i[key]]));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../common/errors.js';
-import { parseKerasModelConfig } from '../runner/model/keras-config.js';
+import { parseKerasModelConfig } from '../runner/model/keras-config-read.js';
 
 // model_config variants without a fixture file here: Keras 3's legacy HDF5 format and
 // tf.keras 2.x Sequential with an explicit InputLayer (shapes as those versions write them).

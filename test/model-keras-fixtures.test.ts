@@ -11,7 +11,7 @@ import { readNpy } from '../runner/model/npy.js';
 import { Rng } from '../common/prng.js';
 import { referenceEval } from './model-reference.js';
 
-// Real files written by Keras 2.1 to 2.11 (../shared/keras-fixtures, see its README): the loader
+// Real files written by Keras 2.1 to 2.11 (../shared/keras-fixtures, layout in docs/model-files.md): the loader
 // must read them and, through onnxruntime, reproduce Keras's own numbers.
 
 const root = sharedDir();

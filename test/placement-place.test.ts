@@ -18,7 +18,7 @@ function warnings(pl: Placement): string[] {
   return 'skip' in pl ? [] : pl.warnings;
 }
 
-test('xeon 2S: the seed plan (1, 2 and 4 instances) packs into nodes', () => {
+test('xeon 2S: the reference plan (1, 2 and 4 instances) packs into nodes', () => {
   assert.deepEqual(show(placePoint(p(1, 40), xeon)), ['0-39@0']);
   assert.deepEqual(show(placePoint(p(2, 40), xeon)), ['0-39@0', '40-79@1']);
   assert.deepEqual(show(placePoint(p(4, 20), xeon)), ['0-19@0', '20-39@0', '40-59@1', '60-79@1']);

@@ -6,7 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { packagePath } from '../common/paths.js';
 import type { Plan } from '../orchestrator/plan.js';
 
-// `sweep plan --json` through the real CLI: the seed's plan on the machine it was written for,
+// `sweep plan --json` through the real CLI: the reference benchmark's plan on the machine it was written for,
 // checked against schemas/plan.schema.json (which refers to the topology schema).
 
 function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -17,7 +17,7 @@ function sweep(args: string[]): { code: number | null; stdout: string; stderr: s
 const schema = (name: string) => JSON.parse(readFileSync(packagePath('schemas', `${name}.schema.json`), 'utf8')) as object;
 
 describe('sweep plan --json', () => {
-  it("gives the seed's 8 points on a 2-socket Xeon 8380, valid against the plan schema", () => {
+  it("gives the reference benchmark's 8 points on a 2-socket Xeon 8380, valid against the plan schema", () => {
     const run = sweep(['plan', packagePath('experiments', 'xeon-8380.yaml'), '--topology', packagePath('test', 'fixtures', 'lscpu', 'xeon-8380-2s-ht.txt'), '--json']);
     assert.equal(run.code, 0, run.stderr);
     const plan = JSON.parse(run.stdout) as Plan;

@@ -49,7 +49,7 @@ describe('bundled model: runner (onnxruntime) against PyTorch', { skip: skipReas
   test(`${IMAGES} synthetic slices: max abs difference <= 1e-4 and the same Dice to 4 decimals`, async (t) => {
     assert.ok(existsSync(MODEL), `${MODEL} is missing (tools/train-demo-model/README.md makes it)`);
     const data = join(dir, 'synth.h5');
-    // Seed 2: not the seed the model was trained on (1).
+    // Seed 2: not the generator seed the model was trained on (1).
     await writeSynthetic(data, { seed: 2, train: 0, validation: 0, testing: IMAGES });
     const runnerOut = join(dir, 'runner-pred.h5');
     const torchOut = join(dir, 'torch-pred.h5');

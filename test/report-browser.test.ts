@@ -80,7 +80,7 @@ test('the report opens from disk with no errors, no network, and its charts and 
   try {
     assert.deepEqual(problems, []);
     assert.deepEqual(onlyLocal(requests), [], 'no network requests');
-    assert.equal(await page.title(), 'unet-2d-seed-plan – numa-sweep report');
+    assert.equal(await page.title(), 'unet-2d-reference-plan – numa-sweep report');
 
     const expected: Array<[string, string, number]> = [
       ['throughput', 'rect.bar', 8],

@@ -33,7 +33,7 @@ test('writeReport writes one self-contained page and the preview PNGs it embeds'
       const b64 = (await readFile(f)).toString('base64');
       assert.ok(html.includes(`data:image/png;base64,${b64}"`), `${f} embedded`);
     }
-    for (const s of ['unet-2d-seed-plan', 'nightly', 'bench-2s-40c', 'completed', input.sweep.experiment_sha256, '41 min 35 s']) {
+    for (const s of ['unet-2d-reference-plan', 'nightly', 'bench-2s-40c', 'completed', input.sweep.experiment_sha256, '41 min 35 s']) {
       assert.ok(html.includes(s), s);
     }
     assert.equal(count(html, /<svg /g), 6, 'throughput, 2 latency, scaling, profile, binding');

@@ -1,6 +1,6 @@
 import type { ReportInput, ReportPoint, ReportPreview } from '../results/report/types.js';
 
-// A made-up sweep shaped like the seed's benchmark plan (batch 1 and 128, with and without
+// A made-up sweep shaped like the reference benchmark's plan (batch 1 and 128, with and without
 // numactl, default and optimized profile, 1/2/4 instances) on a 40-core host, with one failed
 // point and phantom previews. Tests use it; it is also handy to look at the page's layout.
 // The numbers are invented, not measured.
@@ -82,7 +82,7 @@ export function sampleReportInput(): ReportInput {
   return {
     sweep: {
       id: 7,
-      name: 'unet-2d-seed-plan',
+      name: 'unet-2d-reference-plan',
       tag: 'nightly',
       host: 'bench-2s-40c',
       started_at: '2025-01-14T22:00:03.120Z',

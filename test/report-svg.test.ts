@@ -86,7 +86,7 @@ function fig(figures: Figure[], id: string): Figure {
   return f;
 }
 
-test('figures of the seed-like sweep: every chart present with the expected marks', () => {
+test('figures of the reference-plan-like sweep: every chart present with the expected marks', () => {
   const figures = buildFigures(sampleReportInput().points);
   assert.deepEqual(figures.map((f) => f.id), ['throughput', 'latency', 'scaling', 'profile', 'binding']);
   for (const f of figures) assert.equal(f.absent, null, `${f.id}: ${f.absent}`);

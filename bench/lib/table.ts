@@ -1,4 +1,6 @@
-// The bench's text output: rows grouped under section headings, values right-aligned.
+import { formatTable } from '../../common/format-table.js';
+
+// The bench's text output: one aligned table (common/format-table.ts) per section heading.
 
 export interface Row {
   section: string;
@@ -10,23 +12,13 @@ export interface Row {
 }
 
 export function formatRows(rows: readonly Row[]): string {
-  const w = {
-    measure: Math.max(7, ...rows.map((r) => r.measure.length)),
-    value: Math.max(5, ...rows.map((r) => r.value.length)),
-    unit: Math.max(4, ...rows.map((r) => r.unit.length)),
-  };
-  const line = (m: string, v: string, u: string, n: string) =>
-    `  ${m.padEnd(w.measure)}  ${v.padStart(w.value)}  ${u.padEnd(w.unit)}  ${n}`.trimEnd();
-  const out: string[] = [];
-  let section: string | undefined;
-  for (const r of rows) {
-    if (r.section !== section) {
-      section = r.section;
-      out.push('', section);
-    }
-    out.push(line(r.measure, r.value, r.unit, r.note));
-  }
-  return out.join('\n').replace(/^\n/, '') + '\n';
+  const sections = [...new Set(rows.map((r) => r.section))];
+  return sections
+    .map((section) => {
+      const own = rows.filter((r) => r.section === section).map((r) => [r.measure, r.value, r.unit, r.note]);
+      return `${section}\n${formatTable(['measure', 'value', 'unit', 'note'], own, { maxWidth: 120 })}`;
+    })
+    .join('\n');
 }
 
 /** A number with a fixed count of decimals; '-' for missing. */

@@ -22,7 +22,7 @@ options:
   --engine E            onnxruntime (default) | tfjs-wasm | tfjs-node
   --batch-size B        images per batch (default 1)
   --images N            images to load (default: up to 16, as many as the split holds)
-  --skip N              images to skip first, like the seed's imgs_testing[500:2500] (default 0)
+  --skip N              images to skip first, like the reference benchmark's imgs_testing[500:2500] (default 0)
   --intra N, --inter N  engine thread counts
   --warmup N            warm-up batches (default 2)
   --min-seconds S       timed window lasts at least S seconds (default 0)

@@ -11,7 +11,7 @@ export const modelCommand: Command = {
   usage: `usage: sweep model info <model> [--input HxWxC] [--json]
        sweep model export <model> --format onnx|keras-h5 --out FILE
 
-A model is builtin:unet2d-decathlon (the seed's 2D U-Net, bundled trained weights),
+A model is builtin:unet2d-decathlon (the reference benchmark's 2D U-Net, bundled trained weights),
 builtin:unet2d-buda (Buda et al., BatchNorm, 256x256x3), with options after '?', e.g.
 builtin:unet2d-decathlon?fms=8&upsampling=upsample&weights=random&seed=1 -- or a Keras
 .h5/.hdf5 file (model.save layout) or an .onnx file.

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readOptional } from '../../common/read-optional.js';
 import { join, posix } from 'node:path';
 import { parseCpuList } from '../../common/cpulist.js';
 
@@ -54,16 +54,8 @@ export function cpusetDirs(cgroupText: string, mountinfoText: string): { dir: st
   return out.sort((a, b) => b.version - a.version);
 }
 
-async function readOptional(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /** The nearest directory from `dir` up to `top` holding one of `names`, with its text. */
-async function nearest(dir: string, top: string, names: string[]): Promise<{ path: string; text: string } | null> {
+async function nearestFileUp(dir: string, top: string, names: string[]): Promise<{ path: string; text: string } | null> {
   for (let d = dir; ; d = join(d, '..')) {
     for (const n of names) {
       const text = await readOptional(join(d, n));
@@ -87,8 +79,8 @@ export async function readCgroupCpuset(procDir = '/proc/self'): Promise<CgroupCp
   for (const { dir, version, top } of cpusetDirs(cg, mi)) {
     const cpuNames = version === 2 ? ['cpuset.cpus.effective'] : ['cpuset.effective_cpus', 'cpuset.cpus'];
     const memNames = version === 2 ? ['cpuset.mems.effective'] : ['cpuset.effective_mems', 'cpuset.mems'];
-    const cpus = await nearest(dir, top, cpuNames);
-    const mems = await nearest(dir, top, memNames);
+    const cpus = await nearestFileUp(dir, top, cpuNames);
+    const mems = await nearestFileUp(dir, top, memNames);
     if (cpus) {
       result.cpus = intersect(result.cpus, parseCpuList(cpus.text, 'cgroup cpuset', { file: cpus.path }));
       result.from.push(cpus.path);

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { readOptional } from '../../common/read-optional.js';
 import { execa } from 'execa';
 import { UserError } from '../../common/errors.js';
 import { parseCpuList } from '../../common/cpulist.js';
@@ -31,14 +32,6 @@ async function lscpuText(): Promise<string> {
       cause: err, value: err instanceof Error ? err.message : String(err),
       hint: 'install util-linux, or pass --topology FILE with the saved output of `lscpu --parse=CPU,CORE,SOCKET,NODE`',
     });
-  }
-}
-
-async function readOptional(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
   }
 }
 

@@ -157,7 +157,7 @@ function figureSection(f: Figure): string {
 
 function previewSection(previews: RenderedPreview[]): string {
   const intro =
-    '<p class="absent">Like the seed\'s <code>plot_results</code>: channel 0 (FLAIR) min-max scaled in the "bone" map, ground truth and predicted ' +
+    '<p class="absent">Like the reference benchmark\'s <code>plot_results</code>: channel 0 (FLAIR) min-max scaled in the "bone" map, ground truth and predicted ' +
     'probability in viridis (0 <span class="colorbar"></span> 1), origin at the lower left, pixels doubled.</p>';
   if (previews.length === 0) {
     return `<section id="previews"><h2>Segmentation previews</h2><p class="absent">No previews were given to the report.</p></section>`;

@@ -3,7 +3,7 @@ import { bone, lookupTable, viridis } from './colormap.js';
 import { encodePng, type RasterImage } from './png.js';
 import type { ReportPreview } from './types.js';
 
-// The seed's plot_results as three PNGs per slice: MRI input (channel 0, FLAIR, "bone",
+// The reference benchmark's plot_results as three PNGs per slice: MRI input (channel 0, FLAIR, "bone",
 // min-max scaled over the slice), ground truth and prediction (viridis over a fixed 0..1, so
 // that probabilities read the same on every slice), all drawn with origin='lower' (row 0 at
 // the bottom) and scaled up with nearest neighbours so 144-pixel slices stay readable.

@@ -31,7 +31,7 @@ export interface ReportPoint {
 }
 
 export interface ReportPreview {
-  /** Index of the slice in its split (the seed's indicies_validation). */
+  /** Index of the slice in its split (the reference benchmark's indicies_validation). */
   index: number;
   height: number;
   width: number;

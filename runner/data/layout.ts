@@ -1,6 +1,6 @@
 import type { Split } from '../job.js';
 
-// The Medical Segmentation Decathlon Task01 layout the seed loads (IntelAI/unet 2D data
+// The Medical Segmentation Decathlon Task01 layout the reference benchmark loads (docs/workload.md) (IntelAI/unet 2D data
 // conversion): one images and one masks dataset per split, channels last.
 
 export const SPLITS: readonly Split[] = ['train', 'validation', 'testing'];

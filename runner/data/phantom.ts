@@ -376,7 +376,7 @@ export function renderSlice(rng: Rng, size: number, image: Float32Array, imageOf
       sumSq += v * v;
     }
     // Zero mean, unit variance per channel over the whole slice (background included), as the
-    // seed's conversion does per channel over each volume.
+    // reference preparation's conversion does per channel over each volume.
     const mean = sum / n;
     const std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
     const inv = std > 1e-12 ? 1 / std : 1;

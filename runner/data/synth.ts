@@ -1,7 +1,8 @@
 import { UserError } from '../../common/errors.js';
 import { h5Ready, writeH5Atomic, type H5File } from '../hdf5.js';
 import type { Split } from '../job.js';
-import { DATASETS, SPLITS } from './layout.js';
+import { SPLITS } from './layout.js';
+import { createSplitDatasets } from './split-datasets.js';
 import { CHANNELS, MODALITIES, TUMOUR_PROBABILITY, renderSlice } from './phantom.js';
 import { checkOutputPath } from './output-path.js';
 import { withPinnedClock } from './pinned-clock.js';
@@ -24,7 +25,7 @@ export interface SynthOptions {
   train: number;
   validation: number;
   testing: number;
-  /** Height and width of each slice (the seed's data: 144). */
+  /** Height and width of each slice (the reference benchmark's data: 144). */
   size?: number;
 }
 
@@ -73,24 +74,8 @@ export async function writeSynthetic(path: string, options: SynthOptions): Promi
 /** Writes one split's two datasets in blocks, so memory stays bounded whatever the count. */
 function writeSplit(file: H5File, split: Split, splitIndex: number, count: number, size: number, seed: number): number {
   const pixels = size * size;
-  // Chunks of one slice: readers take row ranges, and a row is one chunk.
-  const images = file.create_dataset({
-    name: DATASETS[split].images,
-    data: new Float32Array(0),
-    shape: [0, size, size, CHANNELS],
-    maxshape: [null, size, size, CHANNELS],
-    chunks: [1, size, size, CHANNELS],
-  });
-  const masks = file.create_dataset({
-    name: DATASETS[split].masks,
-    data: new Float32Array(0),
-    shape: [0, size, size, 1],
-    maxshape: [null, size, size, 1],
-    chunks: [1, size, size, 1],
-  });
+  const { images, masks } = createSplitDatasets(file, split, count, size);
   if (count === 0) return 0;
-  images.resize([count, size, size, CHANNELS]);
-  masks.resize([count, size, size, 1]);
   let withTumour = 0;
   for (let start = 0; start < count; start += BLOCK_SLICES) {
     const n = Math.min(BLOCK_SLICES, count - start);

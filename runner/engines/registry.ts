@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { UserError } from '../../common/errors.js';
-import { editDistance } from '../../common/nearest.js';
+import { nearestAll } from '../../common/nearest.js';
 import type { Engine } from './engine.js';
 import { onnxruntimeEngine } from './onnxruntime.js';
 import { tfjsNodeAvailability, tfjsNodeEngine } from './tfjs-node.js';
@@ -43,7 +43,7 @@ export function engineNames(): string[] {
 export function getEngine(name: string): Engine {
   const entry = ENGINES.get(name);
   if (entry) return entry.engine;
-  const near = nearest(name, engineNames());
+  const near = nearestAll(name.trim(), engineNames());
   const suggestion = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
   throw new UserError(`unknown engine ${JSON.stringify(name)}${suggestion}`, {
     value: name,
@@ -54,14 +54,4 @@ export function getEngine(name: string): Engine {
 /** Which engines can run here, and why not where one cannot (e.g. tfjs-node not installed). */
 export function engineAvailability(): EngineAvailability[] {
   return [...ENGINES].map(([name, { availability }]) => ({ name, ...availability() }));
-}
-
-/** Known names a typo most likely meant: those it begins, else the closest by edit distance. */
-function nearest(name: string, names: string[]): string[] {
-  const lower = name.trim().toLowerCase();
-  const prefixed = lower.length >= 2 ? names.filter((n) => n.startsWith(lower)) : [];
-  if (prefixed.length > 0) return prefixed;
-  const scored = names.map((n) => ({ n, d: editDistance(lower, n) }));
-  const best = Math.min(...scored.map((s) => s.d));
-  return best <= 3 ? scored.filter((s) => s.d === best).map((s) => s.n) : [];
 }

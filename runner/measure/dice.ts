@@ -1,4 +1,4 @@
-// Dice as the seed defines it (calc_dice / calc_soft_dice, smooth 0.01):
+// Dice as the reference benchmark defines it (docs/workload.md) (calc_dice / calc_soft_dice, smooth 0.01):
 //   dice      = (2 * sum(target * round(prediction)) + smooth) / (sum(target) + sum(round(prediction)) + smooth)
 //   soft dice = the same without rounding.
 // round is numpy's: half to even, so a prediction of exactly 0.5 counts as 0. Sums run in
@@ -35,7 +35,7 @@ function checkLengths(target: ArrayLike<number>, prediction: ArrayLike<number>):
   }
 }
 
-/** Hard Dice of the seed's calc_dice (predictions rounded). */
+/** Hard Dice of the reference benchmark's calc_dice (predictions rounded). */
 export function calcDice(target: ArrayLike<number>, prediction: ArrayLike<number>, smooth = DICE_SMOOTH): number {
   checkLengths(target, prediction);
   const s = emptySums();
@@ -49,7 +49,7 @@ export function calcDice(target: ArrayLike<number>, prediction: ArrayLike<number
   return ratio(s, smooth);
 }
 
-/** Soft Dice of the seed's calc_soft_dice (predictions as they are). */
+/** Soft Dice of the reference benchmark's calc_soft_dice (predictions as they are). */
 export function calcSoftDice(target: ArrayLike<number>, prediction: ArrayLike<number>, smooth = DICE_SMOOTH): number {
   checkLengths(target, prediction);
   const s = emptySums();

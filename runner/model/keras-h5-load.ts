@@ -3,10 +3,10 @@ import { UserError } from '../../common/errors.js';
 import { openH5, type H5Dataset, type H5File, type H5Group } from '../hdf5.js';
 import type { ModelGraph, Tensor, WeightRole } from './graph.js';
 import { weightKey } from './graph.js';
-import { parseKerasModelConfig } from './keras-config.js';
+import { parseKerasModelConfig } from './keras-config-read.js';
 import { checkWeights, expectedWeights, inferShapes, inputShapesOf } from './shapes.js';
 
-// Reads Keras HDF5 files as Keras writes them (layout facts: ../shared/keras-fixtures/README.md):
+// Reads Keras HDF5 files as Keras writes them (the layout: docs/model-files.md):
 // the `model_config` root attribute, and the weights either under `model_weights` (model.save)
 // or at the root (save_weights). Member order comes from the `layer_names` and `weight_names`
 // attributes, never from HDF5's alphabetical listing. Float64 and float16 weights become float32.

@@ -5,7 +5,7 @@ import type { H5File, H5Group } from '../hdf5.js';
 import { writeH5Atomic } from '../hdf5.js';
 import type { ModelGraph } from './graph.js';
 import { weightKey } from './graph.js';
-import { toKerasLayerConfig } from './keras-config.js';
+import { toKerasLayerConfig } from './keras-config-write.js';
 import { checkWeights, expectedWeights, inferShapes, inputShapesOf } from './shapes.js';
 
 // Writes a ModelGraph as Keras 2.x `model.save(...h5)` does, so Keras loads our files:

@@ -2,7 +2,7 @@ import type { Activation, Layer, ModelGraph } from './graph.js';
 
 // The two built-in architectures, without weights.
 //
-// unet2d-decathlon: IntelAI unet 2D/model.py (the seed's model). Five levels A..E with
+// unet2d-decathlon: IntelAI unet 2D/model.py (the reference benchmark's model, docs/workload.md). Five levels A..E with
 // fms * 2^level feature maps, two 3x3 'same' conv + ReLU per level, 2x2 max-pool down,
 // 2x2 stride-2 transposed convolution (or UpSampling2D) up, skip concatenation [up, skip] on
 // the channel axis, 1x1 sigmoid head. Keras layer names as IntelAI names them:

@@ -4,7 +4,7 @@
 Loads the model with PyTorch's own Conv2d / ConvTranspose2d / MaxPool2d (weights converted from
 Keras layouts, float16 widened to float32), predicts slices [skip, skip + images) of one split of
 a decathlon-layout data file, optionally writes the probabilities (N x H x W x C float32,
-dataset 'predictions') to an HDF5 file, and prints one JSON line with the seed's Dice and soft
+dataset 'predictions') to an HDF5 file, and prints one JSON line with the reference benchmark's Dice and soft
 Dice over those slices, pooled and on the slices with and without tumour. With --score it
 scores an existing predictions file (the runner's --save-predictions) the same way instead.
 

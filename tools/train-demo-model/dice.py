@@ -1,4 +1,4 @@
-"""The seed's Dice metrics and the IntelAI 2D training loss."""
+"""The reference benchmark's Dice metrics and the IntelAI 2D training loss."""
 
 import numpy as np
 import torch
@@ -6,13 +6,13 @@ import torch.nn.functional as F
 
 
 def calc_dice(target, prediction, smooth=0.01):
-    """Sorensen Dice over everything given, predictions rounded (the seed's calc_dice)."""
+    """Sorensen Dice over everything given, predictions rounded (the reference benchmark's calc_dice)."""
     prediction = np.round(prediction)
     return float((2.0 * np.sum(target * prediction) + smooth) / (np.sum(target) + np.sum(prediction) + smooth))
 
 
 def calc_soft_dice(target, prediction, smooth=0.01):
-    """Soft Dice: the same without rounding (the seed's calc_soft_dice)."""
+    """Soft Dice: the same without rounding (the reference benchmark's calc_soft_dice)."""
     return float((2.0 * np.sum(target * prediction) + smooth) / (np.sum(target) + np.sum(prediction) + smooth))
 
 

@@ -1,6 +1,6 @@
 """Reads and writes the U-Net as a Keras 2.3-style HDF5 file (what `model.save(...h5)` writes).
 
-Layout (the facts in ../../../shared/keras-fixtures/README.md): root attributes keras_version,
+Layout (docs/model-files.md): root attributes keras_version,
 backend and model_config (JSON of the functional Model); group model_weights with attributes
 layer_names / backend / keras_version and one group per layer whose weight_names attribute lists
 'layer/kernel:0', 'layer/bias:0'. Kernels are stored in Keras layouts: Conv2D (kh, kw, in, out),

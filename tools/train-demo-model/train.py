@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Trains the bundled demo model: the seed's 2D U-Net on `sweep data synth` phantoms.
+"""Trains the bundled demo model: the reference benchmark's 2D U-Net on `sweep data synth` phantoms.
 
 CPU only (PyTorch with oneDNN), fixed seeds, a bounded number of epochs. Most epochs run on
 random crops (the network is fully convolutional, and a 96x96 crop costs under half of a

@@ -1,4 +1,4 @@
-"""The seed's 2D U-Net (IntelAI unet 2D, builtin:unet2d-decathlon) in PyTorch.
+"""The reference benchmark's 2D U-Net (IntelAI unet 2D, builtin:unet2d-decathlon) in PyTorch.
 
 One layer list describes the network; the PyTorch module and the Keras model_config
 (keras_h5.py) are both built from it, so names and wiring cannot drift apart. The layers

@@ -1,4 +1,4 @@
--- 002: the `results` view (one row per point, the columns DESIGN.md promises first) and the
+-- 002: the `results` view (one row per point, the columns of the documented contract first, docs/architecture.md) and the
 -- indexes its usual filters need.
 
 CREATE INDEX points_sweep_status ON points(sweep_id, status);
