@@ -2,6 +2,7 @@ import { runnerEntry } from '../common/paths.js';
 import type { RunnerJob } from '../runner/job.js';
 import type { Experiment } from './experiment/types.js';
 import { expandMatrix, resolveEnv, resolveThreads } from './experiment/expand.js';
+import { pointModel } from './experiment/models.js';
 import type { Topology } from './topology/types.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
@@ -25,7 +26,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string): Plan {
     const warnings: string[] = [];
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const job: RunnerJob = {
-        model: exp.workload.model,
+        model: pointModel(exp.models, params).spec,
         data,
         split: exp.workload.split,
         images: exp.workload.images,

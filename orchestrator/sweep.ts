@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../common/errors.js';
+import { UserError, formatLocation, isUserError } from '../common/errors.js';
 import { packagePath, packageRoot } from '../common/paths.js';
 import { differences, type FieldDifference } from '../results/compare.js';
 import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../results/types.js';
@@ -22,6 +22,8 @@ import type { ProgressSink } from './progress.js';
 import type { Plan } from './plan.js';
 import { loadModel } from '../runner/model/presets.js';
 import { inputHashes, type InputHashes } from './inputs-hash.js';
+import { pointModel } from './experiment/models.js';
+import type { ExperimentModel } from './experiment/types.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -164,6 +166,29 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
   return { plan, text: exp.text };
 }
 
+/** A model must exist and load before anything runs; the error names where it is written. */
+async function checkModel(model: ExperimentModel): Promise<void> {
+  if (!model.spec.startsWith('builtin:') && !existsSync(model.spec)) {
+    throw new UserError(`the model file of model '${model.id}' does not exist`, {
+      location: model.location,
+      value: model.spec,
+      hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
+    });
+  }
+  try {
+    await loadModel(model.spec);
+  } catch (err) {
+    // Whatever the loader met (a truncated file, a layer it cannot read) is the model's fault here.
+    const inside = isUserError(err) ? formatLocation(err.location) : '';
+    throw new UserError(`model '${model.id}' does not load: ${(err as Error).message}${inside ? ` (${inside})` : ''}`, {
+      location: model.location,
+      value: model.spec,
+      hint: isUserError(err) ? err.hint : undefined,
+      cause: err,
+    });
+  }
+}
+
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
@@ -176,19 +201,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       hint: 'give --db the database the sweep was written to',
     });
   }
-  const { model } = exp.workload;
-  if (!model.startsWith('builtin:') && !existsSync(model)) {
-    throw new UserError('the model file does not exist', {
-      location: exp.locations.model,
-      value: model,
-      hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
-    });
-  }
-  await loadModel(model);
+  for (const model of exp.models) await checkModel(model);
   refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data);
   const plan = buildPlan(exp, topo, data);
-  const inputs = await inputHashes(model, data);
+  const inputs = await inputHashes(exp.models, data);
   const { progress } = opts;
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
@@ -303,8 +320,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         warnings.push(w);
         progress.message(`warning: ${point.key}: ${w}`);
       }
+      const model = pointModel(exp.models, point.params);
       const outcome: PointOutcome = {
         key: point.key,
+        model: { id: model.id, sha256: inputs.models[model.id]! },
         declared: point.declared,
         params: point.params,
         cpus: [...new Set(point.instances.flatMap((i) => i.cpus))].sort((a, b) => a - b),

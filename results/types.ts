@@ -50,9 +50,17 @@ export interface PointBalance {
   node_ips: Record<string, number>;
 }
 
+/** The model a point ran: its id (models.ts) and the SHA-256 of its file, or of a builtin's canonical spec. */
+export interface PointModel {
+  id: string;
+  sha256: string;
+}
+
 export interface PointOutcome {
   /** The point's identity: its declared axis values (`cpi=auto`), the same on every host. */
   key: string;
+  /** Null where none was recorded (points stored before migration 007). */
+  model: PointModel | null;
   declared: DeclaredParams;
   /** What the declared values resolved to on this host, and the CPUs and memory nodes its instances were given. */
   params: PointParams;
@@ -96,7 +104,10 @@ export interface SweepStart {
   plannedPoints: number;
   /** Points the host could not hold, with why (compare names them when a baseline has them). */
   skipped: { key: string; reason: string }[];
-  /** SHA-256 of the model file (of the canonical spec string for a builtin model) and of the data file. */
+  /**
+   * SHA-256 of the model file (of the canonical spec string for a builtin model; with several
+   * models, of their "ID SHA256" lines sorted by id: orchestrator/inputs-hash.ts) and of the data file.
+   */
   modelSha256: string;
   dataSha256: string;
 }

@@ -31,6 +31,7 @@ function measures(tp: number, ci: number | null, over: Partial<PointMeasures> = 
     cores_per_instance: 2,
     cpus: [0, 1],
     nodes: [0],
+    model_sha256: null,
     ...over,
   };
 }
