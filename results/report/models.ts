@@ -34,10 +34,14 @@ export function modelsSection(points: ReportPoint[]): string | null {
     .map((m) => `<li><strong>${esc(m)}</strong>${sha.has(m) ? ` <code title="SHA-256">${esc(sha.get(m)!)}</code>` : ''}</li>`)
     .join('');
 
+  // Two header rows: the model (or the pair) over its two columns, then what each column holds.
   const head =
-    '<tr><th>configuration</th>' +
-    models.map((m) => `<th class="num">${esc(m)}<br>images/s</th><th class="num">${esc(m)}<br>Dice</th>`).join('') +
-    others.map((m) => `<th class="num">${esc(m)} / ${esc(base)}<br>throughput</th><th class="num">${esc(m)} − ${esc(base)}<br>Dice</th>`).join('') +
+    '<tr><th rowspan="2">configuration</th>' +
+    models.map((m) => `<th colspan="2">${esc(m)}</th>`).join('') +
+    others.map((m) => `<th colspan="2">${esc(m)} against ${esc(base)}</th>`).join('') +
+    '</tr><tr>' +
+    models.map(() => '<th class="num">images/s</th><th class="num">Dice</th>').join('') +
+    others.map(() => '<th class="num">throughput ratio</th><th class="num">Dice difference</th>').join('') +
     '</tr>';
   const ok = (p: ReportPoint | undefined): p is ReportPoint => p !== undefined && p.status === 'ok';
   const body = [...groups.values()]
