@@ -169,7 +169,7 @@ export async function planSweep(experimentFile: string, db: string, topologyFile
 /** A model must exist and load before anything runs; the error names where it is written. */
 async function checkModel(model: ExperimentModel): Promise<void> {
   if (!model.spec.startsWith('builtin:') && !existsSync(model.spec)) {
-    throw new UserError(`the model file of model '${model.id}' does not exist`, {
+    throw new UserError('the model file does not exist', {
       location: model.location,
       value: model.spec,
       hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
