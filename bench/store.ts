@@ -48,7 +48,7 @@ function point(i: number, factor: number, instances: InstanceOutcome[] = []): Po
   const p50 = (params.batch_size / tp) * 1000;
   return {
     key: `bs=${params.batch_size},inst=${params.instances},cpi=${params.cores_per_instance},bind=${params.binding},prof=${params.profile},eng=${params.engine},smt=${params.smt ? 1 : 0}`,
-    declared: params, params, cpus: [0, 1, 2, 3], nodes: [0], status: 'ok', error: null, warnings: [],
+    model: null, declared: params, params, cpus: [0, 1, 2, 3], nodes: [0], status: 'ok', error: null, warnings: [],
     throughput_ips: tp, latency_ms: { mean: p50 * 1.01, p50, p90: p50 * 1.05, p99: p50 * 1.1, max: p50 * 1.2 },
     dice: 0.8712, soft_dice: 0.8588, throughput_repeats: [tp * 0.99, tp, tp * 1.01], throughput_ci: null, suspect_reasons: [], dice_images: 2000, balance: null,
     started_at: '2024-05-29T16:26:40.000Z', ended_at: '2024-05-29T16:27:10.000Z', instances,

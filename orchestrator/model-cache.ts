@@ -13,6 +13,7 @@ import { calibrationPlan, ensureCalibrationData, type CalibrationPlan } from './
 import { describeSplitOf } from '../runner/data/decathlon.js';
 import { expandMatrix } from './experiment/expand.js';
 import type { Experiment } from './experiment/types.js';
+import { pointModel } from './experiment/models.js';
 import type { PointParams } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import type { Topology } from '../common/topology.js';
@@ -124,11 +125,25 @@ export function precisionOf(params: PointParams): Precision {
   return params['precision'] === 'int8' ? 'int8' : 'fp32';
 }
 
-/** The precisions the sweep's onnxruntime points run at; int8 brings fp32 along (its Dice reference). */
-export function sweepPrecisions(exp: Experiment, topo: Topology): Precision[] {
-  const points = expandMatrix(exp, topo).points.filter((p) => PREPARED_ENGINES.includes(p.params.engine));
-  const used = new Set(points.map((p) => precisionOf(p.params)));
-  return PRECISIONS.filter((p) => used.has(p) || (p === 'fp32' && used.has('int8')));
+/** Prepared files by model id, then by precision: what each onnxruntime runner loads. */
+export type ModelFiles = Map<string, Map<Precision, string>>;
+
+/**
+ * The precisions each model's onnxruntime points run at, by model id; int8 brings fp32 along
+ * (its Dice reference).
+ */
+function sweepPrecisions(exp: Experiment, topo: Topology): Map<string, Precision[]> {
+  const used = new Map<string, Set<Precision>>();
+  for (const { params } of expandMatrix(exp, topo).points) {
+    if (!PREPARED_ENGINES.includes(params.engine)) continue;
+    const id = pointModel(exp.models, params).id;
+    used.set(id, (used.get(id) ?? new Set()).add(precisionOf(params)));
+  }
+  const byModel = new Map<string, Precision[]>();
+  for (const [id, precisions] of used) {
+    byModel.set(id, PRECISIONS.filter((p) => precisions.has(p) || (p === 'fp32' && precisions.has('int8'))));
+  }
+  return byModel;
 }
 
 /** Calibration images of an int8 sweep (the data folder is the synthetic data's). */
@@ -136,24 +151,30 @@ function calibrationFor(exp: Experiment, data: string): Promise<CalibrationPlan>
   return calibrationPlan(exp.workload, dirname(data), data, exp.locations.data);
 }
 
+const specOf = (exp: Experiment, id: string): string => exp.models.find((m) => m.id === id)!.spec;
+
 /**
- * Where the sweep's prepared files are or would be, by precision, for `sweep plan`: nothing is
- * converted or written. int8 is left out while its calibration images cannot be told yet (the
- * data file is absent).
+ * Where the sweep's prepared files are or would be, for `sweep plan`: nothing is converted or
+ * written. int8 is left out while its calibration images cannot be told yet (the data file is
+ * absent).
  */
-export async function sweepModelPaths(exp: Experiment, topo: Topology, data: string, cacheDir: string): Promise<Map<Precision, string>> {
-  const files = new Map<Precision, string>();
-  for (const precision of sweepPrecisions(exp, topo)) {
-    if (precision === 'int8' && 'path' in exp.workload.data && !existsSync(data)) continue;
-    const file = preparedPath(exp.workload.model, precision, cacheDir, precision === 'int8' ? await calibrationFor(exp, data) : undefined);
-    if (file !== null) files.set(precision, file);
+export async function sweepModelPaths(exp: Experiment, topo: Topology, data: string, cacheDir: string): Promise<ModelFiles> {
+  const files: ModelFiles = new Map();
+  for (const [id, precisions] of sweepPrecisions(exp, topo)) {
+    const own = new Map<Precision, string>();
+    for (const precision of precisions) {
+      if (precision === 'int8' && 'path' in exp.workload.data && !existsSync(data)) continue;
+      const file = preparedPath(specOf(exp, id), precision, cacheDir, precision === 'int8' ? await calibrationFor(exp, data) : undefined);
+      if (file !== null) own.set(precision, file);
+    }
+    files.set(id, own);
   }
   return files;
 }
 
 /**
- * Prepares what the sweep's points need (each precision its onnxruntime points run at), saying
- * for each whether it was converted or found in the cache; returns the files by precision.
+ * Prepares what the sweep's points need (each model at each precision its onnxruntime points
+ * run at), saying for each whether it was converted or found in the cache.
  */
 export async function prepareSweepModels(
   exp: Experiment,
@@ -162,22 +183,26 @@ export async function prepareSweepModels(
   data: string,
   cacheDir: string,
   progress: Pick<ProgressSink, 'message'>,
-): Promise<Map<Precision, string>> {
-  const files = new Map<Precision, string>();
-  const spec = exp.workload.model;
-  const precisions = sweepPrecisions(exp, topo);
+): Promise<ModelFiles> {
+  const files: ModelFiles = new Map();
+  const needed = sweepPrecisions(exp, topo);
   // A model that takes any input size counts its FLOPs at the data's (when the file is there yet).
-  const dataShape = precisions.length > 0 && existsSync(data) ? (await describeSplitOf(data, exp.workload.split)).shape : undefined;
-  for (const precision of precisions) {
-    const calibration = precision === 'int8' ? await calibrationFor(exp, data) : undefined;
-    if (calibration) progress.message(`int8: calibrating on ${calibration.source.images} images of ${calibration.source.split} in ${calibration.source.file} (${CALIBRATION_METHOD}), once`);
-    const prepared = await prepareModel(spec, precision, cacheDir, dataShape, calibration);
-    if (prepared.file === null) continue;
-    files.set(precision, prepared.file);
-    const how = prepared.converted ? `converted in ${prepared.seconds.toFixed(1)} s` : 'found in the cache';
-    progress.message(`model ${spec} (${precision}): ${how}: ${prepared.file}`);
+  const dataShape = needed.size > 0 && existsSync(data) ? (await describeSplitOf(data, exp.workload.split)).shape : undefined;
+  // The calibration images are the same for every model: planned (and generated) once.
+  const usesInt8 = [...needed.values()].some((ps) => ps.includes('int8'));
+  const calibration = usesInt8 ? await calibrationFor(exp, data) : undefined;
+  if (calibration) progress.message(`int8: calibrating on ${calibration.source.images} images of ${calibration.source.split} in ${calibration.source.file} (${CALIBRATION_METHOD}), once per model`);
+  for (const [id, precisions] of needed) {
+    const spec = specOf(exp, id);
+    const own = new Map<Precision, string>();
+    for (const precision of precisions) {
+      const prepared = await prepareModel(spec, precision, cacheDir, dataShape, precision === 'int8' ? calibration : undefined);
+      if (prepared.file === null) continue;
+      own.set(precision, prepared.file);
+      const how = prepared.converted ? `converted in ${prepared.seconds.toFixed(1)} s` : 'found in the cache';
+      progress.message(`model ${spec} (${precision}): ${how}: ${prepared.file}`);
+    }
+    files.set(id, own);
   }
-  // Engines that build their own graph load the spec themselves: check it loads before anything runs.
-  if (expandMatrix(exp, topo).points.some((p) => !PREPARED_ENGINES.includes(p.params.engine))) await loadModel(spec);
   return files;
 }

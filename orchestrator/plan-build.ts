@@ -4,17 +4,17 @@ import type { Experiment } from './experiment/types.js';
 import { expandMatrix, resolveEnv } from './experiment/expand.js';
 import { resolveEngineSettings } from './experiment/engine-options.js';
 import type { Topology } from '../common/topology.js';
+import { pointModel } from './experiment/models.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
 import type { Plan, PlannedInstance, PlannedPoint, PointParams } from './plan.js';
-import { PREPARED_ENGINES, precisionOf } from './model-cache.js';
-import type { Precision } from '../runner/model/prepared.js';
+import { PREPARED_ENGINES, precisionOf, type ModelFiles } from './model-cache.js';
 
 // Experiment x Topology -> Plan: expand the matrix, place each point's instances, and write
 // the exact argv (binding wrapper + runner + its job) and environment of every instance.
 
-/** `modelFiles`: the prepared ONNX file per precision (model-cache.ts), loaded by the onnxruntime runners. */
-export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFiles: ReadonlyMap<Precision, string> = new Map()): Plan {
+/** `modelFiles`: the prepared ONNX files by model id and precision (model-cache.ts), loaded by the onnxruntime runners. */
+export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFiles: ModelFiles = new Map()): Plan {
   const { points, skipped } = expandMatrix(exp, topo);
   const planned: PlannedPoint[] = [];
   const skips = [...skipped];
@@ -32,12 +32,14 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
     const profile = exp.profiles[params.profile];
     if (!profile) throw new Error(`profile ${params.profile} vanished after validation`);
     const warnings: string[] = [...placement.warnings];
-    const modelFile = PREPARED_ENGINES.includes(params.engine) ? modelFiles.get(precision) : undefined;
-    const referenceModelFile = precision === 'fp32' ? undefined : modelFiles.get('fp32');
+    const model = pointModel(exp.models, params);
+    const prepared = modelFiles.get(model.id);
+    const modelFile = PREPARED_ENGINES.includes(params.engine) ? prepared?.get(precision) : undefined;
+    const referenceModelFile = precision === 'fp32' ? undefined : prepared?.get('fp32');
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const engine = resolveEngineSettings(profile, params, topo, place.cpus);
       const job: RunnerJob = {
-        model: exp.workload.model,
+        model: model.spec,
         data,
         split: exp.workload.split,
         images: exp.workload.images,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { UserError, type ErrorLocation } from '../common/errors.js';
+import { UserError, formatLocation, isUserError, type ErrorLocation } from '../common/errors.js';
 import type { LoadedModel } from '../runner/model/graph.js';
 import type { Split } from '../runner/job.js';
 import { loadModel } from '../runner/model/presets.js';
@@ -13,6 +13,7 @@ import type { Experiment } from './experiment/types.js';
 import type { Plan, PlannedPoint } from './plan.js';
 import type { Topology } from '../common/topology.js';
 import { requireDataFile } from './data-files.js';
+import { pointModel } from './experiment/models.js';
 
 // Preflight: before a sweep (or `sweep infer`) writes or launches anything, the model and the
 // data are opened once here and everything a runner would otherwise find too late is checked:
@@ -36,6 +37,8 @@ export interface WorkloadFacts {
 /** Where each input came from, so errors point at what the user wrote. */
 export interface InputSources {
   model: string;
+  /** The model's id in an experiment (its model axis): named when it does not load. */
+  modelId?: string;
   modelAt: ErrorLocation;
   data: { path: string } | { synthetic: { testing: number } };
   dataAt: ErrorLocation;
@@ -106,15 +109,27 @@ function describeNeed(need: MemoryNeed): string {
   );
 }
 
-async function loadModelChecked(source: string, at: ErrorLocation): Promise<LoadedModel> {
+async function loadModelChecked(source: string, at: ErrorLocation, id?: string): Promise<LoadedModel> {
   if (!source.startsWith('builtin:') && !existsSync(source)) {
     throw new UserError('the model file does not exist', {
       location: at,
       value: source,
-      hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, or builtin:unet2d-decathlon',
+      hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
     });
   }
-  return loadModel(source);
+  try {
+    return await loadModel(source);
+  } catch (err) {
+    if (id === undefined) throw err;
+    // Whatever the loader met (a truncated file, a layer it cannot read) is this model's fault.
+    const inside = isUserError(err) ? formatLocation(err.location) : '';
+    throw new UserError(`model '${id}' does not load: ${(err as Error).message}${inside ? ` (${inside})` : ''}`, {
+      location: at,
+      value: source,
+      hint: isUserError(err) ? err.hint : undefined,
+      cause: err,
+    });
+  }
 }
 
 /** Checks the data against the split, the images asked for and the model; returns the per-image shape. */
@@ -157,7 +172,7 @@ async function checkData(src: InputSources, modelInput: readonly [number | null,
 
 /** Opens the model and the data once and checks them together; returns what the memory estimate needs. */
 export async function checkInputs(src: InputSources): Promise<WorkloadFacts> {
-  const model = await loadModelChecked(src.model, src.modelAt);
+  const model = await loadModelChecked(src.model, src.modelAt, src.modelId);
   const shape = await checkData(src, modelInfo(model).inputShape as [number | null, number | null, number | null]);
   const info = modelInfo(model, shape);
   const activationElements = info.format === 'graph' ? info.layers.reduce((n, l) => n + l.outputShape.reduce<number>((a, d) => a * (d ?? 0), 1), 0) : null;
@@ -235,27 +250,36 @@ function pointMemoryProblem(point: PlannedPoint, facts: WorkloadFacts, topo: Top
 }
 
 /**
- * The sweep's preflight: model and data (checkInputs) and every planned point's memory. Throws
- * a UserError before anything is written; the synthetic data is not generated yet.
+ * The sweep's preflight: every model with the data (checkInputs), and every planned point's
+ * memory with its own model. Throws a UserError before anything is written; the synthetic data
+ * is not generated yet. Returns the facts by model id.
  */
-export async function preflightSweep(exp: Experiment, plan: Plan): Promise<WorkloadFacts> {
+export async function preflightSweep(exp: Experiment, plan: Plan): Promise<Map<string, WorkloadFacts>> {
   const w = exp.workload;
-  const facts = await checkInputs({
-    model: w.model,
-    modelAt: exp.locations.model,
-    data: 'path' in w.data ? w.data : { synthetic: { testing: w.data.synthetic.testing } },
-    dataAt: exp.locations.data,
-    split: w.split,
-    skip: w.skip,
-    images: w.images,
-    imagesHint: `change workload.images or workload.skip in ${exp.file}`,
-  });
+  const byModel = new Map<string, WorkloadFacts>();
+  for (const model of exp.models) {
+    byModel.set(
+      model.id,
+      await checkInputs({
+        model: model.spec,
+        modelId: model.id,
+        modelAt: model.location,
+        data: 'path' in w.data ? w.data : { synthetic: { testing: w.data.synthetic.testing } },
+        dataAt: exp.locations.data,
+        split: w.split,
+        skip: w.skip,
+        images: w.images,
+        imagesHint: `change workload.images or workload.skip in ${exp.file}`,
+      }),
+    );
+  }
+  const factsOf = (point: PlannedPoint) => byModel.get(pointModel(exp.models, point.params).id)!;
   const at = { file: exp.file, at: 'matrix.batch_size' };
   for (const point of plan.points) {
-    const problem = arrayLimitProblem(facts, point.params.batch_size);
+    const problem = arrayLimitProblem(factsOf(point), point.params.batch_size);
     if (problem) throw new UserError(`point ${point.key}: ${problem}`, { location: at, value: point.params.batch_size, hint: 'lower batch_size (or workload.images)' });
   }
-  const problems = plan.points.map((p) => pointMemoryProblem(p, facts, plan.topology)).filter((p): p is PointMemoryProblem => p !== null);
+  const problems = plan.points.map((p) => pointMemoryProblem(p, factsOf(p), plan.topology)).filter((p): p is PointMemoryProblem => p !== null);
   if (problems.length > 0) {
     const shown = problems.slice(0, 3).map((p) => p.text);
     if (problems.length > 3) shown.push(`... and ${problems.length - 3} more`);
@@ -268,7 +292,7 @@ export async function preflightSweep(exp: Experiment, plan: Plan): Promise<Workl
         ' (the estimate is calibrated in docs/measurements.md)',
     });
   }
-  return facts;
+  return byModel;
 }
 
 /** `sweep infer`'s preflight: model, data and the memory of one unbound instance at `batchSize`. */

@@ -27,6 +27,7 @@ import { preflightSweep } from './preflight.js';
 import { diceGuardLine, precisionFigures } from './launch/precision.js';
 import { modelCacheDir, prepareSweepModels, sweepModelPaths } from './model-cache.js';
 import type { Precision } from '../runner/model/prepared.js';
+import { pointModel } from './experiment/models.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -206,26 +207,18 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     });
   }
   requireWritableDatabase(opts.db);
-  const { model } = exp.workload;
-  if (!model.startsWith('builtin:') && !existsSync(model)) {
-    throw new UserError('the model file does not exist', {
-      location: exp.locations.model,
-      value: model,
-      hint: 'give a Keras HDF5 (.h5) or ONNX (.onnx) path, relative to the experiment file, or builtin:unet2d-decathlon',
-    });
-  }
   const { progress } = opts;
-  // Model, data and each point's memory are checked before anything is written (preflight.ts).
+  // Every model, the data and each point's memory are checked before anything is written (preflight.ts).
   const plannedData = dataPath(exp.workload, dataDirFor(opts.db));
   await preflightSweep(exp, buildPlan(exp, topo, plannedData));
   refuseIfSweepRunning(opts.db, opts.allowConcurrent ?? false);
   // The model is converted once per sweep (or found converted), not once per runner; synthetic
   // data is generated after that, so a model that does not convert leaves nothing behind.
   const modelFiles =
-    opts.prepareModels === false ? new Map<Precision, string>() : await prepareSweepModels(exp, topo, plannedData, modelCacheDir(opts.db), progress);
+    opts.prepareModels === false ? new Map<string, Map<Precision, string>>() : await prepareSweepModels(exp, topo, plannedData, modelCacheDir(opts.db), progress);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data, (note) => progress.message(note));
   const plan = buildPlan(exp, topo, data, modelFiles);
-  const inputs = await inputHashes(model, data);
+  const inputs = await inputHashes(exp.models, data);
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
   // phase of the event loop, where Node reads pending signals and runs their handlers.
@@ -341,8 +334,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         progress.message(`warning: ${point.key}: ${w}`);
       }
       const precision = precisionFigures(point.params, repeats);
+      const model = pointModel(exp.models, point.params);
       const outcome: PointOutcome = {
         key: point.key,
+        model: { id: model.id, sha256: inputs.models[model.id]! },
         declared: point.declared,
         params: point.params,
         cpus: [...new Set(point.instances.flatMap((i) => i.cpus))].sort((a, b) => a - b),

@@ -12,7 +12,8 @@ import { compareHosts, type HostDifference } from './store/host.js';
 //     not hold it, with why), or failed in B;
 //   - B did not complete (running, failed or interrupted);
 //   - no point matched at all;
-//   - B measured another model or data under the same keys (their SHA-256 differ);
+//   - B measured another model or data under the same keys (their SHA-256 differ; the model
+//     point by point where both sweeps stored each point's model, as a model axis needs);
 //   - a matched point regressed: its throughput fell (the rule below), or its hard Dice fell by
 //     more than maxDiceDrop (a fast point that computes something else must fail).
 //   `allowMissing` turns the first two into notes: B may be a subset of A. A failed point and
@@ -224,9 +225,22 @@ function side(s: SweepRecord, host: HostRecord, store: Store): SweepSide {
   return { id: s.id, name: s.name, tag: s.tag, status: s.status, started_at: s.started_at, host: host.hostname, database: store.path };
 }
 
-/** Model and data: a different hash under the same keys fails; an unknown one (stored before hashing) is a note. */
-function inputChecks(sa: SweepRecord, sb: SweepRecord, failures: string[], notes: string[]): void {
+/**
+ * Model and data: a different hash under the same keys fails; an unknown one (stored before
+ * hashing) is a note. The model is checked on each matched point when both sides stored it
+ * there (a sweep with a model axis ran several), else on the sweeps' model hashes.
+ */
+function inputChecks(sa: SweepRecord, sb: SweepRecord, matched: [PointMeasures, PointMeasures][], failures: string[], notes: string[]): void {
+  const perPoint = matched.length > 0 && matched.every(([p, q]) => p.model_sha256 !== null && q.model_sha256 !== null);
+  if (perPoint) {
+    for (const [p, q] of matched) {
+      if (p.model_sha256 !== q.model_sha256) {
+        failures.push(`${p.key}: model differs: A sha256 ${p.model_sha256!.slice(0, 12)}, B sha256 ${q.model_sha256!.slice(0, 12)}: the same point measured another model`);
+      }
+    }
+  }
   for (const [what, field] of [['model', 'model_sha256'], ['data', 'data_sha256']] as const) {
+    if (what === 'model' && perPoint) continue;
     const a = sa[field];
     const b = sb[field];
     if (a === null || b === null) notes.push(`${what} not checked: sweep ${a === null ? sa.id : sb.id} was stored without its ${what}'s SHA-256`);
@@ -262,14 +276,15 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   };
   if (sb.status !== 'completed') missingOrAllowed(`candidate sweep ${sb.id} is ${sb.status}: it did not complete`);
   if (sa.status !== 'completed') inconclusive.push(`baseline sweep ${sa.id} is ${sa.status}: points it lacks were not judged`);
-  inputChecks(sa, sb, failures, notes);
 
   const points: PointComparison[] = [];
+  const matched: [PointMeasures, PointMeasures][] = [];
   const missing: { key: string; reason: string }[] = [];
   for (const p of pa) {
     const q = byKeyB.get(p.key);
     if (q) {
       points.push(comparePoints(p, q, minChange, maxDiceDrop));
+      matched.push([p, q]);
       continue;
     }
     if (p.status !== 'ok') continue; // A failed it and B does not have it: nothing was lost
@@ -278,6 +293,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     missing.push({ key: p.key, reason });
     missingOrAllowed(`missing in B: ${p.key} (${reason})`);
   }
+  inputChecks(sa, sb, matched, failures, notes);
   if (points.length === 0) {
     // Points stored before migration 006 have no CPUs recorded, and keys of resolved values (cpi=80).
     const sides = [[sa, pa], [sb, pb]] as const;

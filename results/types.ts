@@ -53,6 +53,12 @@ export interface PointBalance {
   node_ips: Record<string, number>;
 }
 
+/** The model a point ran: its id (models.ts) and the SHA-256 of its file, or of a builtin's canonical spec. */
+export interface PointModel {
+  id: string;
+  sha256: string;
+}
+
 /** A point's precision and, for int8, its Dice against the fp32 model on the same images. */
 export interface PrecisionFigures {
   precision: Precision;
@@ -65,6 +71,8 @@ export interface PrecisionFigures {
 export interface PointOutcome extends Partial<PrecisionFigures> {
   /** The point's identity: its declared axis values (`cpi=auto`), the same on every host. */
   key: string;
+  /** Null where none was recorded (points stored before migration 009). */
+  model: PointModel | null;
   declared: DeclaredParams;
   /** What the declared values resolved to on this host, and the CPUs and memory nodes its instances were given. */
   params: PointParams;
@@ -108,7 +116,10 @@ export interface SweepStart {
   plannedPoints: number;
   /** Points the host could not hold, with why (compare names them when a baseline has them). */
   skipped: { key: string; reason: string }[];
-  /** SHA-256 of the model file (of the canonical spec string for a builtin model) and of the data file. */
+  /**
+   * SHA-256 of the model file (of the canonical spec string for a builtin model; with several
+   * models, of their "ID SHA256" lines sorted by id: orchestrator/inputs-hash.ts) and of the data file.
+   */
   modelSha256: string;
   dataSha256: string;
 }

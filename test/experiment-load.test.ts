@@ -192,12 +192,13 @@ describe('loadExperiment: the experiment it returns', () => {
     assert.equal(exp.description, '');
     assert.deepEqual(exp.measurement, { warmup_batches: 3, min_seconds: 10, min_batches: 10, repeats: 1, timeout_seconds: 600 });
     assert.deepEqual(exp.workload, {
-      model: 'builtin:unet2d-decathlon',
       data: { synthetic: { seed: 0, testing: 8 } },
       split: 'testing',
       images: 8,
       skip: 0,
     });
+    assert.deepEqual(exp.models.map((m) => [m.id, m.spec]), [['unet2d-decathlon', 'builtin:unet2d-decathlon']]);
+    assert.equal(exp.matrix.axes['model'], undefined, 'one model in workload.model: no model axis');
     assert.deepEqual(exp.profiles['default'], { env: {}, threads: {} });
     assert.deepEqual(exp.profiles['fast'], { env: { KMP_BLOCKTIME: '0', X: 'true' }, threads: { intra: 'auto' } });
     assert.deepEqual(Object.keys(exp.matrix.axes), ['profile', 'batch_size', 'instances', 'cores_per_instance', 'binding', 'engine', 'smt']);
@@ -213,13 +214,10 @@ describe('loadExperiment: the experiment it returns', () => {
   test('relative model and data paths resolve against the experiment folder; builtin: stays', () => {
     const file = write('name: t\nworkload:\n  model: models/u.h5\n  data: ../data/task01.h5\n  images: 10\n');
     const exp = loadExperiment(file);
-    assert.equal(exp.workload.model, join(dir, 'models', 'u.h5'));
+    assert.deepEqual(exp.models, [{ id: 'u', spec: join(dir, 'models', 'u.h5'), location: { file, line: 3, column: 10, at: 'workload.model' } }]);
     assert.deepEqual(exp.workload.data, { path: join(dir, '..', 'data', 'task01.h5') });
     // Where they are written, for the errors a sweep finds when a file is missing.
-    assert.deepEqual(exp.locations, {
-      model: { file, line: 3, column: 10, at: 'workload.model' },
-      data: { file, line: 4, column: 9, at: 'workload.data' },
-    });
+    assert.deepEqual(exp.locations, { data: { file, line: 4, column: 9, at: 'workload.data' } });
   });
 
   for (const name of ['xeon-8380', 'local', 'smoke']) {

@@ -109,7 +109,7 @@ describe('preflight of a sweep', () => {
     const model = join(d, 'model.h5');
     writeFileSync(model, readFileSync(TRAINED_DECATHLON).subarray(0, 100_000));
     experiment(d, { model: 'model.h5' });
-    assertRefused(d, ['model.h5'], /model\.h5: model file could not be read as HDF5: the file is truncated/);
+    assertRefused(d, ['model.h5'], /model 'model' does not load: model file could not be read as HDF5: the file is truncated.*model\.h5\)/);
   });
 
   it('batch_size 100000: exit 2, more than one array can hold', () => {

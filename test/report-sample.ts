@@ -35,6 +35,7 @@ function point(r: Row): ReportPoint {
   const p50 = r.ips === null ? 0 : (1000 * r.bs * r.inst) / r.ips;
   return {
     key,
+    model: null,
     params: { batch_size: r.bs, instances: r.inst, cores_per_instance: cpi, binding: r.binding, profile: r.profile, engine: 'onnxruntime', smt: false },
     status: r.ips === null ? 'failed' : 'ok',
     error: r.error ?? null,

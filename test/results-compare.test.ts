@@ -31,6 +31,7 @@ function measures(tp: number, ci: number | null, over: Partial<PointMeasures> = 
     cores_per_instance: 2,
     cpus: [0, 1],
     nodes: [0],
+    model_sha256: null,
     ...over,
   };
 }
@@ -144,6 +145,10 @@ before(() => {
   sweep('wrong', matrixPoints({ ci: 0.01, dice: (params) => (pointKey(params) === faster ? 0.8012 : 0.8712 - 0.001) }));
   sweep('other-model', matrixPoints({ ci: 0.01 }), { modelSha256: 'beef'.padEnd(64, '0') });
   sweep('legacy', matrixPoints({ ci: 0.01 }), { modelSha256: null as unknown as string });
+  // A model axis: every point stores its model's hash, the sweeps' own model hashes cover the list.
+  const withModel = (sha: (key: string) => string) => matrixPoints({ ci: 0.01 }).map((p) => ({ ...p, model: { id: 'unet', sha256: sha(p.key) } }));
+  sweep('models-a', withModel(() => 'aa'.padEnd(64, '0')), { modelSha256: 'a1'.padEnd(64, '0') });
+  sweep('models-b', withModel((k) => (k === faster ? 'bb' : 'aa').padEnd(64, '0')), { modelSha256: 'b1'.padEnd(64, '0') });
   // Exit 1 wins over 3: one point suspect, another missing.
   sweep('both', matrixPoints({ ci: 0.01 }).filter((p) => p.key !== dropped).map((p) => (p.key === slower ? { ...p, suspect_reasons: ['throttled'] } : p)));
 });
@@ -244,6 +249,12 @@ describe('compareSweeps', () => {
     const legacy = compareSweeps(store, 'base', 'legacy');
     assert.equal(legacy.exitCode, 0);
     assert.match(legacy.notes[0]!, /model not checked: sweep \d+ was stored without its model's SHA-256/);
+  });
+
+  test("with each point's model stored, the model is checked point by point and the failing point named", () => {
+    const c = compareSweeps(store, 'models-a', 'models-b');
+    assert.deepEqual(c.failures, [`${faster}: model differs: A sha256 aa0000000000, B sha256 bb0000000000: the same point measured another model`]);
+    assert.equal(compareSweeps(store, 'models-a', 'models-a').exitCode, 0);
   });
 
   test('renders as a table with the verdict, and as JSON', () => {

@@ -1,7 +1,7 @@
 import type { Binding, PointParams } from '../orchestrator/plan.js';
 import type { LogicalCpu, Topology } from '../common/topology.js';
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
-import type { InstanceOutcome, PointOutcome, SweepStart } from '../results/types.js';
+import type { InstanceOutcome, PointModel, PointOutcome, SweepStart } from '../results/types.js';
 
 // Plain-data records shaped like what the orchestrator hands the store: a 2-socket, 20-core,
 // SMT-2 Xeon (80 logical CPUs, 2 NUMA nodes) and onnxruntime points of the U-Net.
@@ -177,6 +177,8 @@ export interface PointFixtureOptions {
   /** Relative half-width of a throughput interval around the median (none when absent). */
   ci?: number;
   suspect?: string[];
+  /** The model it ran (default: none recorded, as before migration 009). */
+  model?: PointModel | null;
 }
 
 export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
@@ -224,6 +226,7 @@ export function pointOutcomeFixture(o: PointFixtureOptions = {}): PointOutcome {
   const union = (lists: number[][]): number[] => [...new Set(lists.flat())].sort((a, b) => a - b);
   return {
     key: pointKey(params),
+    model: o.model ?? null,
     declared: params,
     params,
     cpus: union(instances.map((i) => i.planned_cpus)),

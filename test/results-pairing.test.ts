@@ -76,7 +76,7 @@ describe("the xeon-8380 plan's pairs", () => {
 
   test("the report's binding and profile charts pair the same points", () => {
     const points: ReportPoint[] = plan.points.map((p) => ({
-      key: p.key, params: p.params, status: 'ok', error: null, throughput_ips: throughputOf(p),
+      key: p.key, params: p.params, model: null, status: 'ok', error: null, throughput_ips: throughputOf(p),
       latency_ms: null, dice: null, soft_dice: null, warnings: [], throughput_ci: null, suspect_reasons: [],
       validity: { foreign_max: null, steal_max: null, cpu_mhz: null, threads: null },
     }));

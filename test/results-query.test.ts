@@ -105,7 +105,7 @@ describe('read-only', () => {
 describe('saved queries', () => {
   test('each starts with a comment saying what it answers', () => {
     const saved = listSavedQueries();
-    assert.deepEqual(saved.map((q) => q.name), ['best-per-batch', 'dice-spread', 'numactl-gain', 'points', 'profile-gain', 'scaling-efficiency', 'sweeps']);
+    assert.deepEqual(saved.map((q) => q.name), ['best-per-batch', 'dice-spread', 'model-gain', 'numactl-gain', 'points', 'profile-gain', 'scaling-efficiency', 'sweeps']);
     for (const q of saved) {
       assert.ok(q.sql.startsWith('-- '), q.name);
       assert.ok(q.description.length > 20 && q.description.includes('?'), q.name);

@@ -32,8 +32,18 @@ describe('input hashes', () => {
     const file = join(dir, 'bytes.bin');
     writeFileSync(file, 'numa-sweep');
     assert.equal(await fileSha256(file), sha('numa-sweep'));
-    const both = await inputHashes('builtin:unet2d-decathlon?weights=random&fms=4', file);
-    assert.deepEqual(both, { model_sha256: sha('builtin:unet2d-decathlon?fms=4&weights=random'), data_sha256: sha('numa-sweep') });
+    const builtin = sha('builtin:unet2d-decathlon?fms=4&weights=random');
+    const both = await inputHashes([{ id: 'm', spec: 'builtin:unet2d-decathlon?weights=random&fms=4' }], file);
+    assert.deepEqual(both, { model_sha256: builtin, data_sha256: sha('numa-sweep'), models: { m: builtin } });
+  });
+
+  it('several models: each hashed, the sweep hashes their "ID SHA256" lines sorted by id', async () => {
+    const file = join(dir, 'model.onnx');
+    writeFileSync(file, 'onnx bytes');
+    const builtin = sha('builtin:unet2d-decathlon');
+    const hashes = await inputHashes([{ id: 'unet2d-decathlon', spec: 'builtin:unet2d-decathlon' }, { id: 'model', spec: file }], file);
+    assert.deepEqual(hashes.models, { 'unet2d-decathlon': builtin, model: sha('onnx bytes') });
+    assert.equal(hashes.model_sha256, sha(`model ${sha('onnx bytes')}\nunet2d-decathlon ${builtin}\n`));
   });
 });
 

@@ -103,7 +103,7 @@ describe('writeWhole', () => {
 describe('cached synthetic data', () => {
   let dir: string;
   let whole: Buffer;
-  const workload: Workload = { model: 'builtin:unet2d-decathlon', data: { synthetic: { seed: 5, testing: 4 } }, split: 'testing', images: 4, skip: 0 };
+  const workload: Workload = { data: { synthetic: { seed: 5, testing: 4 } }, split: 'testing', images: 4, skip: 0 };
   const options = { seed: 5, train: 0, validation: 0, testing: 4 };
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'synthetic-cache-'));

@@ -22,7 +22,9 @@ export const reportCommand: Command = {
 
 The sweep is an id, or a name or tag (the latest such sweep). The page (DIR/index.html) has
 the points table, throughput per configuration, latency percentiles, scaling with instances,
-default against optimized, numactl against none, and segmentation previews of a few testing
+default against optimized, numactl against none, models side by side (when the experiment has
+a model axis: throughput and Dice per model, configuration by configuration; the previews use
+the first point's model), and segmentation previews of a few testing
 slices (MRI input, ground truth, prediction with its Dice) computed by running the sweep's
 model once more on its data. It needs no network.
 
@@ -78,6 +80,7 @@ function reportInput(store: Store, sweep: SweepRecord): ReportInput {
     points: store.pointsOf(sweep.id).map((pt) => ({
       key: pt.key,
       params: pt.params,
+      model: pt.model,
       status: pt.status,
       error: pt.error,
       throughput_ips: pt.throughput_ips,

@@ -8,7 +8,8 @@ import type { Split } from '../../runner/job.js';
 import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
 import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
-import type { AxisValue, Experiment, Matrix, Profile, ThreadSetting, Workload } from './types.js';
+import type { AxisValue, Experiment, ExperimentModel, Matrix, Profile, ThreadSetting, Workload } from './types.js';
+import { experimentModels, modelIdOf, resolveModelSpec } from './models.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
 import { firstAliasOffset, openingQuoteBefore, type PathSegment } from './yaml-locate.js';
 import { engineOptionProblems } from './engine-options.js';
@@ -88,6 +89,10 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
   const raw = data as RawExperiment;
   const problems = semanticProblems(src, raw, opts.engines ?? knownEngines());
   if (problems.length > 0) throw toUserError(problems);
+  const written = writtenModels(raw);
+  const models = experimentModels(
+    written.map((w) => ({ spec: resolveModelSpec(w.spec, dirname(path)), location: locationOf(src, w.path).location })),
+  );
 
   return {
     name: raw.name,
@@ -96,11 +101,12 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     text,
     sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
     workload: workloadOf(raw.workload, dirname(path)),
-    // Where model and data are written, for errors found later (a file missing at run time).
-    locations: { model: locationOf(src, ['workload', 'model']).location, data: locationOf(src, ['workload', 'data']).location },
+    models,
+    // Where the data is written, for errors found later (a file missing at run time).
+    locations: { data: locationOf(src, ['workload', 'data']).location },
     measurement: raw.measurement,
     profiles: profilesOf(raw.profiles),
-    matrix: matrixOf(raw.matrix),
+    matrix: matrixOf(raw.matrix, models, dirname(path)),
   };
 }
 
@@ -111,7 +117,7 @@ interface RawExperiment {
   name: string;
   description: string;
   workload: {
-    model: string;
+    model?: string;
     data: string | { synthetic: { seed: number; testing: number } };
     split: Split;
     images?: number;
@@ -178,12 +184,7 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
   for (const [name, profile] of Object.entries(profilesOf(raw.profiles))) problems.push(...engineOptionProblems(src, name, profile));
 
   const w = raw.workload;
-  try {
-    parseModelSpec(w.model);
-  } catch (err) {
-    if (!isUserError(err)) throw err;
-    problems.push(problemAt(src, ['workload', 'model'], err.message, { value: err.value, hint: err.hint }));
-  }
+  problems.push(...modelProblems(src, raw));
   if (typeof w.data === 'object') {
     const testing = w.data.synthetic.testing;
     const needed = w.skip + (w.images ?? 1);
@@ -192,6 +193,45 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
       problems.push(problemAt(src, path, `skip + images (${needed}) exceeds the synthetic testing images (${testing})`, {
         value: w.images ?? w.skip,
       }));
+    }
+  }
+  return problems;
+}
+
+/** Where models are written: workload.model, matrix.model (one or a list), include and exclude entries. */
+function writtenModels(raw: RawExperiment): { path: PathSegment[]; spec: string }[] {
+  const out: { path: PathSegment[]; spec: string }[] = [];
+  const add = (path: PathSegment[], value: RawAxis | undefined): void => {
+    if (value === undefined) return;
+    if (Array.isArray(value)) value.forEach((v, i) => out.push({ path: [...path, i], spec: String(v) }));
+    else out.push({ path, spec: String(value) });
+  };
+  add(['workload', 'model'], raw.workload.model);
+  add(['matrix', 'model'], raw.matrix['model']);
+  for (const list of ['include', 'exclude'] as const) raw.matrix[list].forEach((entry, i) => add(['matrix', list, i, 'model'], entry['model']));
+  return out;
+}
+
+/** One place names the experiment's models: workload.model (one) or matrix.model (an axis); each spec must parse. */
+function modelProblems(src: YamlSource, raw: RawExperiment): Problem[] {
+  const problems: Problem[] = [];
+  if (raw.workload.model !== undefined && raw.matrix['model'] !== undefined) {
+    problems.push(problemAt(src, ['workload', 'model'], 'the model is written twice: in workload.model and as the matrix axis model', {
+      value: raw.workload.model,
+      hint: 'write one model in workload.model, or the list of models in matrix.model',
+    }));
+  } else if (raw.workload.model === undefined && raw.matrix['model'] === undefined) {
+    problems.push(problemAt(src, ['workload'], 'no model: write workload.model, or matrix.model for several', {
+      hint: 'e.g. model: builtin:unet2d-decathlon (or a Keras .h5 or an .onnx file)',
+      atKey: true,
+    }));
+  }
+  for (const { path, spec } of writtenModels(raw)) {
+    try {
+      parseModelSpec(spec);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      problems.push(problemAt(src, path, err.message, { value: err.value, hint: err.hint }));
     }
   }
   return problems;
@@ -207,12 +247,11 @@ function unknownVariable(src: YamlSource, path: PathSegment[], profile: string, 
 
 function workloadOf(w: RawExperiment['workload'], folder: string): Workload {
   const local = (p: string): string => (isAbsolute(p) ? p : resolve(folder, p));
-  const model = w.model.startsWith('builtin:') ? w.model : local(w.model);
   if (typeof w.data === 'string') {
-    return { model, data: { path: local(w.data) }, split: w.split, images: w.images!, skip: w.skip };
+    return { data: { path: local(w.data) }, split: w.split, images: w.images!, skip: w.skip };
   }
   const synthetic = { seed: w.data.synthetic.seed, testing: w.data.synthetic.testing };
-  return { model, data: { synthetic }, split: w.split, images: w.images ?? synthetic.testing - w.skip, skip: w.skip };
+  return { data: { synthetic }, split: w.split, images: w.images ?? synthetic.testing - w.skip, skip: w.skip };
 }
 
 function profilesOf(raw: RawExperiment['profiles']): Record<string, Profile> {
@@ -228,14 +267,23 @@ function profilesOf(raw: RawExperiment['profiles']): Record<string, Profile> {
   return out;
 }
 
-function matrixOf(raw: RawExperiment['matrix']): Matrix {
+function matrixOf(raw: RawExperiment['matrix'], models: readonly ExperimentModel[], folder: string): Matrix {
+  // Model specs become their ids, so keys, include and exclude all speak of ids.
+  const ids = (value: RawAxis): RawAxis =>
+    Array.isArray(value) ? value.map((v) => modelIdOf(models, resolveModelSpec(String(v), folder))) : modelIdOf(models, resolveModelSpec(String(value), folder));
+  const withIds = (entry: RawEntry): RawEntry => (entry['model'] === undefined ? entry : { ...entry, model: ids(entry['model']) });
   const axes: Record<string, AxisValue[]> = {};
   // Key order is the order written (defaults were appended after): the product follows it.
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'include' || key === 'exclude') continue;
-    axes[key] = listOf(value as RawAxis);
+    axes[key] = listOf(key === 'model' ? ids(value as RawAxis) : (value as RawAxis));
   }
-  return { axes, include: raw.include.flatMap(entryProduct), exclude: raw.exclude.flatMap(entryProduct) };
+  const include = raw.include.map(withIds);
+  const exclude = raw.exclude.map(withIds);
+  // A model named only in include/exclude entries still makes the model an axis: every point's
+  // key then says its model, the workload's one by default.
+  if (axes['model'] === undefined && [...include, ...exclude].some((e) => e['model'] !== undefined)) axes['model'] = [models[0]!.id];
+  return { axes, include: include.flatMap(entryProduct), exclude: exclude.flatMap(entryProduct) };
 }
 
 function listOf(v: RawAxis): AxisValue[] {

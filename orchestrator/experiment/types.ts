@@ -18,9 +18,17 @@ export interface Profile {
   engineOptions?: Record<string, Record<string, EngineOptionValue>>;
 }
 
+/** A model the experiment measures (orchestrator/experiment/models.ts). */
+export interface ExperimentModel {
+  /** Its short id, the value of `model=` in the point keys of an experiment with a model axis. */
+  id: string;
+  /** `builtin:...`, or the absolute path of a Keras .h5 or an .onnx file. */
+  spec: string;
+  /** Where it is first written (file, line, column, key path). */
+  location: ErrorLocation;
+}
+
 export interface Workload {
-  /** `builtin:...`, a Keras .h5 or an .onnx path (relative paths resolve against the experiment file). */
-  model: string;
   /** A decathlon-layout HDF5 path, or synthetic data generated (and cached) by the sweep. */
   data: { path: string } | { synthetic: { seed: number; testing: number } };
   split: Split;
@@ -38,7 +46,10 @@ export interface Measurement {
 }
 
 export interface Matrix {
-  /** Cross product of these axes, in the order written; cores_per_instance may be 'auto' or 'node' (resolved per point, expand.ts). */
+  /**
+   * Cross product of these axes, in the order written; cores_per_instance may be 'auto' or 'node'
+   * (resolved per point, expand.ts); `model` holds model ids (models.ts).
+   */
   axes: Record<string, AxisValue[]>;
   /** Extra points added after exclude; axes an entry leaves out take each axis's first value. List values were expanded at load. */
   include: Record<string, AxisValue>[];
@@ -54,8 +65,14 @@ export interface Experiment {
   text: string;
   sha256: string;
   workload: Workload;
-  /** Where workload.model and workload.data are written (file, line, column, key path). */
-  locations: { model: ErrorLocation; data: ErrorLocation };
+  /**
+   * Every model it names (workload.model, or matrix.model and include/exclude entries), first
+   * written first. With a model axis the matrix's `model` values are these ids; without one
+   * there is one model and the point keys carry no `model=`.
+   */
+  models: ExperimentModel[];
+  /** Where workload.data is written (file, line, column, key path). */
+  locations: { data: ErrorLocation };
   measurement: Measurement;
   profiles: Record<string, Profile>;
   matrix: Matrix;

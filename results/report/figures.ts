@@ -2,6 +2,7 @@ import { fixed, readable } from './format.js';
 import { compareValues, configLabel, groupKey, labelParams, paramNames } from './labels.js';
 import { barChart, groupedBarChart, lineChart, type LineSeries } from './svg-charts.js';
 import type { ReportPoint } from './types.js';
+import { axisModels } from './models.js';
 
 // The report's charts, chosen from the points: which points each chart compares, how they are
 // paired, and, when a chart has nothing to show, a sentence that says why.
@@ -196,11 +197,14 @@ function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string
 
 export function buildFigures(points: ReportPoint[]): Figure[] {
   const ok = measured(points);
+  const models = axisModels(points);
   return [
     throughputFigure(ok),
     latencyFigure(ok),
     scalingFigure(ok),
     pairedFigure(ok, 'profile', 'default', 'profile', 'Default against optimized profile', 'profile'),
     pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding', true),
+    // Only where the experiment has a model axis; the first model recorded is the baseline.
+    ...(models.length > 0 ? [pairedFigure(ok, 'model', models[0]!, 'model-throughput', 'Throughput by model', 'model')] : []),
   ];
 }

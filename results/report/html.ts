@@ -6,6 +6,7 @@ import { pngDataUri } from './png.js';
 import type { RenderedPreview } from './previews.js';
 import { errorInWords } from './error-text.js';
 import type { ReportInput, ReportPoint } from './types.js';
+import { modelsSection } from './models.js';
 
 // The page: one HTML file with its CSS, charts (inline SVG) and images (data: URIs) inside, so
 // it opens from disk with no network. The Content-Security-Policy forbids every fetch but
@@ -193,7 +194,8 @@ function previewSection(previews: RenderedPreview[], absent: string | undefined)
 }
 
 export function renderHtml(input: ReportInput, figures: Figure[], previews: RenderedPreview[]): string {
-  const links = [['points', 'Points'], ...figures.map((f) => [f.id, f.heading]), ['previews', 'Segmentation previews']]
+  const models = modelsSection(input.points);
+  const links = [['points', 'Points'], ...(models ? [['models', 'Models side by side']] : []), ...figures.map((f) => [f.id, f.heading]), ['previews', 'Segmentation previews']]
     .map(([id, text]) => `<a href="#${esc(id)}">${esc(text)}</a>`)
     .join('');
   return (
@@ -206,6 +208,7 @@ export function renderHtml(input: ReportInput, figures: Figure[], previews: Rend
     header(input) +
     `<nav>${links}</nav>` +
     pointsTable(input.points) +
+    (models ?? '') +
     figures.map(figureSection).join('') +
     previewSection(previews, input.previewsAbsent) +
     `<footer>numa-sweep ${esc(input.sweep.tool_version)} · experiment <code>${esc(input.sweep.experiment_sha256.slice(0, 12))}</code></footer>` +

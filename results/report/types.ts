@@ -21,8 +21,10 @@ export interface ReportSweep {
 
 export interface ReportPoint {
   key: string;
-  /** batch_size, instances, cores_per_instance, binding, profile, engine, smt and any extra axes. */
+  /** batch_size, instances, cores_per_instance, binding, profile, engine, smt and any extra axes (`model`: its id). */
   params: Record<string, ParamValue>;
+  /** The model it ran, with its SHA-256; null where none was stored. */
+  model: { id: string; sha256: string } | null;
   status: string;
   error: string | null;
   throughput_ips: number | null;

@@ -60,6 +60,8 @@ export interface PointMeasures {
   cores_per_instance: number;
   cpus: number[] | null;
   nodes: number[] | null;
+  /** The SHA-256 of the model the point ran; null before migration 009. */
+  model_sha256: string | null;
 }
 
 export interface InstanceRecord {
@@ -143,6 +145,7 @@ export function pointFromRow(r: Row): PointRecord {
     id: Number(r.id),
     sweep_id: Number(r.sweep_id),
     key: String(r.key),
+    model: r.model === null || r.model === undefined ? null : { id: String(r.model), sha256: String(r.model_sha256) },
     declared: r.declared === null || r.declared === undefined ? null : json(r.declared),
     params: json(r.params),
     cpus: cpuList(r.cpus),
@@ -192,6 +195,7 @@ export function measuresFromRow(r: Row): PointMeasures {
     cores_per_instance: Number(r.cores_per_instance),
     cpus: cpuList(r.cpus),
     nodes: cpuList(r.nodes),
+    model_sha256: str(r.model_sha256),
   };
 }
 

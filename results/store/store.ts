@@ -215,7 +215,7 @@ export class Store {
     const rows = this.db
       .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats,
           throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons,
-          cores_per_instance, cpus, nodes
+          cores_per_instance, cpus, nodes, model_sha256
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
@@ -251,12 +251,12 @@ function prepareWrites(db: Database.Database) {
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
         latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
         throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, dice_images, imbalance_ratio, balance, started_at,
-        ended_at, declared, cpus, nodes, precision, dice_fp32, dice_change, calibration)
+        ended_at, declared, cpus, nodes, precision, dice_fp32, dice_change, calibration, model, model_sha256)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
         :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
         :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :dice_images, :imbalance_ratio, :balance, :started_at,
-        :ended_at, :declared, :cpus, :nodes, :precision, :dice_fp32, :dice_change, :calibration)`),
+        :ended_at, :declared, :cpus, :nodes, :precision, :dice_fp32, :dice_change, :calibration, :model, :model_sha256)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
@@ -324,6 +324,8 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     dice_fp32: o.dice_fp32 ?? null,
     dice_change: o.dice_change ?? null,
     calibration: o.calibration ? JSON.stringify(o.calibration) : null,
+    model: o.model?.id ?? null,
+    model_sha256: o.model?.sha256 ?? null,
   };
 }
 
