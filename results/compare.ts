@@ -26,16 +26,24 @@ import { compareHosts, type HostDifference } from './store/host.js';
 //
 // Throughput rule. Every point carries a 95 % interval for its throughput (from its repeats when
 // it has 3 or more, else batch means over its own timed window). B is 'slower' when its whole
-// interval lies below A's (B.high < A.low) AND B/A < 1 - minChange; 'faster' the mirror image.
+// interval lies below A's (B.high < A.low) AND B/A < 1 - max(minChange, drift); 'faster' when
+// B.low > A.high and B/A > 1 + minChange. The intervals measure one sweep's noise only: a
+// sweep's repeats run back to back and batch means span one window, so neither sees how far a
+// host drifts between two sweeps (a quieter minute, another turbo state). A fall beyond the
+// intervals but within `drift` (default 10 %; measure a host's with bench/false-alarm.ts) is
+// therefore 'inconclusive' (rerun), never a regression: an identical rerun does not page anyone.
 // When neither holds and the intervals' relative half-widths add up to more than minChange, a
 // change of minChange could hide inside them: 'inconclusive', not 'same'. Latency is shown
 // (B/A of p50 and p99) but not judged: it has no interval, and throughput carries the same signal.
 
 export const DEFAULT_MIN_CHANGE = 0.05;
+/** How far a host's throughput may drift between two sweeps of the same configuration. */
+export const DEFAULT_DRIFT = 0.1;
 export const DEFAULT_MAX_DICE_DROP = 0.002;
 
 export const COMPARE_RULE =
-  "throughput 'slower' when B's 95 % interval lies wholly below A's and B/A < 1 - min change ('faster' the mirror); " +
+  "throughput 'slower' when B's 95 % interval lies wholly below A's and B/A < 1 - max(min change, drift) ('faster': above, beyond min change); " +
+  "'inconclusive' when it is below the intervals but within the drift allowance, " +
   "'inconclusive' when neither and the intervals' half-widths add up to more than min change, or a point is suspect " +
   'or has no interval; regression = slower, Dice down by more than max Dice drop, or failed/missing in B';
 
@@ -44,6 +52,8 @@ export type Verdict = 'faster' | 'slower' | 'same' | 'inconclusive';
 export interface CompareOptions {
   /** Smallest relative throughput change ever flagged, whatever the intervals (default 0.05). */
   minChange?: number;
+  /** Fall the host may drift between sweeps: below the intervals but within it is inconclusive (default 0.1). */
+  drift?: number;
   /** Largest fall in hard Dice (absolute) that is not a regression (default 0.002). */
   maxDiceDrop?: number;
   /** Points of A missing from B, and an incomplete B, are notes instead of failures. */
@@ -116,6 +126,7 @@ export interface Comparison {
   b: SweepSide;
   rule: string;
   minChange: number;
+  drift: number;
   maxDiceDrop: number;
   allowMissing: boolean;
   points: PointComparison[];
@@ -146,7 +157,7 @@ function intervalUsed(p: PointMeasures): IntervalUsed | null {
 }
 
 /** The throughput rule (top of this file) for two ok points; pure. */
-export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: number): ThroughputJudgement {
+export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: number, drift = DEFAULT_DRIFT): ThroughputJudgement {
   const ratio = a.throughput_ips !== null && b.throughput_ips !== null && a.throughput_ips > 0 ? b.throughput_ips / a.throughput_ips : null;
   const ia = intervalUsed(a);
   const ib = intervalUsed(b);
@@ -158,7 +169,14 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: n
   }
   const intervals = `A ±${pct(ia.relativeHalfWidth)} (${ia.method}), B ±${pct(ib.relativeHalfWidth)} (${ib.method})`;
   if (ib.high < ia.low && ratio < 1 - minChange) {
-    return { ...base, verdict: 'slower', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies below A's; ${intervals}` };
+    if (ratio >= 1 - drift) {
+      return {
+        ...base,
+        verdict: 'inconclusive',
+        why: `throughput ${formatNumber(ratio, 3)}x: below A's interval but within the ${pct(drift)} a host may drift between sweeps (--drift); rerun; ${intervals}`,
+      };
+    }
+    return { ...base, verdict: 'slower', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies below A's, beyond the ${pct(drift)} drift allowance; ${intervals}` };
   }
   if (ib.low > ia.high && ratio > 1 + minChange) {
     return { ...base, verdict: 'faster', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies above A's; ${intervals}` };
@@ -179,25 +197,34 @@ function placementOf(p: PointMeasures): string {
 }
 
 /** One matched point; `a` and `b` carry the same key. */
-export function comparePoints(a: PointMeasures, b: PointMeasures, minChange: number, maxDiceDrop = DEFAULT_MAX_DICE_DROP): PointComparison {
+export function comparePoints(
+  a: PointMeasures,
+  b: PointMeasures,
+  minChange: number,
+  maxDiceDrop = DEFAULT_MAX_DICE_DROP,
+  drift = DEFAULT_DRIFT,
+): PointComparison {
   const failures: string[] = [];
   const inconclusive: string[] = [];
-  const throughput = judgeThroughput(a, b, minChange);
+  const throughput = judgeThroughput(a, b, minChange, drift);
   const placementA = placementOf(a);
   const placementB = placementOf(b);
   if (b.status === 'failed') {
     failures.push(`failed in B: ${b.error ?? 'no error recorded'}`);
   } else if (a.status === 'failed') {
     inconclusive.push(`failed in A: no reference figures (${a.error ?? 'no error recorded'})`);
-  } else if (a.suspect_reasons.length > 0 || b.suspect_reasons.length > 0) {
-    // Figures measured under foreign load, throttling or oversubscription say nothing either way.
-    for (const [side, p] of [['A', a], ['B', b]] as const) {
-      if (p.suspect_reasons.length > 0) inconclusive.push(`suspect in ${side}: ${p.suspect_reasons.join('; ')}`);
-    }
   } else {
-    if (throughput.verdict === 'slower') failures.push(throughput.why);
-    if (throughput.verdict === 'inconclusive') inconclusive.push(throughput.why);
+    // Load cannot change what a model computes: a Dice drop fails the point, suspect or not.
     if (a.dice !== null && b.dice !== null && a.dice - b.dice > maxDiceDrop) failures.push(`Dice ${a.dice.toFixed(4)} -> ${b.dice.toFixed(4)}`);
+    if (a.suspect_reasons.length > 0 || b.suspect_reasons.length > 0) {
+      // Speed measured under foreign load, throttling or oversubscription says nothing either way.
+      for (const [side, p] of [['A', a], ['B', b]] as const) {
+        if (p.suspect_reasons.length > 0) inconclusive.push(`suspect in ${side}: ${p.suspect_reasons.join('; ')}`);
+      }
+    } else {
+      if (throughput.verdict === 'slower') failures.push(throughput.why);
+      if (throughput.verdict === 'inconclusive') inconclusive.push(throughput.why);
+    }
   }
   return {
     key: a.key,
@@ -254,6 +281,7 @@ function inputChecks(sa: SweepRecord, sb: SweepRecord, matched: [PointMeasures, 
 export function compareSweeps(store: Store, a: string | number, b: string | number, opts: CompareOptions = {}): Comparison {
   const minChange = opts.minChange ?? DEFAULT_MIN_CHANGE;
   const maxDiceDrop = opts.maxDiceDrop ?? DEFAULT_MAX_DICE_DROP;
+  const drift = opts.drift ?? DEFAULT_DRIFT;
   const allowMissing = opts.allowMissing ?? false;
   const storeA = opts.baselineStore ?? store;
   const sa = storeA.findSweep(a);
@@ -283,7 +311,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   for (const p of pa) {
     const q = byKeyB.get(p.key);
     if (q) {
-      points.push(comparePoints(p, q, minChange, maxDiceDrop));
+      points.push(comparePoints(p, q, minChange, maxDiceDrop, drift));
       matched.push([p, q]);
       continue;
     }
@@ -317,6 +345,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     b: side(sb, hb, store),
     rule: COMPARE_RULE,
     minChange,
+    drift,
     maxDiceDrop,
     allowMissing,
     points,
@@ -363,7 +392,7 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
   const out = [
     `A: ${title(c.a)}`,
     `B: ${title(c.b)}`,
-    `rule: ${c.rule}; min change ${pct(c.minChange)}, max Dice drop ${c.maxDiceDrop}`,
+    `rule: ${c.rule}; min change ${pct(c.minChange)}, drift ${pct(c.drift)}, max Dice drop ${c.maxDiceDrop}`,
     '',
   ];
   const rows = c.points.map((p) => [

@@ -40,8 +40,17 @@ describe('judgeThroughput: a change must exceed both --min-change and the interv
   test('25 % slower with tight intervals is slower, and says which interval it used', () => {
     const j = judgeThroughput(measures(100, 0.02), measures(75, 0.02), 0.05);
     assert.equal(j.verdict, 'slower');
-    assert.match(j.why, /throughput 0\.750x: B's interval lies below A's; A ±2\.0% \(batch-means\), B ±2\.0% \(batch-means\)/);
+    assert.match(j.why, /throughput 0\.750x: B's interval lies below A's, beyond the 10\.0% drift allowance; A ±2\.0% \(batch-means\), B ±2\.0% \(batch-means\)/);
     assert.equal(j.interval.a!.method, 'batch-means');
+  });
+
+  test('below the intervals but within the drift a host shows between sweeps: inconclusive, not a regression', () => {
+    // The intervals see one sweep's noise; a baseline caught in a quiet minute reads 7 % faster.
+    const j = judgeThroughput(measures(100, 0.01), measures(93, 0.01), 0.05);
+    assert.equal(j.verdict, 'inconclusive');
+    assert.match(j.why, /throughput 0\.930x: below A's interval but within the 10\.0% a host may drift between sweeps \(--drift\); rerun/);
+    // A host whose drift was measured smaller may say so, and then the same fall is a regression.
+    assert.equal(judgeThroughput(measures(100, 0.01), measures(93, 0.01), 0.05, 0.05).verdict, 'slower');
   });
 
   test('faster is the mirror image', () => {
@@ -76,6 +85,12 @@ describe('comparePoints', () => {
     const p = comparePoints(measures(100, 0.01), measures(50, 0.01, { suspect_reasons: ['foreign load 31% of its CPUs'] }), 0.05);
     assert.deepEqual(p.failures, []);
     assert.deepEqual(p.inconclusive, ['suspect in B: foreign load 31% of its CPUs']);
+  });
+
+  test('a suspect point whose Dice fell still fails: load slows a model, it does not change its answers', () => {
+    const p = comparePoints(measures(100, 0.01), measures(60, 0.01, { dice: 0.2, suspect_reasons: ['another sweep ran on this host'] }), 0.05);
+    assert.deepEqual(p.failures, ['Dice 0.9800 -> 0.2000']);
+    assert.deepEqual(p.inconclusive, ['suspect in B: another sweep ran on this host']);
   });
 
   test('a suspect baseline makes the point inconclusive too, never a pass', () => {
@@ -176,7 +191,7 @@ describe('compareSweeps', () => {
     assert.deepEqual(c.failures, [
       `missing in B: ${dropped} (not run)`,
       `${broken}: failed in B: instance 1 killed by SIGKILL: runner: out of memory while allocating 1.2 GiB`,
-      `${slower}: throughput 0.850x: B's interval lies below A's; A ±1.0% (repeats), B ±3.0% (repeats)`,
+      `${slower}: throughput 0.850x: B's interval lies below A's, beyond the 10.0% drift allowance; A ±1.0% (repeats), B ±3.0% (repeats)`,
     ]);
     assert.deepEqual(c.missing, [{ key: dropped, reason: 'not run' }]);
     assert.deepEqual(c.onlyInB, [pointKey(paramsFixture({ batch_size: 64 }))]);
