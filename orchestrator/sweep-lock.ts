@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { processAlive } from '../common/process-alive.js';
@@ -31,7 +31,7 @@ export interface OtherSweep {
   sweep_id: number | null;
   db: string;
   started_ms: number;
-  /** When it ended (for one whose process died without saying: its file's last change); null while it runs. */
+  /** When it ended (for one whose process died without saying: its file's last change, at most one point before its death); null while it runs. */
   ended_ms: number | null;
 }
 
@@ -77,7 +77,11 @@ function readOthers(dir: string, ownFile: string | null): OtherSweep[] {
     }
     const ended = entry.ended_ms ?? (stillRunning(entry) ? null : mtime);
     if (ended !== null && Date.now() - ended > KEEP_ENDED_MS) {
-      rmSync(file, { force: true });
+      try {
+        rmSync(file, { force: true });
+      } catch {
+        // another user's entry in the shared folder: theirs to remove
+      }
       continue;
     }
     others.push({ pid: entry.pid, sweep_id: entry.sweep_id, db: entry.db, started_ms: entry.started_ms, ended_ms: ended });
@@ -142,6 +146,19 @@ export class SweepRegistration {
 
   private remove(): void {
     rmSync(join(this.dir, this.file), { force: true });
+  }
+
+  /**
+   * Marks this sweep alive now (the file's modification time): a sweep killed without a word
+   * is taken to have run until its last heartbeat, so others see the overlap it really had.
+   */
+  heartbeat(): void {
+    try {
+      const now = new Date();
+      utimesSync(join(this.dir, this.file), now, now);
+    } catch {
+      // the folder was cleaned under us: nothing to mark
+    }
   }
 
   setSweepId(id: number): void {

@@ -300,6 +300,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     for (const [index, point] of toRun.entries()) {
       if (opts.signal.aborted) break;
       progress.pointStarted(index, total, point.key);
+      registration.heartbeat();
       const startedMs = Date.now();
       const startedAt = new Date(startedMs).toISOString();
       const instances = [];
@@ -360,6 +361,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         instances: withDerived(instances, figures),
       };
       store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
+      registration.heartbeat();
       const guard = error === null ? diceGuardLine(precision, outcome.dice) : null;
       if (guard !== null) progress.message(`${point.key}: ${guard}`);
       const pointSummary: SweepPointSummary = {
