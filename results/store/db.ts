@@ -100,11 +100,11 @@ function openForReading(file: string, timeout: number): Database.Database {
   }
   try {
     requireIdentity(identity, file);
+    db = currentSchema(db, file);
     db.pragma('foreign_keys = ON');
-    requireCurrentSchema(db, file);
     return db;
   } catch (err) {
-    db.close();
+    if (db.open) db.close();
     throw storeError(err, file);
   }
 }
@@ -216,34 +216,37 @@ function storeError(err: unknown, file: string): Error {
   return Object.assign(new Error(`${file}: ${message}`, { cause: err }), { code });
 }
 
-function requireCurrentSchema(db: Database.Database, file: string): void {
+/**
+ * The connection to read through: `db` itself at the current schema version; for an older
+ * database, an upgraded copy in memory. A read-only command never changes the file (an archived
+ * golden baseline, a read-only share): a newer numa-sweep reads old databases as they are.
+ */
+function currentSchema(db: Database.Database, file: string): Database.Database {
   const version = schemaVersion(db);
-  if (version === latestVersion()) return;
+  if (version === latestVersion()) return db;
   if (version === 0) {
     throw new UserError('this SQLite file holds no numa-sweep results (schema version 0)', { location: { file } });
   }
-  if (version < latestVersion()) {
-    // An older database is upgraded in place, through a short writable open of its own, so
-    // read-only commands (query, compare, report) work on it after a numa-sweep upgrade.
-    try {
-      const writer = new Database(file, { fileMustExist: true, timeout: 30_000 });
-      try {
-        migrate(writer);
-        stamp(writer);
-      } finally {
-        writer.close();
-      }
-    } catch (err) {
-      throw new UserError(`database schema version ${version} needs upgrading to ${latestVersion()}, and the upgrade failed: ${(err as Error).message}`, {
-        location: { file },
-        hint: 'make the file writable once, or use the numa-sweep version that wrote it',
-        cause: err,
-      });
-    }
-    if (schemaVersion(db) === latestVersion()) return;
+  if (version > latestVersion()) {
+    throw new UserError(`database schema version ${version}, this numa-sweep reads version ${latestVersion()}`, {
+      location: { file },
+      hint: 'use the newer numa-sweep that wrote it',
+    });
   }
-  throw new UserError(`database schema version ${version}, this numa-sweep reads version ${latestVersion()}`, {
-    location: { file },
-    hint: 'use the newer numa-sweep that wrote it',
-  });
+  const copy = new Database(db.serialize());
+  try {
+    migrate(copy);
+  } catch (err) {
+    copy.close();
+    throw new UserError(`database schema version ${version} could not be read as version ${latestVersion()}: ${(err as Error).message}`, {
+      location: { file },
+      hint: 'use the numa-sweep version that wrote it',
+      cause: err,
+    });
+  }
+  db.close();
+  // Read-only like the file it stands for.
+  const upgraded = new Database(copy.serialize(), { readonly: true });
+  copy.close();
+  return upgraded;
 }
