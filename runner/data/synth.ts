@@ -20,7 +20,7 @@ export const GENERATOR_VERSION = 1;
 /** The fixed time stamped into HDF5 object headers, so files do not depend on when they were written. */
 const FILE_EPOCH_MS = Date.UTC(2020, 0, 1);
 const BLOCK_SLICES = 32;
-/** Height and width of each slice unless told otherwise (the seed's data: 144). */
+/** Height and width of each slice unless told otherwise (the reference benchmark's data: 144, docs/workload.md). */
 export const SYNTHETIC_SIZE = 144;
 
 export interface SynthOptions {
