@@ -12,7 +12,7 @@ import { exportCommand } from './commands/export.js';
 import { inferCommand } from './commands/infer.js';
 import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
-import { toolVersion } from '../orchestrator/sweep.js';
+import { toolVersion } from '../orchestrator/software.js';
 
 const commands: Command[] = [
   runCommand,
