@@ -1,12 +1,8 @@
-import { createInterface } from 'node:readline';
-import { execa } from 'execa';
 import type { Command } from '../command.js';
 import { int, num, parse, str, oneOf } from '../args.js';
 import { UserError } from '../../common/errors.js';
-import { runnerEntry } from '../../common/paths.js';
-import type { RunnerJob, Split } from '../../runner/job.js';
-import { describeSplitOf } from '../../runner/data/decathlon.js';
-import { preflightInfer } from '../../orchestrator/preflight.js';
+import type { Split } from '../../runner/job.js';
+import { runInfer } from '../../orchestrator/infer.js';
 
 export const inferCommand: Command = {
   name: 'infer',
@@ -49,62 +45,21 @@ options:
     const data = str(p, 'data');
     if (!model) throw new UserError('--model is required', { hint: "see 'sweep infer --help'" });
     if (!data) throw new UserError('--data is required', { hint: "see 'sweep infer --help'" });
-    const batchSize = int(p, 'batch-size', 1) ?? 1;
-    const split = oneOf<Split>(p, 'split', ['train', 'validation', 'testing'], 'testing');
-    const skip = int(p, 'skip', 0) ?? 0;
-    // Unless told, up to 16 images: as many as the split holds after skip.
-    const images = int(p, 'images', 1) ?? Math.max(1, Math.min(16, (await describeSplitOf(data, split)).count - skip));
-    const job: RunnerJob = {
+    const { result, exitCode } = await runInfer({
       model,
       data,
-      split,
-      images,
-      skip,
-      batchSize,
+      split: oneOf<Split>(p, 'split', ['train', 'validation', 'testing'], 'testing'),
       engine: str(p, 'engine') ?? 'onnxruntime',
+      batchSize: int(p, 'batch-size', 1) ?? 1,
+      images: int(p, 'images', 1),
+      skip: int(p, 'skip', 0) ?? 0,
       threads: { intra: int(p, 'intra', 1), inter: int(p, 'inter', 1) },
       warmupBatches: int(p, 'warmup', 0) ?? 2,
       minSeconds: num(p, 'min-seconds', 0) ?? 0,
-      minBatches: int(p, 'min-batches', 1) ?? Math.ceil(images / batchSize),
-      barrier: false,
+      minBatches: int(p, 'min-batches', 1),
       savePredictions: str(p, 'save-predictions'),
-    };
-    // Model, data and memory are checked here, in our words, before the runner starts.
-    await preflightInfer(
-      { model, modelAt: { at: '--model' }, data: { path: data }, dataAt: { at: '--data' }, split, skip, images, imagesHint: 'change --images or --skip' },
-      batchSize,
-    );
-    const { result, exitCode } = await runRunner(job);
+    });
     if (result) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return exitCode;
   },
 };
-
-/**
- * Runs one runner child; returns its result event (or null), its error message (or null) and
- * exit code. Its log goes to our stderr unless `quiet`, when only its error message is kept.
- */
-export async function runRunner(job: RunnerJob, opts: { quiet?: boolean } = {}): Promise<{ result: unknown; error: string | null; exitCode: number }> {
-  const child = execa(process.execPath, [runnerEntry, '--job', JSON.stringify(job)], {
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: opts.quiet ? 'ignore' : 'inherit',
-    reject: false,
-    buffer: false,
-  });
-  let result: unknown = null;
-  let error: string | null = null;
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (line) => {
-    // The runner's "error" event repeats what it already wrote on stderr; it is kept for quiet callers.
-    try {
-      const event = JSON.parse(line) as { event: string; message?: string };
-      if (event.event === 'result') result = event;
-      if (event.event === 'error') error = event.message ?? null;
-    } catch {
-      if (!opts.quiet) process.stderr.write(line + '\n');
-    }
-  });
-  const done = await child;
-  return { result, error, exitCode: done.exitCode ?? 1 };
-}

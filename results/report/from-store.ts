@@ -1,0 +1,51 @@
+import type { RunnerJob } from '../../runner/job.js';
+import { pointValidity } from '../point-validity.js';
+import type { Store, SweepRecord } from '../store/store.js';
+import type { ReportInput } from './index.js';
+
+// What the report is drawn from, read from the store: the sweep, its points with their
+// validity, and the runner job its instances ran (for the previews).
+
+export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
+  const host = store.getHost(sweep.host_id);
+  return {
+    sweep: {
+      id: sweep.id,
+      name: sweep.name,
+      tag: sweep.tag,
+      host: host.hostname,
+      started_at: sweep.started_at,
+      ended_at: sweep.ended_at,
+      status: sweep.status,
+      experiment_sha256: sweep.experiment_sha256,
+      tool_version: sweep.tool_version,
+    },
+    points: store.pointsOf(sweep.id).map((pt) => ({
+      key: pt.key,
+      params: pt.params,
+      model: pt.model,
+      status: pt.status,
+      error: pt.error,
+      throughput_ips: pt.throughput_ips,
+      latency_ms: pt.latency_ms,
+      dice: pt.dice,
+      soft_dice: pt.soft_dice,
+      warnings: pt.warnings,
+      throughput_ci: pt.throughput_ci,
+      suspect_reasons: pt.suspect_reasons,
+      validity: pointValidity(store.instancesOf(pt.id)),
+    })),
+    previews: [],
+  };
+}
+
+/** The runner job of the sweep's first instance: the model and data the sweep measured. */
+export function firstJob(store: Store, sweep: SweepRecord): RunnerJob | null {
+  for (const point of store.pointsOf(sweep.id)) {
+    for (const inst of store.instancesOf(point.id)) {
+      const at = inst.argv.indexOf('--job');
+      if (at >= 0 && inst.argv[at + 1]) return JSON.parse(inst.argv[at + 1]!) as RunnerJob;
+    }
+  }
+  return null;
+}
