@@ -55,7 +55,7 @@ test('a sweep in a 2-node guest binds each instance to its node, and its pages a
     layout: { nodes: 2, cpusPerNode: 1, memoryPerNodeMiB: 640 },
     argv: ['sh', '-c', `${sweep}; rc=$?; grep -m1 '^model name' /proc/cpuinfo > cpuinfo.txt; exit $rc`],
     cwd: dir,
-    timeoutMs: 1_500_000,
+    timeoutMs: 800_000,
   });
   assert.ok(pidGone(result.qemuPid));
   assert.equal(result.exitCode, 0, `sweep exit ${result.exitCode}\n${result.stderr}`);

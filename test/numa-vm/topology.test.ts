@@ -37,7 +37,7 @@ async function topologyAndPlan(layout: GuestLayout, smt: string, extra = ''): Pr
   const sweep = `node ${packagePath('bin', 'sweep.js')}`;
   const script = `set -e; ${sweep} topology --json > topo.json; ${sweep} plan plan.yaml --json > plan.json; grep -m1 '^model name' /proc/cpuinfo > cpuinfo.txt; ${extra}`;
   try {
-    const result = await runGuest({ layout, argv: ['sh', '-c', script], cwd: dir, timeoutMs: 900_000 });
+    const result = await runGuest({ layout, argv: ['sh', '-c', script], cwd: dir, timeoutMs: 300_000 });
     assert.ok(pidGone(result.qemuPid));
     assert.equal(result.exitCode, 0, result.stderr);
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
