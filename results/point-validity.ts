@@ -1,4 +1,5 @@
 import type { WindowMonitors } from '../runner/job.js';
+import { mean } from '../common/stats.js';
 
 // A point's validity monitors in a few figures, for the sweep's table and the report: the worst
 // instance's foreign load and steal, the average frequency, the busiest instance's threads
@@ -39,7 +40,7 @@ export function pointValidity(instances: readonly MonitoredInstance[]): PointVal
   return {
     foreign_max: max(instances.map((i) => i.foreign_cpu_fraction)),
     steal_max: max(instances.map((i) => i.steal_fraction)),
-    cpu_mhz: mhz.length > 0 ? mhz.reduce((a, b) => a + b, 0) / mhz.length : null,
+    cpu_mhz: mhz.length > 0 ? mean(mhz) : null,
     threads,
   };
 }

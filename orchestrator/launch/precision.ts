@@ -1,3 +1,4 @@
+import { mean } from '../../common/stats.js';
 import type { PointParams } from '../plan.js';
 import type { PrecisionFigures } from '../../results/types.js';
 import type { RunnerResult } from '../../runner/job.js';
@@ -10,7 +11,6 @@ import { precisionOf } from '../model-cache.js';
 export function precisionFigures(params: PointParams, repeats: RunnerResult[][]): PrecisionFigures {
   const results = repeats.flat();
   const compared = results.filter((r) => r.dice_reference !== undefined);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
     precision: precisionOf(params),
     dice_fp32: compared.length > 0 ? mean(compared.map((r) => r.dice_reference!.dice)) : null,
