@@ -1,7 +1,9 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { processAlive } from '../common/process-alive.js';
+import { procStatFields } from '../common/proc-stat.js';
+import { writeWhole } from '../common/write-whole.js';
 
 // One sweep at a time on a host, whatever its database: two sweeps load each other's CPUs and
 // both measure noise. Every sweep process registers itself in a host-wide folder (one JSON file
@@ -39,7 +41,7 @@ export interface OtherSweep {
 function processStart(pid: number | 'self'): string | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return procStatFields(text)[19] ?? null;
   } catch {
     return null;
   }
@@ -139,9 +141,7 @@ export class SweepRegistration {
   }
 
   private write(): void {
-    const path = join(this.dir, this.file);
-    writeFileSync(`${path}.tmp`, JSON.stringify(this.entry));
-    renameSync(`${path}.tmp`, path);
+    writeWhole(join(this.dir, this.file), JSON.stringify(this.entry), 'sweep registry entry');
   }
 
   private remove(): void {

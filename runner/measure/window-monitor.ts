@@ -1,3 +1,4 @@
+import { procStatFields } from '../../common/proc-stat.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { WindowMonitors } from '../job.js';
 
@@ -42,7 +43,7 @@ export function parseProcStat(text: string): Map<number, CpuTicks> {
 
 /** utime + stime (ticks) from the text of /proc/<pid>/task/<tid>/stat (the name may hold spaces and parentheses). */
 export function parseTaskTicks(text: string): number {
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(text);
   // After the name: state is field 3, utime field 14, stime field 15 (1-based, proc(5)).
   return Number(fields[11]) + Number(fields[12]);
 }
