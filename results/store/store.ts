@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { UserError } from '../../common/errors.js';
@@ -73,6 +74,7 @@ export class Store {
       });
       const hostId = (w.hostId.get(hash) as { id: number }).id;
       const info = w.insertSweep.run({
+        uid: randomUUID(),
         name: start.name,
         tag: start.tag,
         experiment_file: start.experimentFile,
@@ -239,10 +241,10 @@ function prepareWrites(db: Database.Database) {
       VALUES (:fingerprint, :hostname, :cpu_model, :microcode, :sockets, :cores, :threads, :numa_json, :memory_mb,
         :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :first_seen)`),
     hostId: db.prepare('SELECT id FROM hosts WHERE fingerprint = ?'),
-    insertSweep: db.prepare(`INSERT INTO sweeps (name, tag, experiment_file, experiment_yaml, experiment_sha256,
+    insertSweep: db.prepare(`INSERT INTO sweeps (uid, name, tag, experiment_file, experiment_yaml, experiment_sha256,
         tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid,
         skipped, model_sha256, data_sha256)
-      VALUES (:name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
+      VALUES (:uid, :name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
         :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid,
         :skipped, :model_sha256, :data_sha256)`),
     runningHere: db.prepare("SELECT id, owner_pid FROM sweeps WHERE status = 'running' AND owner_host = ?"),
