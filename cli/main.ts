@@ -12,6 +12,9 @@ import { exportCommand } from './commands/export.js';
 import { inferCommand } from './commands/infer.js';
 import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
+import { qualifyCommand } from './commands/qualify.js';
+import { promoteCommand } from './commands/promote.js';
+import { pruneCommand } from './commands/prune.js';
 import { toolVersion } from '../orchestrator/software.js';
 
 const commands: Command[] = [
@@ -25,6 +28,9 @@ const commands: Command[] = [
   inferCommand,
   modelCommand,
   dataCommand,
+  qualifyCommand,
+  promoteCommand,
+  pruneCommand,
 ];
 
 function overview(): string {
@@ -38,8 +44,8 @@ function overview(): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 ok; 1 a point failed, or compare found a regression (a point slower, Dice down, failed or missing);',
-    '            2 bad input (nothing changed on disk); 3 inconclusive: compare cannot give a verdict (a suspect point,',
+    'exit codes: 0 ok; 1 a point failed, or compare/qualify found a regression (a point slower, Dice down, failed or missing);',
+    '            2 bad input (nothing changed on disk) or a host mismatch; 3 inconclusive: compare/qualify cannot give a verdict (a suspect point,',
     '            intervals too wide, no interval; rerun advised); 130 interrupted; 141 output pipe closed (| head)',
     'results: SQLite at results/sweeps.db by default; `sweep query "SELECT * FROM results"`',
   ].join('\n');

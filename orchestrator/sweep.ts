@@ -39,6 +39,12 @@ export interface SweepOptions {
   signal: AbortSignal;
   /** Continue this ended sweep (id, name or tag) instead of starting one: run the points it lacks or failed. */
   resume?: string;
+  /**
+   * With `resume`: measure these points (key -> why) of the resumed sweep once more, and only
+   * them, whatever their stored status; each new measurement replaces the stored point, whose
+   * figures are kept in point_reruns with the reason (`sweep qualify --confirm`).
+   */
+  rerun?: ReadonlyMap<string, string>;
   /** Run even while another sweep runs on this host; the overlapping points of both are marked suspect. */
   allowConcurrent?: boolean;
   /** Foreign-load and imbalance limits (default 5 % and 10 %). */
@@ -218,9 +224,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   }
   const { sweepId, stored } = record;
   const resuming = opts.resume !== undefined;
-  const alreadyStored = plan.points.filter((p) => stored.get(p.key) === 'ok').length;
-  const toRun = plan.points.filter((p) => stored.get(p.key) !== 'ok');
-  announce(progress, { exp, plan, sweepId, resuming, stored, toRun, db: opts.db });
+  const rerun = opts.rerun;
+  const toRun = rerun ? plan.points.filter((p) => rerun.has(p.key) && stored.has(p.key)) : plan.points.filter((p) => stored.get(p.key) !== 'ok');
+  const alreadyStored = plan.points.filter((p) => stored.get(p.key) === 'ok' && !toRun.includes(p)).length;
+  if (rerun) progress.message(`sweep ${sweepId} '${exp.name}': measuring ${toRun.length} point(s) again, each replacing its first measurement`);
+  else announce(progress, { exp, plan, sweepId, resuming, stored, toRun, db: opts.db });
 
   const summary: SweepSummary = {
     sweepId,
@@ -251,7 +259,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       const outcome = await runPoint(point, context);
       // The point in flight when interrupted is not stored: its figures are incomplete.
       if (outcome === null) break;
-      store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
+      const rerunReason = rerun?.get(point.key);
+      if (rerunReason !== undefined) store.replacePoint(sweepId, outcome, rerunReason);
+      else store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
       registration.heartbeat();
       const pointSummary: SweepPointSummary = {
         key: point.key,

@@ -34,7 +34,13 @@ import { compareHosts, type HostDifference } from './store/host.js';
 // therefore 'inconclusive' (rerun), never a regression: an identical rerun does not page anyone.
 // When neither holds and the intervals' relative half-widths add up to more than minChange, a
 // change of minChange could hide inside them: 'inconclusive', not 'same'. Latency is shown
-// (B/A of p50 and p99) but not judged: it has no interval, and throughput carries the same signal.
+// (B/A of p50 and p99) but not judged unless `maxP99Rise` is given (`sweep qualify`'s rule): it
+// has no interval, so a p99 above A's by more than that fails, and a suspect point is inconclusive.
+//
+// Each point also lists its verdict figure by figure (`figures`: status, throughput, p99, Dice),
+// and the comparison the reasons that belong to no point (`sweepChecks`), for reports that give
+// one line or one test case per figure. `judgeReference` applies the same interval rule to an
+// absolute reference (an expected img/s with a tolerance) when there is no baseline sweep.
 
 export const DEFAULT_MIN_CHANGE = 0.05;
 /** How far a host's throughput may drift between two sweeps of the same configuration. */
@@ -60,6 +66,27 @@ export interface CompareOptions {
   allowMissing?: boolean;
   /** Where the baseline sweep is, when not in the candidate's store: another machine's or an archived database. */
   baselineStore?: Store;
+  /** Largest relative rise of p99 latency that is not a regression; unset: p99 is shown, not judged. */
+  maxP99Rise?: number;
+}
+
+/** One figure of one point, judged: what a report shows as one row or one test case. */
+export interface FigureCheck {
+  figure: 'status' | 'throughput' | 'latency_p99' | 'dice';
+  baseline: number | null;
+  candidate: number | null;
+  /** The change in words: a ratio for throughput and p99 ("0.93x"), a difference for Dice. */
+  change: string | null;
+  /** The intervals the verdict used, or null where the figure has none. */
+  interval: string | null;
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  reason: string;
+}
+
+/** A reason that belongs to the sweeps, not to a point (an incomplete sweep, another model). */
+export interface SweepCheck {
+  verdict: 'fail' | 'inconclusive';
+  reason: string;
 }
 
 /** One side's interval, as compare used it. */
@@ -102,6 +129,8 @@ export interface PointComparison {
   failures: string[];
   /** Why it cannot be judged; empty when it can. */
   inconclusive: string[];
+  /** The verdict figure by figure; a figure without values on both sides is left out. */
+  figures: FigureCheck[];
 }
 
 export interface FieldDifference {
@@ -143,6 +172,9 @@ export interface Comparison {
   inconclusive: string[];
   /** What the comparison says but does not judge (allowed missing points, unknown input hashes). */
   notes: string[];
+  /** The failures and inconclusive reasons that belong to no matched point (missing points included). */
+  sweepChecks: SweepCheck[];
+  maxP99Rise: number | null;
   verdict: 'pass' | 'regression' | 'inconclusive';
   exitCode: 0 | 1 | 3;
   summary: { matched: number; faster: number; slower: number; same: number; inconclusive: number; failed: number };
@@ -203,27 +235,66 @@ export function comparePoints(
   minChange: number,
   maxDiceDrop = DEFAULT_MAX_DICE_DROP,
   drift = DEFAULT_DRIFT,
+  maxP99Rise?: number,
 ): PointComparison {
   const failures: string[] = [];
   const inconclusive: string[] = [];
+  const figures: FigureCheck[] = [];
   const throughput = judgeThroughput(a, b, minChange, drift);
+  const p99 = ratioOnly(a.latency_p99_ms, b.latency_p99_ms);
   const placementA = placementOf(a);
   const placementB = placementOf(b);
+  const status = { baseline: null, candidate: null, change: null, interval: null };
+  const tputFigure = { baseline: a.throughput_ips, candidate: b.throughput_ips, change: ratioText(throughput.ratio), interval: intervalText(throughput) };
+  const p99Figure = { baseline: p99.a, candidate: p99.b, change: ratioText(p99.ratio), interval: null };
   if (b.status === 'failed') {
-    failures.push(`failed in B: ${b.error ?? 'no error recorded'}`);
+    const reason = `failed in B: ${b.error ?? 'no error recorded'}`;
+    failures.push(reason);
+    figures.push({ figure: 'status', ...status, verdict: 'fail', reason });
   } else if (a.status === 'failed') {
-    inconclusive.push(`failed in A: no reference figures (${a.error ?? 'no error recorded'})`);
+    const reason = `failed in A: no reference figures (${a.error ?? 'no error recorded'})`;
+    inconclusive.push(reason);
+    figures.push({ figure: 'status', ...status, verdict: 'inconclusive', reason });
   } else {
     // Load cannot change what a model computes: a Dice drop fails the point, suspect or not.
-    if (a.dice !== null && b.dice !== null && a.dice - b.dice > maxDiceDrop) failures.push(`Dice ${a.dice.toFixed(4)} -> ${b.dice.toFixed(4)}`);
+    if (a.dice !== null && b.dice !== null) {
+      const drop = a.dice - b.dice;
+      const diceFigure = { figure: 'dice' as const, baseline: a.dice, candidate: b.dice, change: `${drop > 0 ? '-' : '+'}${Math.abs(drop).toFixed(4)}`, interval: null };
+      if (drop > maxDiceDrop) {
+        const reason = `Dice ${a.dice.toFixed(4)} -> ${b.dice.toFixed(4)}`;
+        failures.push(reason);
+        figures.push({ ...diceFigure, verdict: 'fail', reason: `${reason}: down by more than ${maxDiceDrop}` });
+      } else {
+        figures.push({ ...diceFigure, verdict: 'pass', reason: `within the allowed drop of ${maxDiceDrop}` });
+      }
+    }
     if (a.suspect_reasons.length > 0 || b.suspect_reasons.length > 0) {
       // Speed measured under foreign load, throttling or oversubscription says nothing either way.
+      const reasons: string[] = [];
       for (const [side, p] of [['A', a], ['B', b]] as const) {
-        if (p.suspect_reasons.length > 0) inconclusive.push(`suspect in ${side}: ${p.suspect_reasons.join('; ')}`);
+        if (p.suspect_reasons.length > 0) reasons.push(`suspect in ${side}: ${p.suspect_reasons.join('; ')}`);
       }
+      inconclusive.push(...reasons);
+      figures.push({ figure: 'throughput', ...tputFigure, verdict: 'inconclusive', reason: reasons.join('; ') });
+      if (maxP99Rise !== undefined) figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'inconclusive', reason: reasons.join('; ') });
     } else {
       if (throughput.verdict === 'slower') failures.push(throughput.why);
       if (throughput.verdict === 'inconclusive') inconclusive.push(throughput.why);
+      const verdict = throughput.verdict === 'slower' ? 'fail' : throughput.verdict === 'inconclusive' ? 'inconclusive' : 'pass';
+      figures.push({ figure: 'throughput', ...tputFigure, verdict, reason: throughput.why });
+      if (maxP99Rise !== undefined) {
+        if (p99.ratio === null) {
+          const reason = 'no p99 latency to compare';
+          inconclusive.push(reason);
+          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'inconclusive', reason });
+        } else if (p99.ratio > 1 + maxP99Rise) {
+          const reason = `p99 latency ${formatNumber(p99.ratio, 3)}x: up by more than ${pct(maxP99Rise)}`;
+          failures.push(reason);
+          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'fail', reason });
+        } else {
+          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'pass', reason: `within the allowed rise of ${pct(maxP99Rise)}` });
+        }
+      }
     }
   }
   return {
@@ -231,12 +302,53 @@ export function comparePoints(
     status: { a: a.status, b: b.status },
     throughput,
     latency_p50: ratioOnly(a.latency_p50_ms, b.latency_p50_ms),
-    latency_p99: ratioOnly(a.latency_p99_ms, b.latency_p99_ms),
+    latency_p99: p99,
     dice: { a: a.dice, b: b.dice },
     placementChange: placementA === placementB ? null : `${placementA} -> ${placementB}`,
     failures,
     inconclusive,
+    figures,
   };
+}
+
+function ratioText(ratio: number | null): string | null {
+  return ratio === null ? null : `${formatNumber(ratio, 3)}x`;
+}
+
+function intervalText(t: ThroughputJudgement): string | null {
+  const side = (i: IntervalUsed | null) => (i === null ? 'none' : `±${pct(i.relativeHalfWidth)} (${i.method})`);
+  return t.interval.a === null && t.interval.b === null ? null : `A ${side(t.interval.a)}, B ${side(t.interval.b)}`;
+}
+
+/** An expected throughput with a tolerance, for a machine that has no baseline sweep yet. */
+export interface ThroughputReference {
+  expected_ips: number;
+  /** Relative: the point fails when its whole interval lies below expected x (1 - tolerance). */
+  tolerance: number;
+  /** Where the reference is written, for the reason ("experiments/x.yaml: Xeon.*8380"). */
+  source: string;
+}
+
+/**
+ * A point against an absolute reference, by the throughput rule's intervals: fail when its whole
+ * 95 % interval lies below the lowest throughput allowed, pass when it lies wholly at or above
+ * it, inconclusive when it straddles it, has no interval, or the point is suspect or failed.
+ */
+export function judgeReference(p: PointMeasures | undefined, ref: ThroughputReference): FigureCheck {
+  const floor = ref.expected_ips * (1 - ref.tolerance);
+  const base = { figure: 'throughput' as const, baseline: ref.expected_ips, candidate: p?.throughput_ips ?? null, change: null, interval: null };
+  const against = `reference ${formatNumber(ref.expected_ips, 1)} img/s -${pct(ref.tolerance)} (${ref.source})`;
+  if (p === undefined) return { ...base, verdict: 'fail', reason: `missing: the sweep has no such point; ${against}` };
+  if (p.status === 'failed') return { ...base, verdict: 'fail', reason: `failed: ${p.error ?? 'no error recorded'}` };
+  const figure = { ...base, change: p.throughput_ips === null ? null : ratioText(p.throughput_ips / ref.expected_ips) };
+  if (p.suspect_reasons.length > 0) return { ...figure, verdict: 'inconclusive', reason: `suspect: ${p.suspect_reasons.join('; ')}` };
+  const ci = intervalUsed(p);
+  if (ci === null) return { ...figure, verdict: 'inconclusive', reason: `no throughput interval; ${against}` };
+  const interval = `±${pct(ci.relativeHalfWidth)} (${ci.method})`;
+  const range = `interval ${formatNumber(ci.low, 1)}-${formatNumber(ci.high, 1)} img/s`;
+  if (ci.high < floor) return { ...figure, interval, verdict: 'fail', reason: `${range} lies below ${formatNumber(floor, 1)} img/s: ${against}` };
+  if (ci.low >= floor) return { ...figure, interval, verdict: 'pass', reason: `${range} at or above ${formatNumber(floor, 1)} img/s: ${against}` };
+  return { ...figure, interval, verdict: 'inconclusive', reason: `${range} straddles ${formatNumber(floor, 1)} img/s: ${against}` };
 }
 
 const SWEEP_FIELDS: (keyof SweepRecord)[] = ['tool_version', 'git_revision', 'engine_versions', 'experiment_sha256'];
@@ -302,8 +414,22 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     if (allowMissing) notes.push(`${line} (allowed: --allow-missing)`);
     else failures.push(line);
   };
-  if (sb.status !== 'completed') missingOrAllowed(`candidate sweep ${sb.id} is ${sb.status}: it did not complete`);
-  if (sa.status !== 'completed') inconclusive.push(`baseline sweep ${sa.id} is ${sa.status}: points it lacks were not judged`);
+  // The reasons that belong to no point (missing points have their own list, `missing`).
+  const sweepChecks: SweepCheck[] = [];
+  const sweepFailure = (reason: string): void => {
+    failures.push(reason);
+    sweepChecks.push({ verdict: 'fail', reason });
+  };
+  if (sb.status !== 'completed') {
+    const line = `candidate sweep ${sb.id} is ${sb.status}: it did not complete`;
+    if (allowMissing) missingOrAllowed(line);
+    else sweepFailure(line);
+  }
+  if (sa.status !== 'completed') {
+    const reason = `baseline sweep ${sa.id} is ${sa.status}: points it lacks were not judged`;
+    inconclusive.push(reason);
+    sweepChecks.push({ verdict: 'inconclusive', reason });
+  }
 
   const points: PointComparison[] = [];
   const matched: [PointMeasures, PointMeasures][] = [];
@@ -311,7 +437,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   for (const p of pa) {
     const q = byKeyB.get(p.key);
     if (q) {
-      points.push(comparePoints(p, q, minChange, maxDiceDrop, drift));
+      points.push(comparePoints(p, q, minChange, maxDiceDrop, drift, opts.maxP99Rise));
       matched.push([p, q]);
       continue;
     }
@@ -321,16 +447,19 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     missing.push({ key: p.key, reason });
     missingOrAllowed(`missing in B: ${p.key} (${reason})`);
   }
+  const failuresBefore = failures.length;
   inputChecks(sa, sb, matched, failures, notes);
   if (points.length === 0) {
     // Points stored before migration 006 have no CPUs recorded, and keys of resolved values (cpi=80).
     const sides = [[sa, pa], [sb, pb]] as const;
     const legacy = sides.filter(([, ps]) => ps.some((p) => p.status === 'ok' && p.cpus === null)).map(([s]) => s.id);
-    failures.push(
+    sweepFailure(
       `no point matched: A has ${pa.length} point(s), B ${pb.length}, no key in common` +
         (legacy.length ? `; sweep ${legacy.join(' and ')} was stored before keys held the declared values (cpi=auto, not its cores): record a new baseline` : ''),
     );
   }
+  // Inputs that differ (another model or data) belong to the sweeps.
+  for (const reason of failures.slice(failuresBefore)) if (!sweepChecks.some((c) => c.reason === reason)) sweepChecks.push({ verdict: 'fail', reason });
   for (const p of points) {
     for (const f of p.failures) failures.push(`${p.key}: ${f}`);
     for (const i of p.inconclusive) inconclusive.push(`${p.key}: ${i}`);
@@ -356,6 +485,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     failures,
     inconclusive,
     notes,
+    sweepChecks,
+    maxP99Rise: opts.maxP99Rise ?? null,
     verdict,
     exitCode: verdict === 'regression' ? 1 : verdict === 'inconclusive' ? 3 : 0,
     summary: {

@@ -6,6 +6,7 @@ import { formatTable } from '../../common/format-table.js';
 import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
 import { UserError } from '../../common/errors.js';
 import { DEFAULT_EXECUTOR, executors } from '../../orchestrator/executors/registry.js';
+import { onInterrupt } from '../interrupt.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
@@ -49,7 +50,7 @@ function summaryText(summary: SweepSummary): string {
 }
 
 /** A percentage option as a share (5 -> 0.05); bad input is refused before anything runs. */
-function percentOption(text: string | undefined, name: string, fallback: number): number {
+export function percentOption(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 100) {
@@ -106,15 +107,8 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
     if (resume !== undefined && str(p, 'tag') !== undefined) {
       throw new UserError('--tag cannot be given with --resume', { value: str(p, 'tag'), hint: 'a resumed sweep keeps the tag it was started with' });
     }
-    const controller = new AbortController();
     const progress = createProgress();
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (controller.signal.aborted) return;
-      progress.message(`${sig}: stopping; finished points are kept`);
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const interrupt = onInterrupt(progress);
     try {
       const summary = await runSweep({
         experimentFile,
@@ -123,7 +117,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
         topologyFile: str(p, 'topology'),
         allowedCpus: str(p, 'allowed-cpus'),
         progress,
-        signal: controller.signal,
+        signal: interrupt.signal,
         resume,
         allowConcurrent: flag(p, 'allow-concurrent'),
         limits,
@@ -137,8 +131,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
       progress.message(err.message);
       return 130;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   },
 };

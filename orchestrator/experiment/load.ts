@@ -8,7 +8,7 @@ import type { Split } from '../../runner/job.js';
 import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
 import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
-import type { AxisValue, Experiment, ExperimentModel, Matrix, Profile, ThreadSetting, Workload } from './types.js';
+import type { AxisValue, Experiment, ExperimentModel, Matrix, Profile, QualifySpec, ThreadSetting, Workload } from './types.js';
 import { experimentModels, modelIdOf, resolveModelSpec } from './models.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
 import { firstAliasOffset, openingQuoteBefore, type PathSegment } from './yaml-locate.js';
@@ -107,6 +107,7 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     measurement: raw.measurement,
     profiles: profilesOf(raw.profiles),
     matrix: matrixOf(raw.matrix, models, dirname(path)),
+    qualify: qualifyOf(src, raw.qualify),
   };
 }
 
@@ -126,6 +127,49 @@ interface RawExperiment {
   measurement: Experiment['measurement'];
   profiles: Record<string, { description?: string; env: Record<string, string | number | boolean>; threads: Profile['threads']; engine_options: NonNullable<Profile['engineOptions']> }>;
   matrix: Record<string, RawAxis> & { include: RawEntry[]; exclude: RawEntry[] };
+  qualify?: RawQualify;
+}
+interface RawQualify {
+  baseline: number | string;
+  rules: { throughput_drop_pct: number; p99_rise_pct: number; dice_drop: number };
+  references: { cpu_model: string; tolerance_pct: number; points: Record<string, number> }[];
+}
+
+/** The schema's defaults for an experiment without a qualify: section. */
+const QUALIFY_DEFAULTS: RawQualify = { baseline: 'latest', rules: { throughput_drop_pct: 10, p99_rise_pct: 25, dice_drop: 0.002 }, references: [] };
+
+function qualifyOf(src: YamlSource, raw: RawQualify | undefined): QualifySpec {
+  const q = raw ?? QUALIFY_DEFAULTS;
+  return {
+    baseline: q.baseline,
+    throughputDrop: q.rules.throughput_drop_pct / 100,
+    p99Rise: q.rules.p99_rise_pct / 100,
+    diceDrop: q.rules.dice_drop,
+    references: q.references.map((r, i) => ({
+      cpuModel: r.cpu_model,
+      pattern: new RegExp(r.cpu_model),
+      tolerance: r.tolerance_pct / 100,
+      points: r.points,
+      location: locationOf(src, ['qualify', 'references', i, 'cpu_model']).location,
+    })),
+    written: raw !== undefined,
+  };
+}
+
+/** qualify.references[].cpu_model must be a regular expression. */
+function qualifyProblems(src: YamlSource, raw: RawExperiment): Problem[] {
+  const problems: Problem[] = [];
+  (raw.qualify?.references ?? []).forEach((r, i) => {
+    try {
+      new RegExp(r.cpu_model);
+    } catch (err) {
+      problems.push(problemAt(src, ['qualify', 'references', i, 'cpu_model'], `not a regular expression: ${(err as Error).message}`, {
+        value: r.cpu_model,
+        hint: "escape the characters a regular expression reads itself, e.g. 'Xeon\\(R\\)' for Xeon(R)",
+      }));
+    }
+  });
+  return problems;
 }
 
 function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly string[]): Problem[] {
@@ -185,6 +229,7 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
 
   const w = raw.workload;
   problems.push(...modelProblems(src, raw));
+  problems.push(...qualifyProblems(src, raw));
   if (typeof w.data === 'object') {
     const testing = w.data.synthetic.testing;
     const needed = w.skip + (w.images ?? 1);

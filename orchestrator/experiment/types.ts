@@ -57,6 +57,32 @@ export interface Matrix {
   exclude: Record<string, AxisValue>[];
 }
 
+/** An absolute throughput reference for the machines whose CPU model matches (the `qualify:` section). */
+export interface QualifyReference {
+  /** The regular expression as written, and compiled. */
+  cpuModel: string;
+  pattern: RegExp;
+  /** A share: 0.1 for 10 %. */
+  tolerance: number;
+  /** Point key -> expected img/s. */
+  points: Record<string, number>;
+  location: ErrorLocation;
+}
+
+/** How `sweep qualify` judges a sweep of this experiment (schemas/experiment.schema.json, qualify). */
+export interface QualifySpec {
+  /** A sweep id, a tag, or 'latest'. */
+  baseline: number | string;
+  /** Shares, not percentages: 0.1 for 10 %. */
+  throughputDrop: number;
+  p99Rise: number;
+  /** Absolute, in hard Dice. */
+  diceDrop: number;
+  references: QualifyReference[];
+  /** Whether the experiment wrote the section (false: every value above is a default). */
+  written: boolean;
+}
+
 export interface Experiment {
   name: string;
   description: string;
@@ -76,4 +102,5 @@ export interface Experiment {
   measurement: Measurement;
   profiles: Record<string, Profile>;
   matrix: Matrix;
+  qualify: QualifySpec;
 }

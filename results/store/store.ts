@@ -136,6 +136,38 @@ export class Store {
     return run.immediate();
   }
 
+  /**
+   * Measures a stored point again (`sweep qualify --confirm`): in one transaction, the first
+   * measurement's figures go to point_reruns with `reason`, the point and its instances are
+   * deleted and `outcome` takes their place. Returns the new point id.
+   */
+  replacePoint(sweepId: number, outcome: PointOutcome, reason: string): number {
+    const w = this.writes();
+    const run = this.db.transaction((): number => {
+      const first = w.pointForRerun.get(sweepId, outcome.key) as Record<string, unknown> | undefined;
+      if (!first) throw new Error(`results store ${this.path}: sweep ${sweepId} has no point "${outcome.key}" to measure again`);
+      const { id, suspect_reasons, ...figures } = first;
+      figures.suspect_reasons = JSON.parse(String(suspect_reasons)) as string[];
+      w.insertRerun.run({ sweep_id: sweepId, key: outcome.key, reason, first: JSON.stringify(figures), replaced_at: new Date().toISOString() });
+      w.deletePoint.run(id);
+      const pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
+      for (const inst of outcome.instances) w.insertInstance.run(instanceBindings(pointId, inst));
+      return pointId;
+    });
+    return run.immediate();
+  }
+
+  /** The points of a sweep measured again, with the first measurement's figures, in order. */
+  rerunsOf(sweepId: number): { key: string; reason: string; first: Record<string, unknown>; replaced_at: string }[] {
+    const rows = this.db.prepare('SELECT key, reason, first, replaced_at FROM point_reruns WHERE sweep_id = ? ORDER BY id').all(sweepId) as {
+      key: string;
+      reason: string;
+      first: string;
+      replaced_at: string;
+    }[];
+    return rows.map((r) => ({ ...r, first: JSON.parse(r.first) as Record<string, unknown> }));
+  }
+
   finishSweep(sweepId: number, status: Exclude<SweepStatus, 'running'>): void {
     const info = this.writes().finishSweep.run({ id: sweepId, status, ended_at: new Date().toISOString() });
     if (info.changes !== 1) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
@@ -275,6 +307,10 @@ function prepareWrites(db: Database.Database) {
         :load_seconds, :warmup_seconds, :model_file)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
+    pointForRerun: db.prepare(`SELECT id, status, error, throughput_ips, throughput_ci_low, throughput_ci_high, throughput_ci_method,
+        latency_p50_ms, latency_p99_ms, dice, suspect_reasons, started_at, ended_at FROM points WHERE sweep_id = ? AND key = ?`),
+    insertRerun: db.prepare('INSERT INTO point_reruns (sweep_id, key, reason, first, replaced_at) VALUES (:sweep_id, :key, :reason, :first, :replaced_at)'),
+    deletePoint: db.prepare('DELETE FROM points WHERE id = ?'),
     resumeSweep: db.prepare(
       "UPDATE sweeps SET status = 'running', ended_at = NULL, owner_host = :owner_host, owner_pid = :owner_pid WHERE id = :id AND status <> 'running'",
     ),

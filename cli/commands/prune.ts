@@ -1,0 +1,43 @@
+import type { Command } from '../command.js';
+import { flag, int, parse, str } from '../args.js';
+import { UserError } from '../../common/errors.js';
+import { formatTable } from '../../common/format-table.js';
+import { openStore } from '../../results/store/store.js';
+import { pruneSweeps } from '../../results/baselines.js';
+import { DEFAULT_DB } from './run.js';
+
+export const pruneCommand: Command = {
+  name: 'prune',
+  summary: 'delete sweeps older than N days (never a tagged baseline, never a running sweep)',
+  usage: `usage: sweep prune --keep-days N [--dry-run] [--db PATH]
+
+Deletes the sweeps started more than N days ago, with their points and instances, in one
+transaction. A sweep carrying a tag from \`sweep promote\` is kept, and so is a sweep still
+running. Lists what it deletes (or, with --dry-run, what it would).
+
+options:
+  --keep-days N   keep the sweeps of the last N days (a whole number)
+  --dry-run       list, delete nothing
+  --db PATH       database (default ${DEFAULT_DB})
+exit codes: 0 done, 2 bad input`,
+  async run(argv) {
+    const p = parse('prune', argv, { 'keep-days': { type: 'string' }, 'dry-run': { type: 'boolean' }, db: { type: 'string' } });
+    const keepDays = int(p, 'keep-days', 0);
+    if (keepDays === undefined) throw new UserError('missing --keep-days', { hint: "see 'sweep prune --help'" });
+    const dryRun = flag(p, 'dry-run');
+    const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: dryRun });
+    try {
+      const r = pruneSweeps(store, keepDays, dryRun);
+      if (r.sweeps.length > 0) {
+        process.stdout.write(formatTable(['sweep', 'name', 'status', 'started_at', 'points'], r.sweeps.map((s) => [s.id, s.name, s.status, s.started_at, s.points])));
+      }
+      process.stdout.write(
+        `${dryRun ? 'would delete' : 'deleted'} ${r.sweeps.length} sweep(s) started before ${r.cutoff}` +
+          `, ${r.sweeps.reduce((n, s) => n + s.points, 0)} point(s); kept ${r.keptTagged} tagged sweep(s) of that age\n`,
+      );
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,125 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from '../command.js';
+import { flag, needPositional, parse, str } from '../args.js';
+import { UserError } from '../../common/errors.js';
+import { writeWhole } from '../../common/write-whole.js';
+import { InterruptedBeforeStart } from '../../orchestrator/sweep.js';
+import { qualify } from '../../orchestrator/qualify.js';
+import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js';
+import { createProgress } from '../../orchestrator/progress.js';
+import { renderQualification } from '../../results/qualify/text.js';
+import { qualificationJunit } from '../../results/qualify/junit.js';
+import { qualificationMarkdown } from '../../results/qualify/markdown.js';
+import { checkTag } from '../../results/baselines.js';
+import { onInterrupt } from '../interrupt.js';
+import { DEFAULT_DB, percentOption } from './run.js';
+
+/** An output file's folder must exist before the sweep is spent: bad input otherwise. */
+function outputPath(path: string | undefined, option: string): string | undefined {
+  if (path === undefined) return undefined;
+  const folder = dirname(resolve(path));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new UserError(`${option}: the folder to write into does not exist`, { location: { file: resolve(path) }, value: path, hint: `create ${folder} first` });
+  }
+  return path;
+}
+
+export const qualifyCommand: Command = {
+  name: 'qualify',
+  summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
+  usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
+                     [--summary FILE] [--confirm] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
+
+Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
+experiment's qualify: section (schemas/experiment.schema.json): against a baseline sweep (an
+id; a tag: its newest promotion by \`sweep promote\`, else the newest sweep run with --tag;
+latest: the newest completed sweep of this experiment on this host; default latest), by the
+rules throughput_drop_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet,
+against the expected img/s the section lists for this host's CPU model. Throughput is judged
+on each point's 95 % interval: a fall counts only beyond the intervals and beyond the rule;
+a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing or
+failed fails. Host differences from the baseline are listed first: another machine is a host
+mismatch; a changed configuration is named, and the figures judge it.
+
+The table has one row per point and figure (throughput, latency_p99, dice, status) and per
+host check: baseline, value, change, the intervals used, verdict and reason.
+
+options:
+  --db PATH             database (default ${DEFAULT_DB})
+  --baseline REF        a sweep id, a tag, or latest; overrides the experiment's qualify.baseline
+  --junit FILE          write the verdict as JUnit XML: one testcase per point and figure and per
+                        host check; a regression is a <failure>, inconclusive an <error>
+  --summary FILE        write the verdict as a Markdown table (for a CI page or a chat)
+  --confirm             measure each regressed or suspect point once more in the same sweep
+                        before judging (the new measurement replaces the point; the first is
+                        kept in the table point_reruns); the output names the points measured again
+  --tag TAG             label stored with the sweep (e.g. nightly-2026-12-01)
+  --allowed-cpus LIST   restrict to these CPUs, as a container cpuset would
+  --allow-concurrent    run even while another sweep runs on this host (its points become suspect)
+  --max-foreign-load PCT  a point is suspect when others used more than PCT % of its CPUs (default 5)
+
+exit codes:
+  0    pass: every judged figure within its rule
+  1    regression: a point slower beyond its interval and the rule, p99 up or Dice down beyond
+       the rule, a point failed or missing, the sweep incomplete (a file that could not be
+       written also exits 1, naming it)
+  2    bad input (experiment, option, baseline id; nothing is run) or host mismatch (the
+       baseline ran on another machine)
+  3    inconclusive: nothing failed, but a figure could not be judged (a suspect point, intervals
+       too wide for the rule, no baseline or reference yet); rerun advised, or --confirm
+  130  interrupted (Ctrl-C, SIGTERM): finished points are kept, nothing is judged`,
+  async run(argv) {
+    const p = parse('qualify', argv, {
+      db: { type: 'string' },
+      baseline: { type: 'string' },
+      junit: { type: 'string' },
+      summary: { type: 'string' },
+      confirm: { type: 'boolean' },
+      tag: { type: 'string' },
+      'allowed-cpus': { type: 'string' },
+      'allow-concurrent': { type: 'boolean' },
+      'max-foreign-load': { type: 'string' },
+    });
+    const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'qualify');
+    const junit = outputPath(str(p, 'junit'), '--junit');
+    const summaryFile = outputPath(str(p, 'summary'), '--summary');
+    const baseline = str(p, 'baseline');
+    if (baseline !== undefined && baseline !== 'latest' && !/^\d+$/.test(baseline)) checkTag(baseline);
+    const limits = {
+      ...DEFAULT_AGGREGATE_LIMITS,
+      maxForeignLoad: percentOption(str(p, 'max-foreign-load'), '--max-foreign-load', DEFAULT_AGGREGATE_LIMITS.maxForeignLoad),
+    };
+    const progress = createProgress();
+    const interrupt = onInterrupt(progress);
+    try {
+      const outcome = await qualify({
+        experimentFile,
+        db: str(p, 'db') ?? DEFAULT_DB,
+        tag: str(p, 'tag') ?? null,
+        allowedCpus: str(p, 'allowed-cpus'),
+        allowConcurrent: flag(p, 'allow-concurrent'),
+        limits,
+        newProgress: createProgress,
+        signal: interrupt.signal,
+        baseline,
+        confirm: flag(p, 'confirm'),
+      });
+      if (outcome.kind === 'interrupted') {
+        progress.message(`sweep ${outcome.summary.sweepId} interrupted: not judged`);
+        return 130;
+      }
+      const q = outcome.qualification;
+      if (junit !== undefined) writeWhole(junit, qualificationJunit(q), 'JUnit report');
+      if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
+      process.stdout.write(renderQualification(q));
+      return q.exitCode;
+    } catch (err) {
+      if (!(err instanceof InterruptedBeforeStart)) throw err;
+      progress.message(err.message);
+      return 130;
+    } finally {
+      interrupt.dispose();
+    }
+  },
+};

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { formatLocation } from '../common/errors.js';
+import { UserError } from '../common/errors.js';
+import { openStore, type Store } from '../results/store/store.js';
+import { isSweepId, resolveBaseline, type ResolvedBaseline } from '../results/baselines.js';
+import { pointsToConfirm, qualifySweep, withConfirmed, type ApplicableReference, type Qualification, type Reference } from '../results/qualify/judge.js';
+import { loadExperiment } from './experiment/load.js';
+import type { Experiment } from './experiment/types.js';
+import { runSweep, type SweepOptions, type SweepSummary } from './sweep.js';
+import type { ProgressSink } from './progress.js';
+
+// `sweep qualify <experiment>`: run the sweep as `sweep <experiment>` does, judge it against its
+// baseline (or its CPU model's reference), and with `confirm` measure each regressed or suspect
+// point once more inside the same sweep before the final verdict, so a transient does not page.
+
+export interface QualifyOptions extends Omit<SweepOptions, 'progress'> {
+  /** A progress sink for each sweep run (the first, and the one measuring points again). */
+  newProgress: () => ProgressSink;
+  /** Overrides the experiment's qualify.baseline: a sweep id, a tag or 'latest'. */
+  baseline?: string;
+  confirm?: boolean;
+}
+
+export type QualifyOutcome =
+  | { kind: 'judged'; qualification: Qualification; summary: SweepSummary }
+  /** The sweep was interrupted (Ctrl-C, SIGTERM): nothing judged. */
+  | { kind: 'interrupted'; summary: SweepSummary };
+
+/** A baseline given by id must exist before a sweep is spent on it: bad input, exit 2, nothing run. */
+function checkBaselineId(exp: Experiment, ref: number | string, db: string): void {
+  if (!isSweepId(ref)) return;
+  if (!existsSync(db)) throw new UserError(`baseline sweep ${ref}: the database does not exist yet`, { location: { file: db }, value: ref });
+  const store = openStore(db, { readonly: true });
+  try {
+    const sweep = store.getSweep(Number(ref));
+    if (!sweep) throw new UserError('no baseline sweep with this id', { location: { file: db }, value: ref, hint: '`sweep query sweeps` lists the sweeps' });
+    if (sweep.name !== exp.name) throw new UserError(`baseline sweep ${ref} is of experiment '${sweep.name}', not '${exp.name}'`, { location: { file: db }, value: ref });
+  } finally {
+    store.close();
+  }
+}
+
+/** The experiment's reference for this CPU model: its first entry whose pattern matches. */
+function referenceFor(exp: Experiment, cpuModel: string): ApplicableReference | null {
+  const r = exp.qualify.references.find((ref) => ref.pattern.test(cpuModel));
+  return r ? { cpuModel: r.cpuModel, tolerance: r.tolerance, points: r.points, source: formatLocation(r.location) } : null;
+}
+
+function referenceOf(store: Store, exp: Experiment, ref: number | string, candidateId: number): Reference {
+  const candidate = store.getSweep(candidateId)!;
+  const host = store.getHost(candidate.host_id);
+  const baseline: ResolvedBaseline | null = resolveBaseline(store, ref, { experiment: exp.name, hostname: host.hostname, cpuModel: host.cpu_model, excludeSweepId: candidateId });
+  if (baseline) return { kind: 'baseline', baseline };
+  const reference = referenceFor(exp, host.cpu_model);
+  if (reference) return { kind: 'reference', reference };
+  const what = ref === 'latest' ? `no earlier completed sweep of '${exp.name}' on ${host.hostname}` : `no sweep of '${exp.name}' on ${host.hostname} carries tag '${ref}'`;
+  return {
+    kind: 'none',
+    why: `no baseline: ${what}, and no qualify.references entry matches CPU model '${host.cpu_model}'; if this sweep is sound, make it the baseline: sweep promote ${candidateId} --tag ${ref === 'latest' ? 'golden' : ref}`,
+  };
+}
+
+export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
+  const exp = loadExperiment(opts.experimentFile);
+  const ref = opts.baseline ?? exp.qualify.baseline;
+  checkBaselineId(exp, ref, opts.db);
+  const progress = opts.newProgress();
+  if (!exp.qualify.written) progress.message(`${exp.file} has no qualify: section: judged by its defaults (baseline latest)`);
+
+  const summary = await runSweep({ ...opts, progress });
+  if (summary.status === 'interrupted') return { kind: 'interrupted', summary };
+  const judge = (): Qualification => {
+    const store = openStore(opts.db, { readonly: true });
+    try {
+      return qualifySweep(store, summary.sweepId, referenceOf(store, exp, ref, summary.sweepId), {
+        throughputDrop: exp.qualify.throughputDrop,
+        p99Rise: exp.qualify.p99Rise,
+        diceDrop: exp.qualify.diceDrop,
+      });
+    } finally {
+      store.close();
+    }
+  };
+  const first = judge();
+  if (!opts.confirm) return { kind: 'judged', qualification: first, summary };
+
+  const again = (() => {
+    const store = openStore(opts.db, { readonly: true });
+    try {
+      return pointsToConfirm(store, first);
+    } finally {
+      store.close();
+    }
+  })();
+  if (again.size === 0) return { kind: 'judged', qualification: first, summary };
+  const rerunProgress = opts.newProgress();
+  rerunProgress.message(`--confirm: measuring ${again.size} point(s) again before judging: ${[...again.keys()].join('; ')}`);
+  const rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: again });
+  if (rerun.status === 'interrupted') return { kind: 'interrupted', summary: rerun };
+  return { kind: 'judged', qualification: withConfirmed(judge(), again), summary: rerun };
+}

@@ -1,0 +1,148 @@
+import { UserError } from '../common/errors.js';
+import type { Store, SweepRecord } from './store/store.js';
+import { sweepFromRow } from './store/records.js';
+
+// Baselines kept by name: which sweep a qualification is judged against (an id, a tag, or the
+// latest), `sweep promote` (a tag on a sweep, table sweep_tags) and `sweep prune` (old sweeps
+// deleted, never a tagged or a running one). Promote and prune are one transaction each.
+//
+// "This host" is the hosts rows with the candidate's hostname and CPU model: a host whose kernel,
+// microcode or memory changed gets a new hosts row, and its history must still count.
+
+/** Where the candidate ran: what `latest` and a tag are restricted to. */
+export interface BaselineScope {
+  experiment: string;
+  hostname: string;
+  cpuModel: string;
+  /** The candidate sweep itself, never its own baseline. */
+  excludeSweepId?: number;
+}
+
+export interface ResolvedBaseline {
+  sweep: SweepRecord;
+  /** How it was found, in words: "sweep 12", "tag 'golden' (promoted 2026-11-30T...)", "latest completed sweep". */
+  how: string;
+}
+
+export const LATEST = 'latest';
+
+/** Whether a baseline reference is a sweep id (a number, or digits only). */
+export function isSweepId(ref: number | string): boolean {
+  return typeof ref === 'number' || /^\d+$/.test(ref);
+}
+
+const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname AND cpu_model = @cpuModel)`;
+
+/**
+ * The sweep `ref` names for a candidate of `scope`, or null when none exists yet (a tag never
+ * given, no earlier completed sweep): the caller falls back to references, or says so. A sweep
+ * id that does not exist, or names a sweep of another experiment, is bad input.
+ */
+export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope): ResolvedBaseline | null {
+  const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
+  if (isSweepId(ref)) {
+    const sweep = store.getSweep(Number(ref));
+    if (!sweep) throw new UserError('no sweep with this id', { location: { file: store.path }, value: ref, hint: "`sweep query sweeps` lists them" });
+    if (sweep.name !== scope.experiment) {
+      throw new UserError(`sweep ${sweep.id} is of experiment '${sweep.name}', not '${scope.experiment}'`, {
+        location: { file: store.path },
+        value: ref,
+        hint: 'a baseline must measure the same points: give a sweep of this experiment',
+      });
+    }
+    return { sweep, how: `sweep ${sweep.id}` };
+  }
+  const row = (sql: string) => store.db.prepare(sql).get(params) as Record<string, unknown> | undefined;
+  if (ref === LATEST) {
+    const found = row(`SELECT s.* FROM sweeps s WHERE s.name = @name AND s.status = 'completed' AND s.id <> @exclude AND ${SAME_HOST}
+      ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
+    return found ? { sweep: sweepFromRow(found), how: `latest completed sweep of '${scope.experiment}' on ${scope.hostname}` } : null;
+  }
+  // A promoted tag first (its newest promotion), then a tag given with --tag when the sweep ran.
+  const promoted = row(`SELECT s.*, t.promoted_at AS promoted_at FROM sweep_tags t JOIN sweeps s ON s.id = t.sweep_id
+    WHERE t.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST} ORDER BY t.promoted_at DESC, s.id DESC LIMIT 1`);
+  if (promoted) return { sweep: sweepFromRow(promoted), how: `tag '${ref}' (promoted ${String(promoted.promoted_at)})` };
+  const tagged = row(`SELECT s.* FROM sweeps s WHERE s.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST}
+    ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
+  return tagged ? { sweep: sweepFromRow(tagged), how: `tag '${ref}' (given when the sweep ran)` } : null;
+}
+
+/** Tags are names: not a number (an id) and not 'latest'. */
+export function checkTag(tag: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(tag) || isSweepId(tag) || tag === LATEST) {
+    throw new UserError('a tag is a name of letters, digits, ".", "_", ":" and "-", neither a number nor "latest"', { value: tag });
+  }
+}
+
+export interface Promotion {
+  sweep: SweepRecord;
+  tag: string;
+  promoted_at: string;
+  /** Suspect points promoted anyway (--force), by key. */
+  suspect: string[];
+}
+
+/**
+ * Tags sweep `ref` (id, name or tag) with `tag`. Refused (bad input) for a sweep that did not
+ * complete or has suspect points, unless `force`: a baseline measured under foreign load would
+ * make every later night look faster, or pass a regression.
+ */
+export function promoteSweep(store: Store, ref: string, tag: string, force = false): Promotion {
+  checkTag(tag);
+  const promoted_at = new Date().toISOString();
+  const run = store.db.transaction((): Promotion => {
+    const sweep = store.findSweep(ref);
+    const suspect = store
+      .pointMeasuresOf(sweep.id)
+      .filter((p) => p.suspect_reasons.length > 0)
+      .map((p) => p.key);
+    const refusals: string[] = [];
+    if (sweep.status !== 'completed') refusals.push(`it is ${sweep.status}, not completed`);
+    if (suspect.length > 0) refusals.push(`${suspect.length} suspect point(s): ${suspect.join(', ')}`);
+    if (refusals.length > 0 && !force) {
+      throw new UserError(`sweep ${sweep.id} cannot be promoted: ${refusals.join('; ')}`, {
+        location: { file: store.path },
+        value: ref,
+        hint: 'promote a completed sweep measured on a quiet host, or --force to promote it anyway',
+      });
+    }
+    store.db.prepare('INSERT OR REPLACE INTO sweep_tags (sweep_id, tag, promoted_at) VALUES (?, ?, ?)').run(sweep.id, tag, promoted_at);
+    return { sweep, tag, promoted_at, suspect };
+  });
+  return run.immediate();
+}
+
+export interface PrunedSweep {
+  id: number;
+  name: string;
+  status: string;
+  started_at: string;
+  points: number;
+}
+
+/**
+ * Deletes (or with `dryRun` lists) the sweeps started more than `keepDays` days before `now`,
+ * their points and instances with them; never a sweep carrying a tag in sweep_tags, never a
+ * running one. One transaction.
+ */
+export function pruneSweeps(store: Store, keepDays: number, dryRun: boolean, now = new Date()): { cutoff: string; sweeps: PrunedSweep[]; keptTagged: number } {
+  const cutoff = new Date(now.getTime() - keepDays * 86_400_000).toISOString();
+  const run = store.db.transaction(() => {
+    const sweeps = store.db
+      .prepare(
+        `SELECT s.id, s.name, s.status, s.started_at, (SELECT COUNT(*) FROM points p WHERE p.sweep_id = s.id) AS points FROM sweeps s
+         WHERE s.started_at < ? AND s.status <> 'running' AND s.id NOT IN (SELECT sweep_id FROM sweep_tags) ORDER BY s.started_at, s.id`,
+      )
+      .all(cutoff) as PrunedSweep[];
+    const keptTagged = (
+      store.db.prepare('SELECT COUNT(*) AS n FROM sweeps WHERE started_at < ? AND id IN (SELECT sweep_id FROM sweep_tags)').get(cutoff) as { n: number }
+    ).n;
+    if (!dryRun) {
+      const remove = store.db.prepare('DELETE FROM sweeps WHERE id = ?');
+      for (const s of sweeps) remove.run(s.id);
+    }
+    return { cutoff, sweeps, keptTagged };
+  });
+  // A dry run reads only: a plain transaction, which a read-only store can open.
+  return dryRun ? run.deferred() : run.immediate();
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// The nightly qualification of this machine: `sweep qualify` for each of its experiments, the
+// JUnit file, the Markdown summary, the log and the HTML report of each kept in one dated folder
+// per night, old nights rotated out. Exits with the worst exit code of the night (docs/nightly.md):
+// 130 interrupted, then 2 bad input or host mismatch, 1 regression, 3 inconclusive, 0 pass.
+//
+//   node scripts/nightly.mjs experiments/local.yaml [more.yaml ...] [options]
+//   node scripts/nightly.mjs --config /etc/numa-sweep/nightly.json
+//
+// Options (a --config JSON file may hold the same, as keys of the same names, `experiments` a list):
+//   --db PATH          results database (default results/sweeps.db)
+//   --out DIR          where the nights are kept (default results/nightly)
+//   --keep N           nights kept, this one included (default 14)
+//   --confirm          passed to qualify: measure regressed or suspect points again (default on;
+//                      --no-confirm turns it off)
+//   --previews N       segmentation previews in each report (default 4; 0 for none)
+//   --allowed-cpus L   passed to qualify and to nothing else
+import { $, fs, minimist, path } from 'zx';
+import { fileURLToPath } from 'node:url';
+
+$.verbose = false;
+
+const argv = minimist(process.argv.slice(2), { boolean: ['confirm'], string: ['config', 'db', 'out', 'allowed-cpus'] });
+/** --confirm and --no-confirm when given; else the config's, else on. */
+const confirmGiven = process.argv.some((a) => a === '--confirm' || a === '--no-confirm');
+
+const SWEEP = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'sweep.js');
+const NIGHT = /^\d{4}-\d{2}-\d{2}(\.\d+)?$/;
+/** Worst first: the exit code a night reports is the first of these that any experiment had. */
+const SEVERITY = [130, 2, 1, 3, 0];
+
+function fail(message) {
+  process.stderr.write(`nightly: ${message}\n`);
+  process.exit(2);
+}
+
+function settings() {
+  const fromFile = argv.config ? fs.readJsonSync(argv.config, { throws: false }) : {};
+  if (fromFile === null) fail(`--config ${argv.config}: not a readable JSON file`);
+  const pick = (name, fallback) => (name === 'confirm' && !confirmGiven ? undefined : argv[name]) ?? fromFile[name] ?? fallback;
+  const experiments = argv._.length > 0 ? argv._.map(String) : (fromFile.experiments ?? []);
+  if (experiments.length === 0) fail('no experiments: give experiment files as arguments, or "experiments" in --config');
+  for (const file of experiments) if (!fs.existsSync(file)) fail(`${file}: no such experiment file`);
+  const keep = Number(pick('keep', 14));
+  if (!Number.isInteger(keep) || keep < 1) fail(`--keep takes a whole number >= 1, not ${pick('keep')}`);
+  const previews = Number(pick('previews', 4));
+  if (!Number.isInteger(previews) || previews < 0) fail(`--previews takes a whole number >= 0, not ${pick('previews')}`);
+  return {
+    experiments,
+    db: String(pick('db', 'results/sweeps.db')),
+    out: String(pick('out', 'results/nightly')),
+    keep,
+    previews,
+    confirm: pick('confirm', true) !== false,
+    allowedCpus: pick('allowed-cpus', undefined),
+  };
+}
+
+/** This night's folder: the UTC date, with .2, .3 ... when the date was used already today. */
+function nightFolder(out) {
+  const date = new Date().toISOString().slice(0, 10);
+  for (let n = 1; ; n++) {
+    const folder = path.join(out, n === 1 ? date : `${date}.${n}`);
+    if (!fs.existsSync(folder)) return folder;
+  }
+}
+
+/** Night folders in order, oldest first ('2026-12-01' < '2026-12-01.2' < '2026-12-02'). */
+function nights(out) {
+  const byRun = (a, b) => {
+    const [da, na = '1'] = a.split('.');
+    const [db, nb = '1'] = b.split('.');
+    return da === db ? Number(na) - Number(nb) : da < db ? -1 : 1;
+  };
+  return fs.readdirSync(out).filter((name) => NIGHT.test(name) && fs.statSync(path.join(out, name)).isDirectory()).sort(byRun);
+}
+
+/** Writes `text` to `file` whole: a temporary name, then a rename. */
+function writeWhole(file, text) {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+}
+
+async function qualifyOne(s, night, file) {
+  const name = path.basename(file).replace(/\.ya?ml$/i, '');
+  const folder = path.join(night, name);
+  fs.mkdirSync(folder, { recursive: true });
+  const tag = `nightly-${path.basename(night)}-${name}`;
+  const args = ['qualify', file, '--db', s.db, '--tag', tag, '--junit', path.join(folder, 'junit.xml'), '--summary', path.join(folder, 'summary.md')];
+  if (s.confirm) args.push('--confirm');
+  if (s.allowedCpus !== undefined) args.push('--allowed-cpus', String(s.allowedCpus));
+  const started = new Date().toISOString();
+  const run = await $({ nothrow: true, quiet: true })`${process.execPath} ${SWEEP} ${args}`;
+  let log = `$ sweep ${args.join(' ')}\n${run.stdout}${run.stderr}`;
+  const code = run.exitCode ?? 130;
+  const verdict = /^verdict: (.*)$/m.exec(run.stdout)?.[1] ?? `exit ${code}`;
+  let report = null;
+  // A sweep exists unless qualify stopped before it ran (bad input): report it.
+  if (code !== 2 || /^qualify '/m.test(run.stdout)) {
+    const r = await $({ nothrow: true, quiet: true })`${process.execPath} ${SWEEP} report ${tag} --db ${s.db} --out ${path.join(folder, 'report')} --previews ${s.previews}`;
+    log += `\n$ sweep report ${tag}\n${r.stdout}${r.stderr}`;
+    report = r.exitCode === 0 ? path.join(name, 'report', 'index.html') : null;
+  }
+  writeWhole(path.join(folder, 'qualify.log'), log);
+  process.stdout.write(`${name}: ${verdict}${report ? '' : ' (no report)'}\n`);
+  return { experiment: file, name, tag, started, ended: new Date().toISOString(), exit_code: code, verdict, report };
+}
+
+const s = settings();
+fs.mkdirSync(s.out, { recursive: true });
+const night = nightFolder(s.out);
+fs.mkdirSync(night);
+process.stdout.write(`nightly: ${s.experiments.length} experiment(s), results in ${night}\n`);
+
+const results = [];
+for (const file of s.experiments) {
+  const result = await qualifyOne(s, night, file);
+  results.push(result);
+  if (result.exit_code === 130) break; // interrupted: the rest of the night is not run
+}
+const exitCode = SEVERITY.find((code) => results.some((r) => r.exit_code === code)) ?? Math.max(...results.map((r) => r.exit_code));
+writeWhole(path.join(night, 'nightly.json'), JSON.stringify({ night: path.basename(night), db: s.db, exit_code: exitCode, experiments: results }, null, 2) + '\n');
+const summaries = results.map((r) => {
+  const file = path.join(night, r.name, 'summary.md');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `## ${r.name}: exit ${r.exit_code}, no summary (see ${r.name}/qualify.log)\n`;
+});
+writeWhole(path.join(night, 'summary.md'), `# Nightly qualification ${path.basename(night)}: exit ${exitCode}\n\n${summaries.join('\n')}`);
+
+// Rotation: the newest `keep` nights stay, this one among them.
+const all = nights(s.out);
+for (const old of all.slice(0, Math.max(0, all.length - s.keep))) {
+  fs.rmSync(path.join(s.out, old), { recursive: true, force: true });
+  process.stdout.write(`nightly: rotated out ${old}\n`);
+}
+process.stdout.write(`nightly: exit ${exitCode}\n`);
+process.exit(exitCode);
