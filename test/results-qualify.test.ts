@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { packagePath } from '../common/paths.js';
 import { isUserError, UserError } from '../common/errors.js';
 import { parseExperiment } from '../orchestrator/experiment/load.js';
 import { judgeReference } from '../results/compare.js';
@@ -14,41 +13,13 @@ import { qualificationJunit } from '../results/qualify/junit.js';
 import { qualificationMarkdown } from '../results/qualify/markdown.js';
 import { openStore, type PointMeasures, type Store } from '../results/store/store.js';
 import { matrixPoints, paramsFixture, pointKey, sweepStartFixture } from './results-fixtures.js';
+import { markdownTable, validateJunit } from './qualify-report-checks.js';
 
 // Qualification without running sweeps: the qualify: section as loaded, baselines resolved,
 // promoted and pruned in a real SQLite store, verdicts on stored sweeps, a point measured again,
 // and the JUnit (checked against test/fixtures/junit.xsd with xmllint) and Markdown reports.
 
-const XSD = packagePath('test', 'fixtures', 'junit.xsd');
 const hasXmllint = spawnSync('xmllint', ['--version'], { stdio: 'ignore' }).status === 0;
-
-/** Validates JUnit text against the schema with xmllint; returns its exit code and messages. */
-export function validateJunit(file: string): { code: number | null; output: string } {
-  const r = spawnSync('xmllint', ['--noout', '--schema', XSD, file], { encoding: 'utf8' });
-  return { code: r.status, output: r.stderr + r.stdout };
-}
-
-/** The rows of the first Markdown table in `text`, cells split on unescaped pipes; checks the separator. */
-export function markdownTable(text: string): string[][] {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('|'));
-  assert.ok(start >= 0, 'a table');
-  const table: string[] = [];
-  for (const l of lines.slice(start)) {
-    if (!l.startsWith('|')) break;
-    table.push(l);
-  }
-  const cells = (line: string) => {
-    assert.ok(line.startsWith('| ') && line.endsWith(' |'), `a row starts and ends with a pipe: ${line}`);
-    return line.slice(2, -2).split(/(?<!\\) \| /);
-  };
-  const [header, separator, ...rows] = table.map(cells);
-  assert.ok(header && separator, 'a header and a separator');
-  assert.ok(separator.every((c) => /^:?-{3,}:?$/.test(c)), `separator: ${table[1]}`);
-  assert.equal(separator.length, header.length, 'separator columns');
-  for (const r of rows) assert.equal(r.length, header.length, `columns of ${JSON.stringify(r)}`);
-  return [header, ...rows];
-}
 
 const EXPERIMENT = `name: q
 workload:
