@@ -4,7 +4,6 @@ import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
 import { UserError } from '../../common/errors.js';
 import { writeWhole } from '../../common/write-whole.js';
-import { InterruptedBeforeStart } from '../../orchestrator/sweep.js';
 import { qualify } from '../../orchestrator/qualify.js';
 import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js';
 import { createProgress } from '../../orchestrator/progress.js';
@@ -12,7 +11,7 @@ import { renderQualification } from '../../results/qualify/text.js';
 import { qualificationJunit } from '../../results/qualify/junit.js';
 import { qualificationMarkdown } from '../../results/qualify/markdown.js';
 import { checkTag } from '../../results/baselines.js';
-import { onInterrupt } from '../interrupt.js';
+import { interruptible } from '../interrupt.js';
 import { DEFAULT_DB, percentOption } from './run.js';
 
 /** An output file's folder must exist before the sweep is spent: bad input otherwise. */
@@ -90,9 +89,11 @@ exit codes:
       ...DEFAULT_AGGREGATE_LIMITS,
       maxForeignLoad: percentOption(str(p, 'max-foreign-load'), '--max-foreign-load', DEFAULT_AGGREGATE_LIMITS.maxForeignLoad),
     };
+    // The first sweep reports on the sink the signal handler writes to; a rerun (--confirm) on a new one.
     const progress = createProgress();
-    const interrupt = onInterrupt(progress);
-    try {
+    const sinks = [progress];
+    const newProgress = () => sinks.shift() ?? createProgress();
+    return interruptible(progress, async (signal) => {
       const outcome = await qualify({
         experimentFile,
         db: str(p, 'db') ?? DEFAULT_DB,
@@ -100,8 +101,8 @@ exit codes:
         allowedCpus: str(p, 'allowed-cpus'),
         allowConcurrent: flag(p, 'allow-concurrent'),
         limits,
-        newProgress: createProgress,
-        signal: interrupt.signal,
+        newProgress,
+        signal,
         baseline,
         confirm: flag(p, 'confirm'),
       });
@@ -114,12 +115,6 @@ exit codes:
       if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
       process.stdout.write(renderQualification(q));
       return q.exitCode;
-    } catch (err) {
-      if (!(err instanceof InterruptedBeforeStart)) throw err;
-      progress.message(err.message);
-      return 130;
-    } finally {
-      interrupt.dispose();
-    }
+    });
   },
 };

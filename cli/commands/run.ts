@@ -1,12 +1,12 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
-import { InterruptedBeforeStart, runSweep, type SweepSummary } from '../../orchestrator/sweep.js';
+import { runSweep, type SweepSummary } from '../../orchestrator/sweep.js';
 import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js';
 import { formatTable } from '../../common/format-table.js';
 import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
 import { UserError } from '../../common/errors.js';
 import { DEFAULT_EXECUTOR, executors } from '../../orchestrator/executors/registry.js';
-import { onInterrupt } from '../interrupt.js';
+import { interruptible } from '../interrupt.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
@@ -108,8 +108,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
       throw new UserError('--tag cannot be given with --resume', { value: str(p, 'tag'), hint: 'a resumed sweep keeps the tag it was started with' });
     }
     const progress = createProgress();
-    const interrupt = onInterrupt(progress);
-    try {
+    return interruptible(progress, async (signal) => {
       const summary = await runSweep({
         experimentFile,
         db: str(p, 'db') ?? DEFAULT_DB,
@@ -117,7 +116,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
         topologyFile: str(p, 'topology'),
         allowedCpus: str(p, 'allowed-cpus'),
         progress,
-        signal: interrupt.signal,
+        signal,
         resume,
         allowConcurrent: flag(p, 'allow-concurrent'),
         limits,
@@ -126,12 +125,6 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(summaryText(summary));
       return summary.status === 'completed' ? 0 : summary.status === 'interrupted' ? 130 : 1;
-    } catch (err) {
-      if (!(err instanceof InterruptedBeforeStart)) throw err;
-      progress.message(err.message);
-      return 130;
-    } finally {
-      interrupt.dispose();
-    }
+    });
   },
 };
