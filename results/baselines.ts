@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
-import type { Store, SweepRecord } from './store/store.js';
+import { openStore, type Store, type SweepRecord } from './store/store.js';
 import { sweepFromRow } from './store/records.js';
 
 // Baselines kept by name: which sweep a qualification is judged against (an id, a tag, or the
@@ -8,6 +10,12 @@ import { sweepFromRow } from './store/records.js';
 //
 // "This host" is the hosts rows with the candidate's hostname and CPU model: a host whose kernel,
 // microcode or memory changed gets a new hosts row, and its history must still count.
+
+/** The store promote and prune work on: it must exist (neither creates a database). */
+export function openExistingStore(path: string, readonly: boolean): Store {
+  if (!existsSync(path)) throw new UserError('no results database here', { location: { file: resolve(path) }, hint: 'give --db the database the sweeps were written to' });
+  return openStore(path, { readonly });
+}
 
 /** Where the candidate ran: what `latest` and a tag are restricted to. */
 export interface BaselineScope {

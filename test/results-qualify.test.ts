@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { packagePath } from '../common/paths.js';
 import { isUserError, UserError } from '../common/errors.js';
 import { parseExperiment } from '../orchestrator/experiment/load.js';
 import { judgeReference } from '../results/compare.js';
@@ -256,5 +257,33 @@ describe('a point measured again', () => {
     assert.equal(rerun!.first.throughput_ips, first!.throughput_ips);
     assert.deepEqual(rerun!.first.suspect_reasons, []);
     assert.equal(store.pointMeasuresOf(id).length, 24, 'still one row per point');
+  });
+});
+
+describe('sweep promote and sweep prune through the CLI', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), ...args], { encoding: 'utf8' });
+
+  test('bad input exits 2 and changes nothing: no database, a tag that is a number, a missing --keep-days', () => {
+    const missing = join(dir, 'absent.db');
+    const r = cli('prune', '--keep-days', '1', '--db', missing);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /absent\.db: no results database here/);
+    assert.ok(!existsSync(missing), 'no database created');
+    assert.equal(cli('promote', '1', '--tag', '7', '--db', join(dir, 'sweeps.db')).status, 2);
+    assert.match(cli('prune', '--db', join(dir, 'sweeps.db')).stderr, /missing --keep-days/);
+  });
+
+  test('a dry run lists what it would delete and keeps it', () => {
+    const db = join(dir, 'cli.db');
+    const s = openStore(db);
+    const id = s.beginSweep(sweepStartFixture({ tag: 'cli' }));
+    s.finishSweep(id, 'completed');
+    s.close();
+    const r = cli('prune', '--keep-days', '0', '--dry-run', '--db', db);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /would delete 1 sweep\(s\) started before .*, 0 point\(s\); kept 0 tagged sweep\(s\) of that age/);
+    const promoted = cli('promote', 'cli', '--tag', 'golden', '--db', db);
+    assert.equal(promoted.status, 0, promoted.stderr);
+    assert.match(cli('prune', '--keep-days', '0', '--db', db).stdout, /deleted 0 sweep\(s\).*kept 1 tagged sweep\(s\)/);
   });
 });

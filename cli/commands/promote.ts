@@ -1,8 +1,7 @@
 import type { Command } from '../command.js';
 import { flag, needPositional, parse, str } from '../args.js';
 import { UserError } from '../../common/errors.js';
-import { openStore } from '../../results/store/store.js';
-import { promoteSweep } from '../../results/baselines.js';
+import { openExistingStore, promoteSweep } from '../../results/baselines.js';
 import { DEFAULT_DB } from './run.js';
 
 export const promoteCommand: Command = {
@@ -30,7 +29,7 @@ exit codes: 0 promoted, 2 bad input or refused (nothing changed)`,
     const ref = needPositional(p, 0, 'sweep (id, name or tag)', 'promote');
     const tag = str(p, 'tag');
     if (tag === undefined) throw new UserError('missing --tag', { hint: "see 'sweep promote --help'" });
-    const store = openStore(str(p, 'db') ?? DEFAULT_DB);
+    const store = openExistingStore(str(p, 'db') ?? DEFAULT_DB, false);
     try {
       const done = promoteSweep(store, ref, tag, flag(p, 'force'));
       const forced = done.suspect.length > 0 || done.sweep.status !== 'completed' ? ` (forced: ${done.sweep.status}, ${done.suspect.length} suspect point(s))` : '';

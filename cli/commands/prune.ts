@@ -2,8 +2,7 @@ import type { Command } from '../command.js';
 import { flag, int, parse, str } from '../args.js';
 import { UserError } from '../../common/errors.js';
 import { formatTable } from '../../common/format-table.js';
-import { openStore } from '../../results/store/store.js';
-import { pruneSweeps } from '../../results/baselines.js';
+import { openExistingStore, pruneSweeps } from '../../results/baselines.js';
 import { DEFAULT_DB } from './run.js';
 
 export const pruneCommand: Command = {
@@ -25,7 +24,7 @@ exit codes: 0 done, 2 bad input`,
     const keepDays = int(p, 'keep-days', 0);
     if (keepDays === undefined) throw new UserError('missing --keep-days', { hint: "see 'sweep prune --help'" });
     const dryRun = flag(p, 'dry-run');
-    const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: dryRun });
+    const store = openExistingStore(str(p, 'db') ?? DEFAULT_DB, dryRun);
     try {
       const r = pruneSweeps(store, keepDays, dryRun);
       if (r.sweeps.length > 0) {
