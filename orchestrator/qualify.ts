@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { formatLocation } from '../common/errors.js';
-import { UserError } from '../common/errors.js';
+import { formatLocation, UserError } from '../common/errors.js';
 import { openStore, type Store } from '../results/store/store.js';
 import { isSweepId, resolveBaseline, type ResolvedBaseline } from '../results/baselines.js';
 import { pointsToConfirm, qualifySweep, withConfirmed, type ApplicableReference, type Qualification, type Reference } from '../results/qualify/judge.js';

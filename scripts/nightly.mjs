@@ -20,7 +20,27 @@ import { fileURLToPath } from 'node:url';
 
 $.verbose = false;
 
-const argv = minimist(process.argv.slice(2), { boolean: ['confirm'], string: ['config', 'db', 'out', 'allowed-cpus'] });
+const OPTIONS = ['config', 'db', 'out', 'keep', 'confirm', 'no-confirm', 'previews', 'allowed-cpus', 'help', 'h'];
+const argv = minimist(process.argv.slice(2), {
+  boolean: ['confirm', 'help'],
+  string: ['config', 'db', 'out', 'allowed-cpus'],
+  alias: { h: 'help' },
+  unknown: (arg) => {
+    const name = /^--?([^=]+)/.exec(arg)?.[1];
+    if (name !== undefined && !OPTIONS.includes(name)) {
+      process.stderr.write(`nightly: unknown option ${arg} (--help lists them)\n`);
+      process.exit(2);
+    }
+    return true;
+  },
+});
+if (argv.help) {
+  // The usage is the comment at the top of this file.
+  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const usage = text.slice(1, text.findIndex((line) => line.startsWith('import '))).map((line) => line.replace(/^\/\/ ?/, ''));
+  process.stdout.write(usage.join('\n') + '\n');
+  process.exit(0);
+}
 /** --confirm and --no-confirm when given; else the config's, else on. */
 const confirmGiven = process.argv.some((a) => a === '--confirm' || a === '--no-confirm');
 
