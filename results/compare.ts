@@ -216,7 +216,9 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: n
   if (ia.relativeHalfWidth + ib.relativeHalfWidth > minChange) {
     return { ...base, verdict: 'inconclusive', why: `intervals too wide to see a change of ${pct(minChange)}: ${intervals}` };
   }
-  return { ...base, verdict: 'same', why: `within the intervals: ${intervals}` };
+  // Outside each other's intervals but by less than minChange: a change too small to count.
+  const apart = ib.high < ia.low || ib.low > ia.high;
+  return { ...base, verdict: 'same', why: apart ? `throughput ${formatNumber(ratio, 3)}x: beyond the intervals but within the ${pct(minChange)} change that counts; ${intervals}` : `within the intervals: ${intervals}` };
 }
 
 function ratioOnly(a: number | null, b: number | null): RatioOnly {

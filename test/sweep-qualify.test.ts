@@ -17,7 +17,7 @@ import { markdownTable, validateJunit } from './qualify-report-checks.js';
 //
 // The 2-CPU VMs these tests run on drift by up to ~40 % between identical sweeps with no monitor
 // seeing why (docs/measurements.md): the rules allow a 45 % fall (and p99 up to 3x, which has no
-// interval), and the slowdown to catch makes batches four times as long. Where other processes
+// interval), and the slowdown to catch makes batches six times as long. Where other processes
 // load the CPUs, points are suspect and the verdict is rightly 3: the identical rerun accepts 3
 // when every reason says suspect or too-wide intervals; the first night and the slowdown run with
 // --max-foreign-load 100 so that other tests' load does not hide the rule they check (the busy
@@ -112,18 +112,24 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     }
   });
 
-  it('a configuration made four times slower on purpose fails, confirmed by --confirm, the JUnit failure naming the point and why', () => {
-    const slow = writeVerdictExperiment(join(dir, 'slow.yaml'), { slowdown: 3 });
+  it('a configuration made six times slower on purpose fails, confirmed by --confirm, the JUnit failure naming the point and why', () => {
+    const slow = writeVerdictExperiment(join(dir, 'slow.yaml'), { slowdown: 5 });
     appendFileSync(slow, QUALIFY);
     // --confirm: a point made suspect by another test's sweep is measured again, and so is each regression.
     const r = qualify('slow', slow, '--max-foreign-load', '100', '--confirm');
     assert.equal(r.code, 1, r.said);
-    assert.match(r.stdout, new RegExp(`^  ${ONE}: first (throughput: throughput 0\\.\\d+x|suspect: ).*; now fail: confirmed$`, 'm'));
-    const xml = checkJunit(r.junit);
-    assert.match(xml, new RegExp(`<testcase classname="${ONE}" name="throughput" time="0">\\s*<failure type="regression" message="throughput 0\\.\\d+x: B&apos;s interval lies below A&apos;s, beyond the 45\\.0% drift allowance`), xml);
-    const [, ...table] = markdownTable(readFileSync(r.summary, 'utf8'));
-    assert.ok(table.some((row) => row[0] === ONE && row[1] === 'throughput' && row[6] === 'fail'), JSON.stringify(table));
     assert.match(r.stdout, /verdict: REGRESSION \(exit 1\)/);
+    // Both points are slowed; on a loaded host one may still land within the 45 % rule: at least one fails, each failure named.
+    const xml = checkJunit(r.junit);
+    const failed = [...xml.matchAll(/<testcase classname="([^"]+)" name="throughput" time="0">\s*<failure type="regression" message="([^"]+)"/g)];
+    assert.ok(failed.length >= 1, xml);
+    for (const [, key, message] of failed) {
+      assert.ok(key === ONE || key === TWO, key);
+      assert.match(message!, /^throughput 0\.\d+x: B&apos;s interval lies below A&apos;s, beyond the 45\.0% drift allowance/);
+      assert.match(r.stdout, new RegExp(`^  ${key}: first (throughput: throughput 0\\.\\d+x|suspect: ).*; now fail: confirmed$`, 'm'));
+    }
+    const [, ...table] = markdownTable(readFileSync(r.summary, 'utf8'));
+    for (const [, key] of failed) assert.ok(table.some((row) => row[0] === key && row[1] === 'throughput' && row[6] === 'fail'), JSON.stringify(table));
   });
 
   it('a busy loop on the instances\' CPU makes the points suspect: exit 3, and --confirm measures them again in the same sweep', { skip: hasTaskset ? false : 'needs taskset' }, () => {
@@ -199,8 +205,9 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     assert.equal(second.code, 2, `${second.stdout}\n${second.stderr}`);
     assert.match(second.stdout, /^smoke: (PASS|REGRESSION|INCONCLUSIVE)/m);
     assert.match(second.stdout, /^broken: exit 2 \(no report\)$/m);
-    assert.match(readFileSync(join(out, `${night1}.2`, 'broken', 'qualify.log'), 'utf8'), /broken\.yaml:3:.*batch_size/);
-    assert.deepEqual(readdirSync(out), [`${night1}.2`], 'the first night rotated out (--keep 1)');
-    assert.match(readFileSync(join(out, `${night1}.2`, 'summary.md'), 'utf8'), /^# Nightly qualification .*: exit 2/);
+    const night2 = resolve(dir, /results in (\S+)/.exec(second.stdout)![1]!);
+    assert.match(readFileSync(join(night2, 'broken', 'qualify.log'), 'utf8'), /broken\.yaml:3:.*batch_size/);
+    assert.deepEqual(readdirSync(out), [night2.slice(out.length + 1)], 'the first night rotated out (--keep 1)');
+    assert.match(readFileSync(join(night2, 'summary.md'), 'utf8'), /^# Nightly qualification .*: exit 2/);
   });
 });
