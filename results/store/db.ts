@@ -135,8 +135,16 @@ type Identity =
   | { kind: 'ours'; stamped: boolean; version: number }
   | { kind: 'foreign'; why: string };
 
-/** What an SQLite connection holds, read without writing anything. */
+/**
+ * What an SQLite connection holds, read without writing anything, in one read transaction: another
+ * process migrating the file commits between statements, and the version and the migrations table
+ * read apart could disagree.
+ */
 function identify(db: Database.Database): Identity {
+  return db.transaction(() => readIdentity(db))();
+}
+
+function readIdentity(db: Database.Database): Identity {
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = schemaVersion(db);
   if (applicationId === APPLICATION_ID) return { kind: 'ours', stamped: true, version };
