@@ -158,6 +158,7 @@ export function runnerResultFixture(o: {
     monitors: {
       cpu_time_ms: seconds * 1000 * o.cpus.length * 0.98,
       cpus: { busy_ms: seconds * 1000 * o.cpus.length, steal_ms: 0, total_ms: seconds * 1000 * o.cpus.length },
+      siblings: null,
       cpu_mhz: 2300,
       cpu_mhz_source: 'cpufreq',
       governor: 'performance',
