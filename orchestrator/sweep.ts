@@ -123,6 +123,7 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
     });
   }
   requireWritableDatabase(opts.db);
+  if (opts.resume !== undefined) refuseUnresumable(opts, exp, topo);
   const { progress } = opts;
   const plannedData = dataPath(exp.workload, dataDirFor(opts.db));
   await preflightSweep(exp, buildPlan(exp, topo, plannedData));
@@ -133,6 +134,20 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
     opts.prepareModels === false ? new Map() : await prepareSweepModels(exp, topo, plannedData, modelCacheDir(opts.db), progress);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data, (note) => progress.message(note));
   return { exp, topo, plan: buildPlan(exp, topo, data, modelFiles), inputs: await inputHashes(exp.models, data) };
+}
+
+/**
+ * A sweep that cannot be resumed here (another experiment, machine or software) is refused
+ * before any model is prepared or the database is upgraded: read through a read-only open. The
+ * model and data are checked once they are prepared (openSweepRecord).
+ */
+function refuseUnresumable(opts: SweepOptions, exp: Experiment, topo: Topology): void {
+  const store = openStore(opts.db, { readonly: true });
+  try {
+    resumableSweep(store, opts.resume!, exp.file, exp.sha256, topo, null, () => undefined);
+  } finally {
+    store.close();
+  }
 }
 
 /** The sweep's record: a new one, or the ended sweep `opts.resume` names (checked first), with the points it stored. */
