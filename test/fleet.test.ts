@@ -144,6 +144,20 @@ describe('sweep fleet (CLI)', () => {
     assert.deepEqual(suspectPoint.ranked.map((h) => h.hostname).sort(), ['b-1', 'b-3', 'b-4']);
   });
 
+  test('sweep report of a sweep in the merged database has the fleet section; in a one-host database it has none', () => {
+    const out = join(dir, 'report-fleet');
+    const r = sweep(['report', 'unet-2d-scaling', '--db', central, '--previews', '0', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    assert.match(html, /<section id="fleet"><h2>Fleet<\/h2>/);
+    assert.match(html, /<h3[^>]*>Cohort A: Intel\(R\) Xeon\(R\) Gold 6248 CPU @ 2\.50GHz, 2 sockets, 40 cores, 2 NUMA nodes, 375-377 GiB \(5 hosts\)<\/h3>/);
+    assert.match(html, /<li class="error">a-3 \(cohort A\): slow on 24 of its 24 judged points/);
+    assert.match(html, /<li class="error">a-4 \(cohort A\): configuration: bios_version &quot;2\.11\.2&quot;/);
+    const single = join(dir, 'report-single');
+    assert.equal(sweep(['report', 'unet-2d-scaling', '--db', sources[0]!, '--previews', '0', '--out', single]).code, 0);
+    assert.doesNotMatch(readFileSync(join(single, 'index.html'), 'utf8'), /id="fleet"/);
+  });
+
   test('bad input: a date that is not one, an experiment the database does not hold: exit 2', () => {
     const since = sweep(['fleet', '--db', central, '--since', 'last tuesday']);
     assert.equal(since.code, 2);
