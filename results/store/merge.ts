@@ -97,10 +97,7 @@ interface MergePlan {
 
 /** Reads from the target's schema which tables a sweep carries and how they link. */
 function mergePlan(db: Database.Database): MergePlan {
-  const tables = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-    .pluck()
-    .all() as string[];
+  const tables = tableNames(db);
   const columnsOf = (table: string) =>
     (db.prepare(`PRAGMA table_info("${table}")`).all() as { name: string; pk: number }[]).map((c) => ({ name: c.name, pk: c.pk }));
   const refs = tables.flatMap((table) =>
@@ -140,11 +137,7 @@ function mergePlan(db: Database.Database): MergePlan {
 
 /** A table in the source with rows that the merge would not carry is a bug to fix here, not data to lose. */
 function requireNothingLeftOut(source: MergeSource, plan: MergePlan): void {
-  const tables = source.db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-    .pluck()
-    .all() as string[];
-  const lost = tables.filter((t) => !plan.covered.has(t) && source.db.prepare(`SELECT 1 FROM "${t}" LIMIT 1`).get() !== undefined);
+  const lost = tableNames(source.db).filter((t) => !plan.covered.has(t) && source.db.prepare(`SELECT 1 FROM "${t}" LIMIT 1`).get() !== undefined);
   if (lost.length) throw new Error(`${source.path}: merging does not know how to carry table(s) ${lost.join(', ')}`);
 }
 
@@ -213,7 +206,7 @@ function copyChildren(
   targetParentId: number,
   count: (table: string, n?: number) => void,
 ): void {
-  const rows = source.prepare(`SELECT * FROM "${child.table}" WHERE "${child.parentColumn}" = ?`).all(sourceParentId) as Record<string, unknown>[];
+  const rows = cached(source, `SELECT * FROM "${child.table}" WHERE "${child.parentColumn}" = ?`).all(sourceParentId) as Record<string, unknown>[];
   const insert = insertStatement(target, child.table, [...child.columns, child.parentColumn]);
   for (const row of rows) {
     const info = insert.run({ ...pick(row, child.columns), [child.parentColumn]: targetParentId });
@@ -235,18 +228,23 @@ function restoreTags(target: Database.Database, sweepId: number, tags: readonly 
   for (const t of tags) insert.run(sweepId, t.tag, t.promoted_at);
 }
 
+function tableNames(db: Database.Database): string[] {
+  return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+}
+
+/** Statements prepared once per connection: a merge runs the same few for every point and instance. */
 const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
 
-function insertStatement(db: Database.Database, table: string, columns: readonly string[]): Database.Statement {
+function cached(db: Database.Database, sql: string): Database.Statement {
   let cache = statements.get(db);
   if (!cache) statements.set(db, (cache = new Map()));
-  const key = `${table}(${columns.join(',')})`;
-  let stmt = cache.get(key);
-  if (!stmt) {
-    stmt = db.prepare(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
-    cache.set(key, stmt);
-  }
+  let stmt = cache.get(sql);
+  if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
   return stmt;
+}
+
+function insertStatement(db: Database.Database, table: string, columns: readonly string[]): Database.Statement {
+  return cached(db, `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
 }
 
 function pick(row: Record<string, unknown>, columns: readonly string[]): Record<string, unknown> {
