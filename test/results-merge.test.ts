@@ -187,4 +187,32 @@ describe('mergeDatabase', () => {
       target.close();
     }
   });
+
+  test('a table added later is carried when its foreign key hangs it off a sweep; one the walk cannot carry stops the merge', () => {
+    const addTables = (path: string) => {
+      const store = openStore(path);
+      store.db.exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE, text TEXT NOT NULL);
+        CREATE TABLE pairs (a INTEGER REFERENCES sweeps(id), b INTEGER REFERENCES sweeps(id));`);
+      return store;
+    };
+    const sourcePath = hostDb('noted', 1);
+    const source = addTables(sourcePath);
+    source.db.prepare("INSERT INTO notes (sweep_id, text) VALUES (1, 'fan 3 replaced')").run();
+    source.close();
+    const target = addTables(fresh('central'));
+    try {
+      const r = mergeDatabase(target, sourcePath);
+      assert.equal(r.rows['notes'], 1);
+      assert.deepEqual(target.db.prepare('SELECT s.uid IS NOT NULL AS linked, n.text FROM notes n JOIN sweeps s ON s.id = n.sweep_id').all(), [{ linked: 1, text: 'fan 3 replaced' }]);
+      const pairsPath = hostDb('paired', 1);
+      const paired = addTables(pairsPath);
+      paired.db.prepare('INSERT INTO pairs (a, b) VALUES (1, 1)').run();
+      paired.close();
+      const before = counts(target.path);
+      assert.throws(() => mergeDatabase(target, pairsPath), /merging does not know how to carry table\(s\) pairs/);
+      assert.deepEqual(counts(target.path), before);
+    } finally {
+      target.close();
+    }
+  });
 });

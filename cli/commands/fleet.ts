@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { flag, num, parse, str } from '../args.js';
+import { UserError } from '../../common/errors.js';
 import { DEFAULT_MAX_IMBALANCE } from '../../orchestrator/launch/balance.js';
 import { analyseFleet } from '../../results/fleet/analyse.js';
 import { parseSince } from '../../results/fleet/members.js';
@@ -53,6 +54,8 @@ options:
       'max-imbalance': { type: 'string' },
       json: { type: 'boolean' },
     });
+    const maxImbalance = num(p, 'max-imbalance', 0) ?? DEFAULT_MAX_IMBALANCE;
+    if (maxImbalance >= 1) throw new UserError('--max-imbalance is a fraction below 1 (0.1: a node 10 % slower than the fastest)', { value: str(p, 'max-imbalance') });
     const sinceText = str(p, 'since');
     const options = {
       experiment: str(p, 'experiment'),
@@ -60,7 +63,7 @@ options:
       since: sinceText === undefined ? undefined : parseSince(sinceText),
       threshold: num(p, 'threshold', 0),
       minChange: num(p, 'min-change', 0),
-      maxImbalance: num(p, 'max-imbalance', 0) ?? DEFAULT_MAX_IMBALANCE,
+      maxImbalance,
     };
     const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });
     try {

@@ -12,7 +12,8 @@ import type { Store } from './store.js';
 // What a sweep carries is found from the schema itself: every table whose foreign key points at
 // sweeps(id), and every table pointing at one of those (points -> instances), is copied with
 // its keys renumbered for the target. A table that holds rows and that this walk does not reach
-// stops the merge (a schema added later must say how it merges rather than be dropped silently).
+// (no foreign key into it, or more than one) stops the merge: a table added later must say how it
+// merges rather than be dropped or copied with stale keys.
 //
 // A source is opened read-only through openDatabase: a file that is not numa-sweep's, or from a
 // newer numa-sweep, is refused (UserError naming it); an older one is read through an upgraded
@@ -108,9 +109,12 @@ function mergePlan(db: Database.Database): MergePlan {
     })),
   );
   const covered = new Set(['hosts', 'sweeps']);
+  // A table with two foreign keys (to two sweeps, a sweep and a point) would need both renumbered
+  // from one row: not done here, so such a table is left uncovered and stops a merge that meets rows in it.
+  const singleParent = (table: string) => refs.filter((r) => r.child === table).length === 1;
   const childrenOf = (parent: string): ChildTable[] =>
     refs
-      .filter((r) => r.parent === parent && r.child !== parent && r.child !== 'sweeps')
+      .filter((r) => r.parent === parent && r.child !== parent && r.child !== 'sweeps' && singleParent(r.child))
       .map((r) => {
         covered.add(r.child);
         const cols = columnsOf(r.child);
