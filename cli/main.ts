@@ -12,6 +12,8 @@ import { exportCommand } from './commands/export.js';
 import { inferCommand } from './commands/infer.js';
 import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
+import { mergeCommand } from './commands/merge.js';
+import { fleetCommand } from './commands/fleet.js';
 import { toolVersion } from '../orchestrator/software.js';
 
 const commands: Command[] = [
@@ -25,6 +27,8 @@ const commands: Command[] = [
   inferCommand,
   modelCommand,
   dataCommand,
+  mergeCommand,
+  fleetCommand,
 ];
 
 function overview(): string {
