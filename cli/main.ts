@@ -12,6 +12,7 @@ import { exportCommand } from './commands/export.js';
 import { inferCommand } from './commands/infer.js';
 import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
+import { mergeCommand } from './commands/merge.js';
 import { toolVersion } from '../orchestrator/software.js';
 
 const commands: Command[] = [
@@ -25,6 +26,7 @@ const commands: Command[] = [
   inferCommand,
   modelCommand,
   dataCommand,
+  mergeCommand,
 ];
 
 function overview(): string {
