@@ -113,9 +113,11 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
         out(`cancelled job(s) ${outcome.cancelled.join(',')} (scancel); the hosts that ended before were merged into ${into}`);
         return 130;
       }
-      const merged = submission.jobs.filter((j) => j.merged).map((j) => j.host);
-      out(`${merged.length}/${submission.jobs.length} host(s) merged into ${into}${merged.length > 0 ? `: ${merged.join(', ')}` : ''}`);
-      if (outcome.failed.length > 0) out(`failed: ${outcome.failed.map((j) => `${j.host} (job ${j.job_id}, ${j.state})`).join(', ')}`);
+      const completed = submission.jobs.filter((j) => j.phase === 'done' && j.merged).map((j) => j.host);
+      out(`${completed.length}/${submission.jobs.length} host(s) completed and merged into ${into}${completed.length > 0 ? `: ${completed.join(', ')}` : ''}`);
+      // A failed host's sweep is merged as far as it got (its status says how it ended), or not at all.
+      const failedText = (j: (typeof outcome.failed)[number]) => `${j.host} (job ${j.job_id}, ${j.state}; ${j.merged ? 'its sweep merged as far as it got' : 'nothing merged'})`;
+      if (outcome.failed.length > 0) out(`failed: ${outcome.failed.map(failedText).join(', ')}`);
       return outcome.allMerged ? 0 : 1;
     } finally {
       process.off('SIGINT', onSignal);

@@ -110,7 +110,7 @@ describe('sweep submit --slurm on a real two-node cluster', { skip }, () => {
     assert.equal(code, 0, sub.output());
     const out = sub.output();
     assert.match(out, /^jobs: 0 pending, 0 running, 2 done, 0 failed$/m);
-    assert.match(out, /^2\/2 host\(s\) merged into .*: n\d, n\d$/m);
+    assert.match(out, /^2\/2 host\(s\) completed and merged into .*: n\d, n\d$/m);
     // Both hosts' sweeps, under the hostnames their jobs saw, every point of each stored and tagged.
     const hosts = hostsIn(into);
     assert.deepEqual(hosts.map((h) => h.host), ['n1', 'n2']);
@@ -146,6 +146,8 @@ describe('sweep submit --slurm on a real two-node cluster', { skip }, () => {
     assert.match(out, new RegExp(`^failed: host n2, job ${failing}: NODE_FAIL`, 'm'));
     assert.match(out, new RegExp(`^merged n1 \\(job ${jobs.get('n1')}\\)`, 'm'));
     assert.match(out, /^jobs: 0 pending, 0 running, 1 done, 1 failed$/m);
+    assert.match(out, /^1\/2 host\(s\) completed and merged into .*: n1$/m);
+    assert.match(out, new RegExp(`^failed: n2 \\(job ${failing}, NODE_FAIL; `, 'm'));
     // n1's sweep is in the central database with every point; n2's sweep, killed mid-way, is not.
     const hosts = hostsIn(into);
     assert.deepEqual(hosts.map((h) => [h.host, h.points, h.ok]), [['n1', 4, 4]]);
