@@ -8,9 +8,9 @@ import { packagePath } from '../common/paths.js';
 import { jobPhase } from '../orchestrator/slurm/commands.js';
 import { jobScript } from '../orchestrator/slurm/submission.js';
 
-// `sweep submit` refuses bad input before it asks Slurm anything (no cluster needed here); the
-// job script and the reading of Slurm's job states. The submissions themselves run against a
-// real cluster in test/slurm/.
+// `sweep submit` refuses bad input before it asks Slurm anything (no cluster needed here), as a
+// binding: slurm sweep outside a Slurm job is refused; the job script and the reading of Slurm's
+// job states. Submissions and binding: slurm themselves run against a real cluster in test/slurm/.
 
 function submit(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), 'submit', ...args], { encoding: 'utf8', cwd });
@@ -56,5 +56,18 @@ describe('Slurm job states and the job script', () => {
     // The script is valid sh.
     const check = spawnSync('sh', ['-n'], { input: script });
     assert.equal(check.status, 0);
+  });
+});
+
+describe('binding: slurm', () => {
+  it('outside a Slurm job, a binding: slurm experiment is refused before anything runs (exit 2)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sweep-slurm-binding-'));
+    const db = join(dir, 'outside.db');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLURM_JOB')));
+    const r = spawnSync(process.execPath, [packagePath('bin', 'sweep.js'), 'run', packagePath('test', 'slurm', 'binding-slurm.yaml'), '--db', db], { encoding: 'utf8', cwd: dir, env });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /binding-slurm\.yaml \(matrix\.binding\): binding 'slurm' starts each instance as a job step/);
+    assert.equal(existsSync(db), false, 'no database written');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
