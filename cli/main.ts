@@ -13,6 +13,7 @@ import { inferCommand } from './commands/infer.js';
 import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
 import { mergeCommand } from './commands/merge.js';
+import { fleetCommand } from './commands/fleet.js';
 import { submitCommand } from './commands/submit.js';
 import { toolVersion } from '../orchestrator/software.js';
 
@@ -28,6 +29,7 @@ const commands: Command[] = [
   modelCommand,
   dataCommand,
   mergeCommand,
+  fleetCommand,
   submitCommand,
 ];
 

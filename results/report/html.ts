@@ -7,6 +7,7 @@ import type { RenderedPreview } from './previews.js';
 import { errorInWords } from './error-text.js';
 import type { ReportInput, ReportPoint } from './types.js';
 import { modelsSection } from './models.js';
+import { fleetSection } from './fleet.js';
 
 // The page: one HTML file with its CSS, charts (inline SVG) and images (data: URIs) inside, so
 // it opens from disk with no network. The Content-Security-Policy forbids every fetch but
@@ -195,7 +196,13 @@ function previewSection(previews: RenderedPreview[], absent: string | undefined)
 
 export function renderHtml(input: ReportInput, figures: Figure[], previews: RenderedPreview[]): string {
   const models = modelsSection(input.points);
-  const links = [['points', 'Points'], ...(models ? [['models', 'Models side by side']] : []), ...figures.map((f) => [f.id, f.heading]), ['previews', 'Segmentation previews']]
+  const links = [
+    ['points', 'Points'],
+    ...(models ? [['models', 'Models side by side']] : []),
+    ...figures.map((f) => [f.id, f.heading]),
+    ['previews', 'Segmentation previews'],
+    ...(input.fleet ? [['fleet', 'Fleet']] : []),
+  ]
     .map(([id, text]) => `<a href="#${esc(id)}">${esc(text)}</a>`)
     .join('');
   return (
@@ -211,6 +218,7 @@ export function renderHtml(input: ReportInput, figures: Figure[], previews: Rend
     (models ?? '') +
     figures.map(figureSection).join('') +
     previewSection(previews, input.previewsAbsent) +
+    (input.fleet ? fleetSection(input.fleet, input.sweep.host) : '') +
     `<footer>numa-sweep ${esc(input.sweep.tool_version)} · experiment <code>${esc(input.sweep.experiment_sha256.slice(0, 12))}</code></footer>` +
     '</main></body></html>\n'
   );

@@ -1,6 +1,7 @@
 import type { LatencySummary } from '../../runner/job.js';
 import type { ThroughputInterval } from '../types.js';
 import type { PointValidity } from '../point-validity.js';
+import type { FleetAnalysis } from '../fleet/analyse.js';
 
 // What the report is drawn from: plain data, no database. The CLI maps the store's rows into
 // this and produces the previews by running inference on a few testing slices.
@@ -59,6 +60,8 @@ export interface ReportInput {
   previews: ReportPreview[];
   /** Why there are no previews, when they were wanted but could not be computed (the data or model is broken). */
   previewsAbsent?: string;
+  /** The fleet analysis of the sweep's experiment, when its database holds more than one host's sweeps of it. */
+  fleet?: FleetAnalysis;
 }
 
 export interface ReportOutput {

@@ -126,6 +126,16 @@ describe('sweep submit --slurm on a real two-node cluster', { skip }, () => {
     };
     assert.deepEqual(record.jobs.map((j) => [j.host, j.state, j.merged]), [['n1', 'COMPLETED', true], ['n2', 'COMPLETED', true]]);
     assert.notEqual(record.jobs[0]!.db, record.jobs[1]!.db);
+    // sweep fleet reads the merged database: both hosts (same hardware) in one cohort, each with
+    // its sweep. Two hosts sharing one machine's CPUs cannot be ranked (a robust score needs 3
+    // hosts, and their points are suspect for each other's load): fleet says so and exits 0.
+    const fleet = spawnSync(process.execPath, [sweepBin, 'fleet', '--db', into, '--tag', 'fleet-night', '--json'], { encoding: 'utf8' });
+    assert.equal(fleet.status, 0, fleet.stderr);
+    const report = JSON.parse(fleet.stdout) as { cohorts: { hosts: string[]; summaries: { hostname: string; verdict: string }[] }[]; outliers: unknown[] };
+    assert.equal(report.cohorts.length, 1);
+    assert.deepEqual([...report.cohorts[0]!.hosts].sort(), ['n1', 'n2']);
+    assert.deepEqual(report.cohorts[0]!.summaries.map((h) => [h.hostname, h.verdict]).sort(), [['n1', 'cannot judge'], ['n2', 'cannot judge']]);
+    assert.deepEqual(report.outliers, []);
     // Merging again adds nothing: the central database holds each sweep once.
     const again = spawnSync(process.execPath, [sweepBin, 'merge', ...record.jobs.map((j) => j.db), '--into', into], { encoding: 'utf8' });
     assert.equal(again.status, 0, again.stderr);
