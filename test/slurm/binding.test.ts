@@ -6,14 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { packagePath } from '../../common/paths.js';
+import { noClusterSkip } from './cluster.js';
 
 // binding: slurm on the real two-node cluster (test/slurm/cluster.sh): each instance is a job step
 // (srun -n1 --cpu-bind=mask_cpu --mem-bind=mask_mem) of the sweep's job, and the runner's own
 // report of its CPUs and memory policy is checked against the plan, as for every binding.
 
 const sweepBin = packagePath('bin', 'sweep.js');
-const clusterUp = process.env.SLURM_CONF !== undefined && spawnSync('sinfo', ['-h'], { stdio: 'ignore' }).status === 0;
-const skip = clusterUp ? false : 'no Slurm cluster: SLURM_CONF is unset or sinfo fails (test/slurm/cluster.sh start, then source the env file it names)';
 
 let dir: string;
 before(() => {
@@ -23,7 +22,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 type InstanceRow = { point_key: string; idx: number; argv: string; planned_cpus: string; actual_cpus: string; planned_mems: string; actual_mems: string; result: string; status: string };
 
-describe('binding: slurm on a real cluster', { skip }, () => {
+describe('binding: slurm on a real cluster', { skip: noClusterSkip }, () => {
   it('starts each instance with srun bound to its planned CPUs and memory nodes, verified from inside', () => {
     const into = join(dir, 'binding.db');
     const r = spawnSync(

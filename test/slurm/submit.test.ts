@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { packagePath } from '../../common/paths.js';
+import { noClusterSkip } from './cluster.js';
 
 // `sweep submit --slurm` against a real Slurm cluster: the two-node cluster test/slurm/cluster.sh
 // starts on this machine (nodes n1 and n2, each slurmd with its own hostname). Real sbatch,
@@ -13,8 +14,6 @@ import { packagePath } from '../../common/paths.js';
 // SLURM_CONF, or sinfo fails) every test here is skipped, and says why.
 
 const sweepBin = packagePath('bin', 'sweep.js');
-const clusterUp = process.env.SLURM_CONF !== undefined && spawnSync('sinfo', ['-h'], { stdio: 'ignore' }).status === 0;
-const skip = clusterUp ? false : 'no Slurm cluster: SLURM_CONF is unset or sinfo fails (test/slurm/cluster.sh start, then source the env file it names)';
 
 let dir: string;
 before(() => {
@@ -99,7 +98,7 @@ function hostsIn(db: string): HostRow[] {
   }
 }
 
-describe('sweep submit --slurm on a real two-node cluster', { skip }, () => {
+describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSkip }, () => {
   beforeEach(nodesIdle);
 
   it('runs the smoke experiment on both nodes and merges both hosts into the central database', async () => {
