@@ -14,6 +14,7 @@ import { modelCommand } from './commands/model.js';
 import { dataCommand } from './commands/data.js';
 import { mergeCommand } from './commands/merge.js';
 import { fleetCommand } from './commands/fleet.js';
+import { submitCommand } from './commands/submit.js';
 import { toolVersion } from '../orchestrator/software.js';
 
 const commands: Command[] = [
@@ -29,6 +30,7 @@ const commands: Command[] = [
   dataCommand,
   mergeCommand,
   fleetCommand,
+  submitCommand,
 ];
 
 function overview(): string {
