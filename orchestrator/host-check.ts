@@ -21,10 +21,11 @@ export interface HostCheck extends HostMismatch {
 
 const UNKNOWN_FROM_FILE = (t: Topology) => `unknown (topology read from ${t.source})`;
 
-/** Distinct values in order of first appearance, one if all agree, else "a, b". */
+/** The value when all agree, else every value in order ("20, 18"). */
 function sameOrList(values: readonly number[]): { value: number | null; text: string } {
   const distinct = [...new Set(values)];
-  return { value: distinct.length === 1 ? distinct[0]! : null, text: distinct.length === 0 ? 'none' : values.join(', ') };
+  if (distinct.length === 1) return { value: distinct[0]!, text: String(distinct[0]) };
+  return { value: null, text: values.length === 0 ? 'none' : values.join(', ') };
 }
 
 const gibText = (mb: number) => `${(mb / 1024).toFixed(1)} GiB`;
