@@ -131,6 +131,11 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
   // The machine is judged first: a machine that does not match is refused before anything is written.
   const hostMismatch = enforceHostExpectations(exp, topo, opts.forceHost ?? false);
+  const checks = hostChecks(exp, topo);
+  if (hostMismatch.length > 0) {
+    const failed = describeChecks(checks.filter((c) => !c.ok));
+    opts.progress.message(`warning: --force: this machine does not match the experiment's host expectations; running anyway, the mismatches are recorded on the sweep:\n${failed.join('\n')}`);
+  }
   if (opts.resume !== undefined && !existsSync(opts.db)) {
     throw new UserError('no results database to resume a sweep from', {
       location: { file: resolve(opts.db) },
@@ -153,7 +158,7 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
     topo,
     plan: buildPlan(exp, topo, data, modelFiles),
     inputs: await inputHashes(exp.models, data),
-    hostChecks: hostChecks(exp, topo),
+    hostChecks: checks,
     hostMismatch,
   };
 }
@@ -217,10 +222,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const prepared = await prepareSweep(opts);
   const { exp, plan } = prepared;
   const { progress } = opts;
-  if (prepared.hostMismatch.length > 0) {
-    const failed = prepared.hostChecks.filter((c) => !c.ok);
-    progress.message(`warning: --force: this machine does not match the experiment's host expectations; running anyway, the mismatches are recorded on the sweep:\n${describeChecks(failed).join('\n')}`);
-  }
   // Ctrl-C while the model loads or the data is generated: stop before the database is touched.
   // Generation runs without yielding, so a signal may be pending: two immediates span one poll
   // phase of the event loop, where Node reads pending signals and runs their handlers.
