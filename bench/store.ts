@@ -23,7 +23,7 @@ const topology: Topology = {
   nodes: [0, 1].map((id) => ({ id, cpus: [], memoryMb: 32_000, hasMemory: true })),
   allowedMems: [0, 1],
   sockets: 2,
-  host: { hostname: 'bench', cpuModel: 'bench CPU', microcode: null, kernel: '6.1', os: 'Linux', memoryMb: 64_000 },
+  host: { hostname: 'bench', cpuModel: 'bench CPU', microcode: null, kernel: '6.1', os: 'Linux', memoryMb: 64_000, config: null },
   numactl: true,
 };
 

@@ -20,6 +20,8 @@ export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       status: sweep.status,
       experiment_sha256: sweep.experiment_sha256,
       tool_version: sweep.tool_version,
+      host_configuration: host.config,
+      host_mismatch: sweep.host_mismatch ?? [],
     },
     points: store.pointsOf(sweep.id).map((pt) => ({
       key: pt.key,

@@ -1,7 +1,8 @@
 import type { LatencySummary } from '../../runner/job.js';
-import type { ThroughputInterval } from '../types.js';
+import type { HostMismatch, ThroughputInterval } from '../types.js';
 import type { PointValidity } from '../point-validity.js';
 import type { FleetAnalysis } from '../fleet/analyse.js';
+import type { HostConfiguration } from '../../common/host-config.js';
 
 // What the report is drawn from: plain data, no database. The CLI maps the store's rows into
 // this and produces the previews by running inference on a few testing slices.
@@ -18,6 +19,10 @@ export interface ReportSweep {
   status: string;
   experiment_sha256: string;
   tool_version: string;
+  /** The host's captured configuration; null when it was not recorded, absent where the input has none. */
+  host_configuration?: HostConfiguration | null;
+  /** Host expectations the sweep ran despite (--force); absent or empty when all were met. */
+  host_mismatch?: HostMismatch[];
 }
 
 export interface ReportPoint {
