@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import type { Comparison } from '../results/compare.js';
 import { median } from '../common/stats.js';
 import { fixed, formatRows, type Row } from './lib/table.js';
@@ -41,6 +42,53 @@ interface Judged {
   halfWidths: number[];
   failures: string[];
   inconclusive: string[];
+  /** Each instance of each point, to tell a starved instance from a slower CPU. */
+  work: InstanceWork[];
+}
+
+/**
+ * What one instance did in its window: the share of its CPUs' time it ran (1: never preempted)
+ * and the images it finished per second of its own CPU time. A slower rerun whose instances
+ * still ran all the time but finished fewer images per CPU-second ran on slower CPUs (a lower
+ * clock, a busy sibling hyperthread of the host under a VM, memory contention); one with a lower
+ * CPU share was preempted.
+ */
+interface InstanceWork {
+  key: string;
+  instance: number;
+  cpu_share: number | null;
+  images_per_cpu_second: number | null;
+}
+
+function instanceWork(db: string, tag: string): InstanceWork[] {
+  const conn = new Database(db, { readonly: true });
+  try {
+    type Row = { key: string; idx: number; images: number; seconds: number; cpu_time_ms: number | null; allowed_cpu_count: number | null };
+    const rows = conn
+      .prepare(
+        `SELECT p.key, i.idx, i.images, i.seconds, i.cpu_time_ms, i.allowed_cpu_count FROM instances i
+         JOIN points p ON p.id = i.point_id JOIN sweeps s ON s.id = p.sweep_id
+         WHERE s.tag = ? ORDER BY p.id, i.repeat, i.idx`,
+      )
+      .all(tag) as Row[];
+    return rows.map((r) => ({
+      key: r.key,
+      instance: r.idx,
+      cpu_share: r.cpu_time_ms !== null && r.allowed_cpu_count ? r.cpu_time_ms / (r.seconds * 1000 * r.allowed_cpu_count) : null,
+      images_per_cpu_second: r.cpu_time_ms ? r.images / (r.cpu_time_ms / 1000) : null,
+    }));
+  } finally {
+    conn.close();
+  }
+}
+
+/** "cpu 0.99/0.98, img/cpu-s 41.2/40.9" per point, instances in order. */
+function describeWork(work: InstanceWork[]): string {
+  const byKey = new Map<string, InstanceWork[]>();
+  for (const w of work) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
+  return [...byKey.values()]
+    .map((ws) => `cpu ${ws.map((w) => fixed(w.cpu_share, 2)).join('/')} img/cpu-s ${ws.map((w) => fixed(w.images_per_cpu_second, 1)).join('/')}`)
+    .join('; ');
 }
 
 let waitedMs = 0;
@@ -63,6 +111,7 @@ function judge(db: string, tag: string, cwd: string, minChange: string | undefin
     halfWidths: c.points.flatMap((p) => (p.throughput.interval.b === null ? [] : [p.throughput.interval.b.relativeHalfWidth])),
     failures: c.failures,
     inconclusive: c.inconclusive,
+    work: instanceWork(db, tag),
   };
 }
 
@@ -100,6 +149,8 @@ function main(): void {
     ];
     process.stderr.write('baseline sweep\n');
     runSweep(conditions[0]!.file, db, 'baseline', dir, sweepArgs);
+    const baselineWork = instanceWork(db, 'baseline');
+    process.stderr.write(`baseline: ${describeWork(baselineWork)}\n`);
     const wanted = (c: Condition) => (c.slowdown === 0 ? reruns : slowRuns);
     for (let round = 0; round < Math.max(reruns, slowRuns); round++) {
       for (const c of conditions) {
@@ -108,13 +159,13 @@ function main(): void {
         runSweep(c.file, db, tag, dir, sweepArgs);
         const judged = judge(db, tag, dir, values['min-change']);
         c.runs.push(judged);
-        process.stderr.write(`${tag}: exit ${judged.exit}, throughput ratios ${judged.ratios.map((x) => x.toFixed(3)).join(' ')}\n`);
+        process.stderr.write(`${tag}: exit ${judged.exit}, throughput ratios ${judged.ratios.map((x) => x.toFixed(3)).join(' ')}; ${describeWork(judged.work)}\n`);
       }
     }
     const loadAfter = loadavg();
     const minutes = (Date.now() - started) / 60_000;
     if (values.json) {
-      process.stdout.write(JSON.stringify({ reruns, slowRuns, sweepArgs, loadBefore, loadAfter, minutes, waitedMs, conditions }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ reruns, slowRuns, sweepArgs, loadBefore, loadAfter, minutes, waitedMs, baselineWork, conditions }, null, 2) + '\n');
       return;
     }
     const rows: Row[] = [];

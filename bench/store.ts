@@ -23,7 +23,7 @@ const topology: Topology = {
   nodes: [0, 1].map((id) => ({ id, cpus: [], memoryMb: 32_000, hasMemory: true })),
   allowedMems: [0, 1],
   sockets: 2,
-  host: { hostname: 'bench', cpuModel: 'bench CPU', microcode: null, kernel: '6.1', os: 'Linux', memoryMb: 64_000 },
+  host: { hostname: 'bench', cpuModel: 'bench CPU', microcode: null, kernel: '6.1', os: 'Linux', memoryMb: 64_000, config: null },
   numactl: true,
 };
 
@@ -71,7 +71,7 @@ function instances(n: number, batch: number): InstanceOutcome[] {
       affinity: { cpus: [0, 1, 2, 3], mems: [0] },
       threads: { intra: 4, inter: 1 }, knobs: { applied: {}, ignored: {} }, rss_peak_mb: 600,
       window: { start: '2024-05-29T16:26:41.000Z', end: '2024-05-29T16:26:44.000Z', start_ms: 1716999 * 1e6, end_ms: 1716999 * 1e6 + 3000 },
-      monitors: { cpu_time_ms: 11800, cpus: { busy_ms: 12000, steal_ms: 0, total_ms: 12000 }, cpu_mhz: 2300, cpu_mhz_source: 'cpufreq',
+      monitors: { cpu_time_ms: 11800, cpus: { busy_ms: 12000, steal_ms: 0, total_ms: 12000 }, siblings: null, cpu_mhz: 2300, cpu_mhz_source: 'cpufreq',
         governor: 'performance', throttle: { before: 0, after: 0 }, threads: { total: 12, busy: 4 } },
     },
     foreign_cpu_fraction: 0.01, steal_fraction: 0, common_throughput_ips: 8 * batch,

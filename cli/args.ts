@@ -34,6 +34,12 @@ export function flag(p: Parsed, name: string): boolean {
   return p.values[name] === true;
 }
 
+/** A repeatable option's values, in the order given; [] when absent. */
+export function list(p: Parsed, name: string): string[] {
+  const v: unknown = p.values[name];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+}
+
 /** A whole number option, with its bounds; undefined when absent. */
 export function int(p: Parsed, name: string, min = 0): number | undefined {
   const v = str(p, name);

@@ -15,6 +15,9 @@ import { dataCommand } from './commands/data.js';
 import { qualifyCommand } from './commands/qualify.js';
 import { promoteCommand } from './commands/promote.js';
 import { pruneCommand } from './commands/prune.js';
+import { mergeCommand } from './commands/merge.js';
+import { fleetCommand } from './commands/fleet.js';
+import { submitCommand } from './commands/submit.js';
 import { toolVersion } from '../orchestrator/software.js';
 
 const commands: Command[] = [
@@ -31,6 +34,9 @@ const commands: Command[] = [
   qualifyCommand,
   promoteCommand,
   pruneCommand,
+  mergeCommand,
+  fleetCommand,
+  submitCommand,
 ];
 
 function overview(): string {

@@ -18,7 +18,7 @@ export interface DimmLayout {
   /** Populated modules. */
   count: number;
   totalGib: number;
-  /** All slots the firmware lists, populated or not; null when it lists only populated ones. */
+  /** Slots the board declares (or the firmware lists, populated or not); null when unknown. */
   slots: number | null;
   /** Populated modules per socket, where slot labels say which socket; else null. */
   perSocket: number[] | null;
@@ -70,3 +70,54 @@ function dimmSpeeds(d: DimmLayout): string | null {
   const speeds = [...new Set(d.modules.map((m) => m.speedMts).filter((s): s is number => s !== null))].sort((a, b) => a - b);
   return speeds.length ? speeds.join(',') : null;
 }
+
+/**
+ * The fields that say which machine this is (serials, UUID, PPIN, the board and system model):
+ * when one of them differs, the hardware is another.
+ */
+export function identityFields(c: HostConfiguration): [string, string | null][] {
+  return [
+    ['system_manufacturer', c.system.manufacturer],
+    ['system_product', c.system.product],
+    ['system_serial', c.system.serial],
+    ['system_uuid', c.system.uuid],
+    ['board_manufacturer', c.board.manufacturer],
+    ['board_product', c.board.product],
+    ['board_serial', c.board.serial],
+    ['ppin', c.ppin ? c.ppin.join(',') : null],
+  ];
+}
+
+/** What a person reads: one [label, text] per field, "not exposed" where the machine does not say. */
+export function configurationLines(c: HostConfiguration): [string, string][] {
+  const shown = (...parts: (string | null)[]): string => {
+    const known = parts.filter((p): p is string => p !== null);
+    return known.length > 0 ? known.join(' ') : NOT_EXPOSED;
+  };
+  const d = c.dimms;
+  const dimms = d
+    ? `${d.count} of ${d.slots ?? '?'} slots, ${d.totalGib} GiB` +
+      (d.perSocket ? `, per socket ${d.perSocket.join('+')}` : '') +
+      `, ${dimmSpeeds(d) === null ? 'speed not exposed' : `${dimmSpeeds(d)} MT/s`}` +
+      (d.modules[0]?.type ? ` ${d.modules[0].type}` : '')
+    : NOT_EXPOSED;
+  return [
+    ['BIOS', c.bios.vendor || c.bios.version || c.bios.date ? `${shown(c.bios.vendor, c.bios.version)}${c.bios.date ? ` (${c.bios.date})` : ''}` : NOT_EXPOSED],
+    ['System', shown(c.system.manufacturer, c.system.product)],
+    ['System serial', shown(c.system.serial)],
+    ['System UUID', shown(c.system.uuid)],
+    ['Board', shown(c.board.manufacturer, c.board.product)],
+    ['Board serial', shown(c.board.serial)],
+    ['PPIN', c.ppin ? c.ppin.join(', ') : NOT_EXPOSED],
+    ['DIMMs', dimms],
+    ['SMT', shown(c.smt)],
+    ['Turbo', shown(c.turbo)],
+    ['Governor', shown(c.governor)],
+    ['THP', shown(c.thp)],
+    ['NUMA balancing', c.numaBalancing === null ? NOT_EXPOSED : c.numaBalancing === '0' ? 'off (0)' : `on (${c.numaBalancing})`],
+    ['Kernel command line', shown(c.kernelCmdline)],
+  ];
+}
+
+/** How a field the machine does not expose is shown. */
+export const NOT_EXPOSED = 'not exposed';

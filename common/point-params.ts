@@ -1,6 +1,6 @@
 // A point's axis values: what the store keeps and the plan carries, so they live below both.
 
-export type Binding = 'none' | 'numactl' | 'node' | 'taskset';
+export type Binding = 'none' | 'numactl' | 'node' | 'taskset' | 'slurm';
 
 /** One combination of matrix values, after derived values are resolved. */
 export interface PointParams {

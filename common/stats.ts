@@ -58,3 +58,9 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
+
+/** Median absolute deviation: the median of |x - median(x)|, in the samples' unit (not scaled to a standard deviation). */
+export function medianAbsoluteDeviation(samples: readonly number[]): number {
+  const m = median(samples);
+  return median(samples.map((x) => Math.abs(x - m)));
+}

@@ -1,6 +1,8 @@
 // The machine as the planner sees it. Read from the host (lscpu, sysfs, cgroup, affinity) or
 // from a saved `lscpu --parse=CPU,CORE,SOCKET,NODE` file. schemas/topology.schema.json describes it.
 
+import type { HostConfiguration } from './host-config.js';
+
 export interface LogicalCpu {
   cpu: number;
   /** Physical core id, unique across the machine (SMT siblings share it). */
@@ -29,6 +31,8 @@ export interface HostFacts {
   kernel: string;
   os: string;
   memoryMb: number;
+  /** BIOS, board, DIMMs, SMT, turbo, governor, THP ... as read with the topology; null when not read (a topology saved without it). */
+  config: HostConfiguration | null;
 }
 
 export interface Topology {

@@ -36,8 +36,10 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
     const prepared = modelFiles.get(model.id);
     const modelFile = PREPARED_ENGINES.includes(params.engine) ? prepared?.get(precision) : undefined;
     const referenceModelFile = precision === 'fp32' ? undefined : prepared?.get('fp32');
+    const pointCpus = new Set(placement.instances.flatMap((place) => place.cpus));
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const engine = resolveEngineSettings(profile, params, topo, place.cpus);
+      const watchCpus = idleSiblings(place.cpus, pointCpus, topo);
       const job: RunnerJob = {
         model: model.spec,
         data,
@@ -54,6 +56,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
         ...(modelFile !== undefined ? { modelFile } : {}),
         ...(referenceModelFile !== undefined ? { referenceModelFile } : {}),
         ...(Object.keys(engine.options).length > 0 ? { engineOptions: engine.options } : {}),
+        ...(watchCpus.length > 0 ? { watchCpus } : {}),
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];
       const bound = bindCommand(params.binding, place.cpus, place.nodes, topo.numactl, inner, narrowerThanBinding(params.binding, place.cpus, topo));
@@ -74,6 +77,17 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
     points: planned,
     skipped: skips,
   };
+}
+
+/**
+ * The online SMT siblings of the cores under `cpus` that no instance of the point runs on. An
+ * instance bound to one thread per core shares each core with these: work there (another
+ * sweep, a stray process) slows it while its own CPUs' counters see nothing.
+ */
+export function idleSiblings(cpus: readonly number[], pointCpus: ReadonlySet<number>, topo: Topology): number[] {
+  const mine = new Set(cpus);
+  const cores = new Set(topo.cpus.filter((c) => mine.has(c.cpu)).map((c) => c.core));
+  return topo.cpus.filter((c) => c.online && cores.has(c.core) && !pointCpus.has(c.cpu)).map((c) => c.cpu);
 }
 
 /** Whether `cpus` are fewer than what `binding` alone would give (see bindCommand). */

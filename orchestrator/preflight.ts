@@ -216,7 +216,7 @@ function pointMemoryProblem(point: PlannedPoint, facts: WorkloadFacts, topo: Top
   const batch = point.params.batch_size;
   const need = instanceMemory(facts, batch);
   const memoryOf = nodeMemoryMb(topo);
-  const membound = (point.params.binding === 'numactl' || point.params.binding === 'node') && topo.numactl;
+  const membound = point.params.binding === 'slurm' || ((point.params.binding === 'numactl' || point.params.binding === 'node') && topo.numactl);
   // An instance bound to several nodes is counted evenly on each.
   const load = new Map<number, { mb: number; instances: number }>();
   for (const inst of point.instances) {
@@ -249,12 +249,24 @@ function pointMemoryProblem(point: PlannedPoint, facts: WorkloadFacts, topo: Top
   return null;
 }
 
+/** Binding slurm makes each instance a job step (srun): only possible inside a Slurm job. */
+function refuseSlurmBindingOutsideJob(exp: Experiment, plan: Plan): void {
+  const points = plan.points.filter((p) => p.params.binding === 'slurm');
+  if (points.length === 0 || process.env.SLURM_JOB_ID) return;
+  throw new UserError(`binding 'slurm' starts each instance as a job step (srun) of the Slurm job the sweep runs in, and this sweep runs in none (SLURM_JOB_ID is unset): ${points.length} point(s)`, {
+    location: { file: exp.file, at: 'matrix.binding' },
+    value: 'slurm',
+    hint: 'run the sweep in a Slurm job (sweep submit --slurm, sbatch or salloc), or choose another binding',
+  });
+}
+
 /**
  * The sweep's preflight: every model with the data (checkInputs), and every planned point's
  * memory with its own model. Throws a UserError before anything is written; the synthetic data
  * is not generated yet. Returns the facts by model id.
  */
 export async function preflightSweep(exp: Experiment, plan: Plan): Promise<Map<string, WorkloadFacts>> {
+  refuseSlurmBindingOutsideJob(exp, plan);
   const w = exp.workload;
   const byModel = new Map<string, WorkloadFacts>();
   for (const model of exp.models) {

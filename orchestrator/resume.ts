@@ -14,6 +14,8 @@ import { engineVersions, toolVersion } from './software.js';
  * with the same tool and engine versions on the same machine with the same measurement
  * configuration (allowed CPUs and memory nodes, numactl), so the points added measure what the
  * stored ones measured. Other host changes (kernel, microcode, memory within tolerance) go to `note`.
+ * `inputs` null: the model and data are not checked (the sweep checks once early, before the
+ * data exists, and again with them).
  */
 export function resumableSweep(
   store: Store,
@@ -21,7 +23,7 @@ export function resumableSweep(
   file: string,
   sha256: string,
   topo: Topology,
-  inputs: InputHashes,
+  inputs: InputHashes | null,
   note: (line: string) => void,
 ): SweepRecord {
   const prior = store.findSweep(ref);
@@ -46,8 +48,10 @@ export function resumableSweep(
     });
   };
   // A sweep stored before the inputs were hashed (null) cannot be checked, and is not refused for it.
-  const storedInputs = { model_sha256: prior.model_sha256 ?? inputs.model_sha256, data_sha256: prior.data_sha256 ?? inputs.data_sha256 };
-  changed('on another model or data', differences<InputHashes>(storedInputs, inputs, ['model_sha256', 'data_sha256']));
+  if (inputs !== null) {
+    const storedInputs = { model_sha256: prior.model_sha256 ?? inputs.model_sha256, data_sha256: prior.data_sha256 ?? inputs.data_sha256 };
+    changed('on another model or data', differences<InputHashes>(storedInputs, inputs, ['model_sha256', 'data_sha256']));
+  }
   const software = { tool_version: toolVersion(), engine_versions: engineVersions() };
   changed('with other software', differences({ tool_version: prior.tool_version, engine_versions: prior.engine_versions }, software, ['tool_version', 'engine_versions']));
   // The machine and what the measurement depends on must match; the rest is only reported.

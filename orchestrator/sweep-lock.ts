@@ -12,7 +12,14 @@ import { writeWhole } from '../common/write-whole.js';
 // marked suspect. Ended sweeps stay registered for a day, so a sweep that ran entirely during a
 // long point is still seen when that point ends.
 
-export const REGISTRY_DIR = '/tmp/numa-sweep/sweeps';
+// The registry lives in the host's run folder: /tmp/numa-sweep, or NUMA_SWEEP_RUN_DIR where
+// several nodes share one /tmp (a test cluster of Slurm nodes on one machine sets it per node,
+// so each node has its own registry as each server of a real cluster has its own /tmp).
+export const RUN_DIR_ENV = 'NUMA_SWEEP_RUN_DIR';
+
+export function registryDir(): string {
+  return join(process.env[RUN_DIR_ENV] || '/tmp/numa-sweep', 'sweeps');
+}
 const KEEP_ENDED_MS = 24 * 3600 * 1000;
 
 interface Entry {
@@ -92,12 +99,12 @@ function readOthers(dir: string, ownFile: string | null): OtherSweep[] {
 }
 
 /** The sweeps running on this host now, but the one registered in `ownFile`. */
-export function runningSweeps(dir = REGISTRY_DIR, ownFile: string | null = null): OtherSweep[] {
+export function runningSweeps(dir = registryDir(), ownFile: string | null = null): OtherSweep[] {
   return readOthers(dir, ownFile).filter((o) => o.ended_ms === null);
 }
 
 /** Refuses (exit 2) when another sweep runs on this host, unless concurrency was allowed. */
-export function refuseIfSweepRunning(db: string, allowConcurrent: boolean, dir = REGISTRY_DIR, ownFile: string | null = null): void {
+export function refuseIfSweepRunning(db: string, allowConcurrent: boolean, dir = registryDir(), ownFile: string | null = null): void {
   if (allowConcurrent) return;
   const running = runningSweeps(dir, ownFile);
   if (running.length === 0) return;
@@ -118,7 +125,7 @@ export class SweepRegistration {
    * Registers this sweep (before anything is written to its database); refuses, leaving nothing
    * behind, when another sweep is alive and concurrency was not allowed.
    */
-  static claim(db: string, allowConcurrent: boolean, dir = REGISTRY_DIR): SweepRegistration {
+  static claim(db: string, allowConcurrent: boolean, dir = registryDir()): SweepRegistration {
     mkdirSync(dir, { recursive: true });
     // Every user's sweeps register in the same folder, as in /tmp itself.
     try {

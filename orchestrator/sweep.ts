@@ -22,6 +22,8 @@ import { modelCacheDir, prepareSweepModels, sweepModelPaths, type ModelFiles } f
 import { resumableSweep } from './resume.js';
 import { engineVersions, gitRevision, toolVersion } from './software.js';
 import { runPoint } from './point-run.js';
+import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
+import type { HostMismatch } from '../results/types.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -56,6 +58,8 @@ export interface SweepOptions {
    * bench/startup.ts sets it, to measure what preparing once saves. Default true.
    */
   prepareModels?: boolean;
+  /** Run on a machine that does not meet the experiment's host expectations; the mismatches are recorded on the sweep. */
+  forceHost?: boolean;
 }
 
 /** One point as the sweep's summary gives it; the figures are null for a failed point. */
@@ -90,19 +94,26 @@ export interface SweepSummary {
   /** Points a resumed sweep had stored ok before this run (0 for a new sweep); not run again. */
   alreadyStored: number;
   db: string;
+  /** Every host expectation judged on this machine ([] when the experiment declares none). */
+  hostChecks: HostCheck[];
 }
 
 export function dataDirFor(db: string): string {
   return join(dirname(resolve(db)), 'data');
 }
 
-export async function planSweep(experimentFile: string, db: string, topologyFile?: string, allowedCpus?: string): Promise<{ plan: Plan; text: string }> {
+export async function planSweep(
+  experimentFile: string,
+  db: string,
+  topologyFile?: string,
+  allowedCpus?: string,
+): Promise<{ plan: Plan; text: string; hostChecks: HostCheck[] }> {
   const exp = loadExperiment(experimentFile);
   const topo = await loadTopology({ from: topologyFile, allowedCpus });
   // The argv a sweep would run: the prepared model files where they would be (nothing is converted).
   const data = dataPath(exp.workload, dataDirFor(db));
   const plan = buildPlan(exp, topo, data, await sweepModelPaths(exp, topo, data, modelCacheDir(db)));
-  return { plan, text: exp.text };
+  return { plan, text: exp.text, hostChecks: hostChecks(exp, topo) };
 }
 
 /** A sweep checked and prepared, nothing of it in the database yet. */
@@ -111,6 +122,9 @@ interface PreparedSweep {
   topo: Topology;
   plan: Plan;
   inputs: SweepInputs;
+  /** Every host expectation judged, and the ones not met that --force runs despite. */
+  hostChecks: HostCheck[];
+  hostMismatch: HostMismatch[];
 }
 
 /**
@@ -121,6 +135,13 @@ interface PreparedSweep {
 async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
+  // The machine is judged first: a machine that does not match is refused before anything is written.
+  const hostMismatch = enforceHostExpectations(exp, topo, opts.forceHost ?? false);
+  const checks = hostChecks(exp, topo);
+  if (hostMismatch.length > 0) {
+    const failed = describeChecks(checks.filter((c) => !c.ok));
+    opts.progress.message(`warning: --force: this machine does not match the experiment's host expectations; running anyway, the mismatches are recorded on the sweep:\n${failed.join('\n')}`);
+  }
   if (opts.resume !== undefined && !existsSync(opts.db)) {
     throw new UserError('no results database to resume a sweep from', {
       location: { file: resolve(opts.db) },
@@ -129,6 +150,7 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
     });
   }
   requireWritableDatabase(opts.db);
+  if (opts.resume !== undefined) refuseUnresumable(opts, exp, topo);
   const { progress } = opts;
   const plannedData = dataPath(exp.workload, dataDirFor(opts.db));
   await preflightSweep(exp, buildPlan(exp, topo, plannedData));
@@ -138,11 +160,32 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
   const modelFiles: ModelFiles =
     opts.prepareModels === false ? new Map() : await prepareSweepModels(exp, topo, plannedData, modelCacheDir(opts.db), progress);
   const data = await ensureData(exp.workload, dataDirFor(opts.db), exp.locations.data, (note) => progress.message(note));
-  return { exp, topo, plan: buildPlan(exp, topo, data, modelFiles), inputs: await inputHashes(exp.models, data) };
+  return {
+    exp,
+    topo,
+    plan: buildPlan(exp, topo, data, modelFiles),
+    inputs: await inputHashes(exp.models, data),
+    hostChecks: checks,
+    hostMismatch,
+  };
+}
+
+/**
+ * A sweep that cannot be resumed here (another experiment, machine or software) is refused
+ * before any model is prepared or the database is upgraded: read through a read-only open. The
+ * model and data are checked once they are prepared (openSweepRecord).
+ */
+function refuseUnresumable(opts: SweepOptions, exp: Experiment, topo: Topology): void {
+  const store = openStore(opts.db, { readonly: true });
+  try {
+    resumableSweep(store, opts.resume!, exp.file, exp.sha256, topo, null, () => undefined);
+  } finally {
+    store.close();
+  }
 }
 
 /** The sweep's record: a new one, or the ended sweep `opts.resume` names (checked first), with the points it stored. */
-function openSweepRecord(store: Store, opts: SweepOptions, { exp, topo, plan, inputs }: PreparedSweep): { sweepId: number; stored: Map<string, PointStatus> } {
+function openSweepRecord(store: Store, opts: SweepOptions, { exp, topo, plan, inputs, hostMismatch }: PreparedSweep): { sweepId: number; stored: Map<string, PointStatus> } {
   for (const id of store.interruptAbandoned()) {
     opts.progress.message(`sweep ${id} was left running by a process that no longer exists: marked interrupted (its finished points are kept)`);
   }
@@ -166,6 +209,7 @@ function openSweepRecord(store: Store, opts: SweepOptions, { exp, topo, plan, in
     skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
     modelSha256: inputs.model_sha256,
     dataSha256: inputs.data_sha256,
+    hostMismatch,
   });
   return { sweepId, stored: new Map() };
 }
@@ -238,6 +282,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
     alreadyStored,
     db: opts.db,
+    hostChecks: prepared.hostChecks,
   };
   const context = {
     repeats: exp.measurement.repeats,

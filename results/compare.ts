@@ -1,7 +1,7 @@
 import { formatCpuList } from '../common/cpulist.js';
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
-import { compareHosts, type HostDifference } from './store/host.js';
+import { compareHosts, CONFIG_FIELD_PREFIX, type HostDifference } from './store/host.js';
 
 // `sweep compare A B`: the candidate B judged against the baseline A, point by point (points are
 // matched by key, the declared axis values, so a host with fewer usable cores still matches).
@@ -164,6 +164,11 @@ export interface Comparison {
   onlyInB: string[];
   /** Each with its kind: another machine, a configuration the figures depend on, or the rest. */
   hostDifferences: HostDifference[];
+  /**
+   * What changed in the host's captured configuration (BIOS, DIMMs, SMT, turbo, governor, THP,
+   * serials ...) from A to B: the `config.*` entries of hostDifferences, printed before any figure.
+   */
+  hostConfigurationChanges: HostDifference[];
   /** Tool version, git revision, engine versions, experiment hash. */
   sweepDifferences: FieldDifference[];
   /** Every reason the comparison fails, one line each; non-empty means exit 1. */
@@ -471,6 +476,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   const judged = points.filter((p) => p.status.a === 'ok' && p.status.b === 'ok' && p.inconclusive.length === 0);
   const count = (v: Verdict) => judged.filter((p) => p.throughput.verdict === v).length;
   const verdict = failures.length > 0 ? 'regression' : inconclusive.length > 0 ? 'inconclusive' : 'pass';
+  const hostDifferences = compareHosts(ha, hb);
   return {
     a: side(sa, ha, storeA),
     b: side(sb, hb, store),
@@ -482,7 +488,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     points,
     missing,
     onlyInB: pb.filter((p) => !keysA.has(p.key)).map((p) => p.key),
-    hostDifferences: compareHosts(ha, hb),
+    hostDifferences,
+    hostConfigurationChanges: hostDifferences.filter((d) => d.field.startsWith(CONFIG_FIELD_PREFIX)),
     sweepDifferences: differences(sa, sb, SWEEP_FIELDS),
     failures,
     inconclusive,
@@ -517,6 +524,17 @@ function pointVerdict(p: PointComparison): string {
   return p.throughput.verdict;
 }
 
+/** The block a reader sees before any figure: what changed in the host's configuration since A. */
+function configurationChangeLines(changes: readonly HostDifference[]): string[] {
+  if (changes.length === 0) return [];
+  const shown = (v: unknown) => (v === null ? 'not exposed' : value(v));
+  return [
+    `host configuration changed since the baseline (${changes.length}):`,
+    ...changes.map((d) => `  ${d.field.slice(CONFIG_FIELD_PREFIX.length)}: ${shown(d.a)} -> ${shown(d.b)} (${d.kind})`),
+    '',
+  ];
+}
+
 export function renderComparison(c: Comparison, format: 'table' | 'json' = 'table'): string {
   if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
   // The database is named only when the two sides come from different files.
@@ -527,6 +545,7 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
     `B: ${title(c.b)}`,
     `rule: ${c.rule}; min change ${pct(c.minChange)}, drift ${pct(c.drift)}, max Dice drop ${c.maxDiceDrop}`,
     '',
+    ...configurationChangeLines(c.hostConfigurationChanges),
   ];
   const rows = c.points.map((p) => [
     p.key,
@@ -547,6 +566,8 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
   if (placed.length) out.push('resolved differently on the two hosts:', ...placed.map((p) => `  ${p.key}: ${p.placementChange}`), '');
   if (c.onlyInB.length) out.push(`only in B (${c.onlyInB.length}):`, ...c.onlyInB.map((k) => `  ${k}`), '');
   const hostKind = (k: HostDifference['kind']) => c.hostDifferences.some((d) => d.kind === k);
+  // The configuration's changes were listed first; the other host differences follow the figures.
+  const others = c.hostDifferences.filter((d) => !d.field.startsWith(CONFIG_FIELD_PREFIX));
   out.push(
     c.hostDifferences.length === 0
       ? 'host: same fingerprint'
@@ -554,7 +575,8 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
         ? 'host differences (another machine):'
         : `host differences (same machine${hostKind('measurement') ? ', configuration that affects the figures changed' : ''}):`,
   );
-  for (const d of c.hostDifferences) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)} (${d.kind})`);
+  for (const d of others) out.push(`  ${d.field}: ${value(d.a)} -> ${value(d.b)} (${d.kind})`);
+  if (c.hostConfigurationChanges.length > 0) out.push(`  and the ${c.hostConfigurationChanges.length} configuration change(s) listed at the top`);
   for (const d of c.sweepDifferences) out.push(`sweep ${d.field}: ${value(d.a)} -> ${value(d.b)}`);
   for (const n of c.notes) out.push(`note: ${n}`);
   if (c.failures.length) out.push('', `FAILED (${c.failures.length}):`, ...c.failures.map((f) => `  ${f}`));

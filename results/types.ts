@@ -102,6 +102,13 @@ export interface PointOutcome extends Partial<PrecisionFigures> {
   instances: InstanceOutcome[];
 }
 
+/** One host expectation of the experiment that the machine did not meet (sweeps.host_mismatch). */
+export interface HostMismatch {
+  field: string;
+  expected: string;
+  found: string;
+}
+
 export interface SweepStart {
   name: string;
   tag: string | null;
@@ -122,4 +129,6 @@ export interface SweepStart {
    */
   modelSha256: string;
   dataSha256: string;
+  /** Host expectations the sweep runs despite (--force); null or absent when there were none or all were met. */
+  hostMismatch?: HostMismatch[] | null;
 }

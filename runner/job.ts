@@ -34,6 +34,11 @@ export interface RunnerJob {
   referenceModelFile?: string;
   /** The engine's own options by name (runner/engines/onnxruntime-options.ts), ${...} already resolved. */
   engineOptions?: Record<string, string | number | boolean>;
+  /**
+   * SMT siblings of the instance's cores that no instance of the point runs on: the window
+   * monitor counts busy time there, since work on a sibling slows the instance's cores.
+   */
+  watchCpus?: number[];
 }
 
 export type { LatencySummary };
@@ -51,6 +56,8 @@ export interface WindowMonitors {
   cpu_time_ms: number;
   /** /proc/stat summed over the runner's allowed CPUs, every process: busy (user, nice, system, irq, softirq), steal, all. */
   cpus: { busy_ms: number; steal_ms: number; total_ms: number };
+  /** /proc/stat busy time on the watched SMT siblings of its cores (RunnerJob.watchCpus); null when none were given. */
+  siblings: { cpus: number[]; busy_ms: number; total_ms: number } | null;
   /** Average frequency of its CPUs, sampled every 0.5 s. */
   cpu_mhz: number | null;
   cpu_mhz_source: 'cpufreq' | 'cpuinfo' | null;

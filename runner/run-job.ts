@@ -102,7 +102,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const latencies: number[] = [];
   hooks.phase?.('measuring');
   const batchEnds: number[] = [];
-  const monitor = startWindowMonitor(affinity.cpus);
+  const monitor = startWindowMonitor(affinity.cpus, job.watchCpus ?? []);
   // Wall-clock start with sub-millisecond resolution, so instances' batch times line up.
   const windowStart = performance.now();
   const windowStartWall = performance.timeOrigin + windowStart;
@@ -201,5 +201,8 @@ function validateJob(job: RunnerJob): void {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
       throw new UserError(`threads.${name} must be a whole number >= 1`, { value: v });
     }
+  }
+  if (job.watchCpus !== undefined && !(Array.isArray(job.watchCpus) && job.watchCpus.every((c) => Number.isInteger(c) && c >= 0))) {
+    throw new UserError('watchCpus must be a list of CPU numbers', { value: job.watchCpus });
   }
 }

@@ -14,7 +14,7 @@ function sweep(args: string[]): { code: number | null; stdout: string; stderr: s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const COMMANDS = ['run', 'plan', 'topology', 'query', 'compare', 'report', 'export', 'infer', 'model', 'data'];
+const COMMANDS = ['run', 'plan', 'topology', 'query', 'compare', 'report', 'export', 'infer', 'model', 'data', 'merge', 'fleet', 'submit'];
 
 describe('sweep CLI', () => {
   it('--help lists every command; each command has its own --help', () => {

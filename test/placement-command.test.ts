@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { formatCpuList, parseCpuList } from '../common/cpulist.js';
-import { bindCommand, TASKSET_FALLBACK_WARNING, TASKSET_WARNING } from '../orchestrator/placement/command.js';
+import { bindCommand, slurmMask, TASKSET_FALLBACK_WARNING, TASKSET_WARNING } from '../orchestrator/placement/command.js';
 import { placePoint } from '../orchestrator/placement/place.js';
 import { findOnPath } from '../orchestrator/topology/numactl.js';
 import { readHostTopology } from '../orchestrator/topology/read-host.js';
@@ -68,4 +68,15 @@ test('launch: taskset confines CPUs; placement on this host is what the process 
     const { argv } = bindCommand(binding, inst.cpus, inst.nodes, host.numactl, ['cat', '/proc/self/status']);
     assert.equal(formatCpuList((await launched(argv)).cpus), formatCpuList(inst.cpus), `${binding}: ${argv.join(' ')}`);
   }
+});
+
+test('binding slurm: one srun step per instance, its CPUs and memory nodes as Slurm masks', () => {
+  // Masks beyond 64 CPUs stay exact (bit 65 for CPU 65).
+  assert.equal(slurmMask([0, 1, 65]), '0x20000000000000003');
+  assert.equal(slurmMask([1, 3]), '0xa');
+  const { argv, warnings } = bindCommand('slurm', [2, 3], [1], false, inner);
+  assert.deepEqual(argv, ['srun', '-n1', '-N1', '--overlap', '--quiet', '--cpu-bind=mask_cpu:0xc', '--mem-bind=mask_mem:0x2', ...inner]);
+  assert.deepEqual(warnings, []);
+  // Without known memory nodes, Slurm binds the CPUs only.
+  assert.deepEqual(bindCommand('slurm', [0], [], true, inner).argv.slice(0, 6), ['srun', '-n1', '-N1', '--overlap', '--quiet', '--cpu-bind=mask_cpu:0x1']);
 });

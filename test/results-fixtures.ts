@@ -1,5 +1,6 @@
 import type { Binding, PointParams } from '../orchestrator/plan.js';
 import type { LogicalCpu, Topology } from '../common/topology.js';
+import type { HostConfiguration } from '../common/host-config.js';
 import type { LatencySummary, RunnerResult } from '../runner/job.js';
 import type { InstanceOutcome, PointModel, PointOutcome, SweepStart } from '../results/types.js';
 
@@ -12,6 +13,8 @@ export interface HostOptions {
   kernel?: string;
   /** Logical CPUs the cgroup allows; all 80 by default. */
   allowed?: number[];
+  /** The captured configuration; none by default. */
+  config?: HostConfiguration | null;
 }
 
 export function topologyFixture(o: HostOptions = {}): Topology {
@@ -39,6 +42,7 @@ export function topologyFixture(o: HostOptions = {}): Topology {
       kernel: o.kernel ?? '6.1.0-18-amd64',
       os: 'Debian GNU/Linux 12 (bookworm)',
       memoryMb: 385_500,
+      config: o.config ?? null,
     },
     numactl: true,
   };
@@ -158,6 +162,7 @@ export function runnerResultFixture(o: {
     monitors: {
       cpu_time_ms: seconds * 1000 * o.cpus.length * 0.98,
       cpus: { busy_ms: seconds * 1000 * o.cpus.length, steal_ms: 0, total_ms: seconds * 1000 * o.cpus.length },
+      siblings: null,
       cpu_mhz: 2300,
       cpu_mhz_source: 'cpufreq',
       governor: 'performance',

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,9 +50,13 @@ interface Run {
   stderr: string;
 }
 
-/** Starts a runner; `onReady` decides what to do when it reports ready (send go, or not). */
-function startRunner(j: RunnerJob, onReady: (stdin: NodeJS.WritableStream) => void): Promise<Run> {
-  const child = spawn(process.execPath, [runnerEntry, '--job', JSON.stringify(j)], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Starts a runner, under `wrapper` (e.g. taskset) if given; `onReady` decides what to do when it
+ * reports ready (send go, or not).
+ */
+function startRunner(j: RunnerJob, onReady: (stdin: NodeJS.WritableStream) => void, wrapper: string[] = []): Promise<Run> {
+  const argv = [...wrapper, process.execPath, runnerEntry, '--job', JSON.stringify(j)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: Run['events'] = [];
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -134,4 +139,24 @@ describe('runner child process', () => {
     assert.ok(maxDiff <= 1e-5, `max difference ${maxDiff}`);
     assert.ok(!existsSync(`${out}.tmp`));
   });
+
+  it("counts busy time on the CPUs it is told to watch (its cores' idle SMT siblings)", async (t) => {
+    const hasTaskset = spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
+    if (!hasTaskset || availableParallelism() < 2) return t.skip('needs taskset and 2 CPUs');
+    // The runner on CPU 0 watches CPU 1, where a busy loop runs for the whole window: this VM
+    // has no SMT, but the monitor reads whatever CPUs it is given, as it would a core's sibling.
+    const loop = spawn('taskset', ['-c', '1', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+    try {
+      const child = await startRunner(job({ minSeconds: 1, watchCpus: [1] }), (stdin) => stdin.write('go\n'), ['taskset', '-c', '0']);
+      assert.equal(child.code, 0, child.stderr);
+      const monitors = child.events.find((e) => e.event === 'result')!.monitors as { siblings: { cpus: number[]; busy_ms: number; total_ms: number } };
+      assert.deepEqual(monitors.siblings.cpus, [1]);
+      assert.ok(monitors.siblings.total_ms > 0);
+      // The loop keeps CPU 1 busy nearly all the time (the share it gets is at the scheduler's mercy on a shared VM).
+      assert.ok(monitors.siblings.busy_ms / monitors.siblings.total_ms > 0.5, JSON.stringify(monitors.siblings));
+    } finally {
+      loop.kill('SIGKILL');
+    }
+  });
 });
+

@@ -194,9 +194,11 @@ describe('sweep experiments/smoke.yaml', () => {
     // Another YAML (a longer window) would mix two measurements in one sweep: refused, nothing changed.
     const changed = join(dir, 'changed.yaml');
     writeFileSync(changed, readFileSync(smoke, 'utf8').replace(/min_seconds: [\d.]+/, 'min_seconds: 0.3'));
+    const dbBytes = readFileSync(db);
     const refused = sweep([changed, '--db', db, '--resume', '1']);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /the experiment is not the one sweep 1 ran/);
+    assert.ok(readFileSync(db).equals(dbBytes), 'refused before the database is opened for writing');
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
     assert.equal(sweep([smoke, '--db', db, '--resume', '1', '--tag', 'x']).code, 2, '--tag with --resume');
     // No database there: refused before the synthetic data is written beside it.

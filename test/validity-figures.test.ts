@@ -3,7 +3,9 @@ import { describe, test } from 'node:test';
 import { meanInterval, sliceCount, tQuantile975, throughputInterval } from '../orchestrator/launch/interval.js';
 import { commonWindow, fewestBatchesWithin, imagesWithin, sliceRates, type InstanceTimeline } from '../orchestrator/launch/common-window.js';
 import { balanceWarnings, pointBalance } from '../orchestrator/launch/balance.js';
-import { instanceLoads, suspectReasons } from '../orchestrator/launch/monitors.js';
+import { instanceLoads, overlapShare, suspectReasons } from '../orchestrator/launch/monitors.js';
+import { idleSiblings } from '../orchestrator/plan-build.js';
+import type { Topology } from '../common/topology.js';
 import { aggregatePoint } from '../orchestrator/launch/aggregate.js';
 import { busyThreads, parseCpuinfoMhz, parseProcStat, parseTaskTicks } from '../runner/measure/window-monitor.js';
 import type { RunnerResult, WindowMonitors } from '../runner/job.js';
@@ -152,6 +154,42 @@ describe('validity monitors', () => {
     const both = { busy_ms: 2000, steal_ms: 0, total_ms: 2000 };
     const unbound = instanceLoads([withMonitors([0, 1], { cpu_time_ms: 950, cpus: both }), withMonitors([0, 1], { cpu_time_ms: 950, cpus: both })]);
     close(unbound[0]!.foreign_cpu_fraction, 0.05, 1e-12);
+  });
+
+  test("another instance's CPU time counts for the part of its window inside this one's", () => {
+    const at = (start: number, end: number) => ({ start: '', end: '', start_ms: start, end_ms: end });
+    assert.equal(overlapShare(at(0, 1000), at(0, 1000)), 1);
+    assert.equal(overlapShare(at(0, 1000), at(500, 1500)), 0.5);
+    assert.equal(overlapShare(at(0, 1000), at(2000, 3000)), 0);
+    // Unbound on CPUs 0-1; B's window starts 500 ms after A's and lasts 1000 ms: half of B's
+    // 1000 ms falls in A's window. A's CPUs: 2000 busy - (1000 own + 500 of B's) = 500 of 2000 -> 25 %.
+    const a = withMonitors([0, 1], { cpu_time_ms: 1000, cpus: { busy_ms: 2000, steal_ms: 0, total_ms: 2000 } });
+    const b = withMonitors([0, 1], { cpu_time_ms: 1000, cpus: { busy_ms: 2000, steal_ms: 0, total_ms: 2000 } });
+    const loads = instanceLoads([{ ...a, window: at(0, 1000) }, { ...b, window: at(500, 1500) }]);
+    close(loads[0]!.foreign_cpu_fraction, 0.25, 1e-12);
+  });
+
+  test('SMT siblings: busy time on the idle siblings of its cores makes the instance suspect', () => {
+    const siblings = (busy: number) => ({ cpus: [2], busy_ms: busy, total_ms: 1000 });
+    const quiet = withMonitors([0], { cpu_time_ms: 1000, cpus: { busy_ms: 1000, steal_ms: 0, total_ms: 1000 }, siblings: siblings(40) });
+    const loaded = withMonitors([1], { cpu_time_ms: 1000, cpus: { busy_ms: 1000, steal_ms: 0, total_ms: 1000 }, siblings: siblings(600) });
+    close(instanceLoads([quiet])[0]!.sibling_busy_fraction!, 0.04, 1e-12);
+    // 4 % is within 5 % + 2 % resolution; 60 % is not.
+    assert.deepEqual(suspectReasons([quiet, loaded], 0), ['repeat 0 instance 1: load 60.0% on the SMT siblings of its cores (CPUs 2; limit 5.0%)']);
+    assert.equal(instanceLoads([withMonitors([0], { siblings: null })])[0]!.sibling_busy_fraction, null);
+  });
+
+  test("idle siblings: a core's other threads that no instance of the point uses", () => {
+    // 2 cores x 2 threads: core 0 = CPUs 0, 2; core 1 = CPUs 1, 3 (the usual Linux numbering).
+    const topo = {
+      cpus: [0, 1, 2, 3].map((cpu) => ({ cpu, core: cpu % 2, socket: 0, node: 0, online: true, allowed: true })),
+    } as unknown as Topology;
+    // Two instances on one thread per core: each watches its own core's sibling.
+    assert.deepEqual(idleSiblings([0], new Set([0, 1]), topo), [2]);
+    assert.deepEqual(idleSiblings([1], new Set([0, 1]), topo), [3]);
+    // An instance on both threads of its core, or siblings used by another instance: nothing to watch.
+    assert.deepEqual(idleSiblings([0, 2], new Set([0, 2]), topo), []);
+    assert.deepEqual(idleSiblings([0], new Set([0, 2]), topo), []);
   });
 
   test('suspect reasons: foreign load beyond limit + resolution, steal, throttling, oversubscription', () => {

@@ -4,7 +4,8 @@ import { formatError, isUserError } from '../../common/errors.js';
 import { reportPreviews } from '../../orchestrator/report-previews.js';
 import { openStore } from '../../results/store/store.js';
 import { writeReport, type ReportInput } from '../../results/report/index.js';
-import { firstJob, reportInput } from '../../results/report/from-store.js';
+import { firstJob, reportFleet, reportInput } from '../../results/report/from-store.js';
+import { DEFAULT_MAX_IMBALANCE } from '../../orchestrator/launch/balance.js';
 import type { RunnerJob } from '../../runner/job.js';
 import { DEFAULT_DB } from './run.js';
 
@@ -19,7 +20,9 @@ default against optimized, numactl against none, models side by side (when the e
 a model axis: throughput and Dice per model, configuration by configuration; the previews use
 the first point's model), and segmentation previews of a few testing
 slices (MRI input, ground truth, prediction with its Dice) computed by running the sweep's
-model once more on its data. It needs no network.
+model once more on its data. It needs no network. When the database holds completed sweeps of
+the same experiment from more than one host (merged with sweep merge), a fleet section follows:
+the cohorts, each host's robust score and the outliers, as 'sweep fleet --experiment' gives them.
 
 options:
   --out DIR        output folder (default report-<sweep id>)
@@ -34,6 +37,7 @@ options:
     try {
       const sweep = store.findSweep(ref);
       input = reportInput(store, sweep);
+      input.fleet = reportFleet(store, sweep, DEFAULT_MAX_IMBALANCE);
       job = firstJob(store, sweep);
     } finally {
       store.close();

@@ -82,9 +82,13 @@ options:
                        CPUs in its timed window, or steal took that much (default 5)
   --max-imbalance PCT  warn when the slowest instance is more than PCT % behind the fastest (default 10)
   --executor NAME      where the instances run (default ${DEFAULT_EXECUTOR}): ${executorList}
+  --force              run even when this machine does not meet the experiment's host: expectations;
+                       the mismatches are printed as a warning and recorded on the sweep (host_mismatch)
   --json               print the summary as JSON on stdout
-exit codes: 0 all points ok (suspect ones included: see the table), 1 a point failed, 2 bad input or
-another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
+exit codes: 0 all points ok (suspect ones included: see the table), 1 a point failed, 2 bad input,
+another sweep running on this host, or a machine that does not match the experiment's host:
+section (each mismatch printed with what was expected and found; nothing is written), 130
+interrupted (Ctrl-C, SIGTERM, or the output pipe closed)`,
   async run(argv) {
     const p = parse('run', argv, {
       db: { type: 'string' },
@@ -96,6 +100,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
       'max-foreign-load': { type: 'string' },
       'max-imbalance': { type: 'string' },
       executor: { type: 'string' },
+      force: { type: 'boolean' },
       json: { type: 'boolean' },
     });
     const limits = {
@@ -121,6 +126,7 @@ another sweep running on this host, 130 interrupted (Ctrl-C, SIGTERM, or the out
         allowConcurrent: flag(p, 'allow-concurrent'),
         limits,
         executor: str(p, 'executor'),
+        forceHost: flag(p, 'force'),
       });
       if (flag(p, 'json')) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(summaryText(summary));

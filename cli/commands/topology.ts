@@ -9,7 +9,10 @@ export const topologyCommand: Command = {
   usage: `usage: sweep topology [--from FILE] [--allowed-cpus LIST] [--json]
 
 Reads lscpu, sysfs, this process's affinity and its cgroup cpuset (or FILE, the output of
-lscpu --parse=CPU,CORE,SOCKET,NODE from another machine) and shows what placement sees.
+lscpu --parse=CPU,CORE,SOCKET,NODE from another machine) and shows what placement sees. For
+this machine it also shows the configuration every sweep records with its host: BIOS, system,
+board, PPIN, DIMMs, SMT, turbo, governor, THP, kernel command line and NUMA balancing, each
+"not exposed" where the machine does not say (docs/host.md).
 
 options:
   --from FILE          read the topology from FILE instead of this machine

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { UserError, isUserError } from '../../common/errors.js';
+import { UserError, isUserError, type ErrorLocation } from '../../common/errors.js';
 import { parseModelSpec } from '../../runner/model/spec.js';
 import type { Split } from '../../runner/job.js';
 import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
 import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
-import type { AxisValue, Experiment, ExperimentModel, Matrix, Profile, QualifySpec, ThreadSetting, Workload } from './types.js';
+import type { AxisValue, Experiment, ExperimentModel, HostExpectationKey, HostExpectations, Matrix, Profile, QualifySpec, ThreadSetting, Workload } from './types.js';
 import { experimentModels, modelIdOf, resolveModelSpec } from './models.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
 import { firstAliasOffset, openingQuoteBefore, type PathSegment } from './yaml-locate.js';
@@ -108,7 +108,14 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     profiles: profilesOf(raw.profiles),
     matrix: matrixOf(raw.matrix, models, dirname(path)),
     qualify: qualifyOf(src, raw.qualify),
+    host: raw.host === undefined ? null : { expect: raw.host, locations: hostLocations(src, raw.host) },
   };
+}
+
+function hostLocations(src: YamlSource, host: HostExpectations): Partial<Record<HostExpectationKey, ErrorLocation>> {
+  const out: Partial<Record<HostExpectationKey, ErrorLocation>> = {};
+  for (const key of Object.keys(host) as HostExpectationKey[]) out[key] = locationOf(src, ['host', key]).location;
+  return out;
 }
 
 // The shape after schema validation with defaults filled in.
@@ -127,6 +134,7 @@ interface RawExperiment {
   measurement: Experiment['measurement'];
   profiles: Record<string, { description?: string; env: Record<string, string | number | boolean>; threads: Profile['threads']; engine_options: NonNullable<Profile['engineOptions']> }>;
   matrix: Record<string, RawAxis> & { include: RawEntry[]; exclude: RawEntry[] };
+  host?: HostExpectations;
   qualify?: RawQualify;
 }
 interface RawQualify {
@@ -226,6 +234,17 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
   }
 
   for (const [name, profile] of Object.entries(profilesOf(raw.profiles))) problems.push(...engineOptionProblems(src, name, profile));
+
+  if (raw.host !== undefined) {
+    try {
+      new RegExp(raw.host.cpu_model);
+    } catch (err) {
+      problems.push(problemAt(src, ['host', 'cpu_model'], `not a regular expression: ${(err as Error).message}`, {
+        value: raw.host.cpu_model,
+        hint: "escape ( ) [ ] . + with a backslash to match them literally, e.g. 'Intel\\(R\\) Xeon\\(R\\) Platinum 8380'",
+      }));
+    }
+  }
 
   const w = raw.workload;
   problems.push(...modelProblems(src, raw));

@@ -129,6 +129,7 @@ function patternMessage(pattern: string): string {
   if (pattern === '^(auto|node)$') return "must be a positive integer, 'auto' or 'node'";
   if (pattern.startsWith('^(auto|')) return "must be a positive integer, 'auto' or one '${variable}' (e.g. '${cores_per_instance}')";
   if (pattern.startsWith('^[A-Za-z0-9]')) return "must be letters, digits, '.', '_' or '-'";
+  if (pattern.startsWith('^(0[xX])')) return 'must be a hexadecimal microcode revision such as 0xd000389';
   return `must match ${pattern}`;
 }
 

@@ -57,6 +57,24 @@ export interface Matrix {
   exclude: Record<string, AxisValue>[];
 }
 
+/** What the machine must be (the experiment's `host:` section); checked by orchestrator/host-check.ts. */
+export interface HostExpectations {
+  sockets: number;
+  cores_per_socket: number;
+  threads_per_core: number;
+  numa_nodes: number;
+  /** A regular expression the kernel's CPU model name must match (checked to compile at load). */
+  cpu_model: string;
+  min_memory_per_node_gib: number;
+  /** Hexadecimal, compared as a number. */
+  microcode_min?: string;
+  governor?: string;
+  thp?: 'always' | 'madvise' | 'never';
+}
+
+/** One key of the host section with where it is written, so a mismatch names file and line. */
+export type HostExpectationKey = keyof HostExpectations;
+
 /** An absolute throughput reference for the machines whose CPU model matches (the `qualify:` section). */
 export interface QualifyReference {
   /** The regular expression as written, and compiled. */
@@ -103,4 +121,6 @@ export interface Experiment {
   profiles: Record<string, Profile>;
   matrix: Matrix;
   qualify: QualifySpec;
+  /** The host expectations, each with where it is written; null when the experiment declares none. */
+  host: { expect: HostExpectations; locations: Partial<Record<HostExpectationKey, ErrorLocation>> } | null;
 }

@@ -1,7 +1,8 @@
 import type { RunnerResult } from '../../runner/job.js';
 
 // Judging a repeat's timed windows from what its runners' monitors saw (runner/measure/
-// window-monitor.ts): the CPU time other processes took on an instance's CPUs, steal time,
+// window-monitor.ts): the CPU time other processes took on an instance's CPUs or on the idle
+// SMT siblings of its cores, steal time,
 // thermal throttling, and more busy threads than allowed CPUs. Any of them makes the point
 // SUSPECT: its figures measured something other than the configuration alone.
 
@@ -20,6 +21,8 @@ export interface InstanceLoad {
   /** Others' CPU time on its CPUs over (window x CPUs); 0 when the point's own instances account for all of it. */
   foreign_cpu_fraction: number;
   steal_fraction: number;
+  /** Busy time on the idle SMT siblings of its cores over (window x siblings); null when it has none. */
+  sibling_busy_fraction: number | null;
   /** What the two shares are known to (2 clock ticks per CPU over the window). */
   resolution: number;
 }
@@ -29,20 +32,36 @@ function within(inner: readonly number[], outer: readonly number[]): boolean {
   return inner.every((c) => set.has(c));
 }
 
+type Window = RunnerResult['window'];
+
+/** The share of window `a` that falls inside window `b` (0 to 1). */
+export function overlapShare(a: Window, b: Window): number {
+  const length = a.end_ms - a.start_ms;
+  if (!(length > 0)) return 0;
+  return Math.max(0, Math.min(a.end_ms, b.end_ms) - Math.max(a.start_ms, b.start_ms)) / length;
+}
+
 /**
  * Each instance's foreign and steal shares: busy time on its CPUs, less the CPU time of the
  * point's instances that ran on them (those whose CPUs lie within its own: itself when bound,
- * every instance when none is), over all the time its CPUs had.
+ * every instance when none is), over all the time its CPUs had. Another instance's CPU time is
+ * counted for the part of its window that lies inside this one's (spread evenly over its window:
+ * the barrier starts them together, so the parts outside are the ends' few milliseconds).
  */
 export function instanceLoads(results: readonly RunnerResult[]): InstanceLoad[] {
   return results.map((r) => {
     const cpus = r.affinity.cpus;
-    const own = results.filter((o) => within(o.affinity.cpus, cpus)).reduce((sum, o) => sum + o.monitors.cpu_time_ms, 0);
+    const own = results
+      .filter((o) => within(o.affinity.cpus, cpus))
+      .reduce((sum, o) => sum + o.monitors.cpu_time_ms * (o === r ? 1 : overlapShare(o.window, r.window)), 0);
     const { busy_ms, steal_ms, total_ms } = r.monitors.cpus;
-    if (!(total_ms > 0)) return { foreign_cpu_fraction: 0, steal_fraction: 0, resolution: 1 };
+    const siblings = r.monitors.siblings;
+    const sibling_busy_fraction = siblings && siblings.total_ms > 0 ? siblings.busy_ms / siblings.total_ms : null;
+    if (!(total_ms > 0)) return { foreign_cpu_fraction: 0, steal_fraction: 0, sibling_busy_fraction, resolution: 1 };
     return {
       foreign_cpu_fraction: Math.max(0, busy_ms - own) / total_ms,
       steal_fraction: steal_ms / total_ms,
+      sibling_busy_fraction,
       resolution: (2 * TICK_MS * cpus.length) / total_ms,
     };
   });
@@ -66,6 +85,16 @@ export function suspectReasons(results: readonly RunnerResult[], repeat: number,
     }
     if (load.steal_fraction > limit) {
       reasons.push(`${who}: steal time ${pct(load.steal_fraction)} of its ${r.affinity.cpus.length} CPU(s) (limit ${pct(limits.maxForeignLoad)})`);
+    }
+    const siblings = r.monitors.siblings;
+    if (siblings && load.sibling_busy_fraction !== null) {
+      // Resolution as for its own CPUs: 2 ticks per sibling CPU over the siblings' time.
+      const siblingLimit = limits.maxForeignLoad + (siblings.total_ms > 0 ? (2 * TICK_MS * siblings.cpus.length) / siblings.total_ms : 1);
+      if (load.sibling_busy_fraction > siblingLimit) {
+        reasons.push(
+          `${who}: load ${pct(load.sibling_busy_fraction)} on the SMT siblings of its cores (CPUs ${siblings.cpus.join(',')}; limit ${pct(limits.maxForeignLoad)})`,
+        );
+      }
     }
     const t = r.monitors.throttle;
     if (t && t.after > t.before) reasons.push(`${who}: thermal throttling (${t.after - t.before} throttle events in its window)`);

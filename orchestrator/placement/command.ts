@@ -9,6 +9,22 @@ export interface BoundCommand {
   warnings: string[];
 }
 
+/** A Slurm CPU or memory mask: bit i set for CPU (node) i, in hex. */
+export function slurmMask(ids: readonly number[]): string {
+  return '0x' + ids.reduce((mask, id) => mask | (1n << BigInt(id)), 0n).toString(16);
+}
+
+/**
+ * Slurm's own binding: the instance is a job step of the Slurm job the sweep runs in, one task
+ * (-n1) on this node (-N1), sharing the job's CPUs with the other instances' steps (--overlap:
+ * without it a step gets only the CPUs Slurm picks for it), bound by Slurm's task plugin to
+ * exactly its CPUs and memory nodes.
+ */
+function srunCommand(cpus: readonly number[], nodes: readonly number[], innerArgv: readonly string[]): string[] {
+  const memBind = nodes.length > 0 ? [`--mem-bind=mask_mem:${slurmMask(nodes)}`] : [];
+  return ['srun', '-n1', '-N1', '--overlap', '--quiet', `--cpu-bind=mask_cpu:${slurmMask(cpus)}`, ...memBind, ...innerArgv];
+}
+
 export const TASKSET_FALLBACK_WARNING = 'numactl not found: bound with taskset, memory not bound';
 export const TASKSET_WARNING = 'binding taskset: CPUs bound, memory not bound';
 
@@ -26,6 +42,7 @@ export function bindCommand(
   if (cpus.length === 0) throw new Error(`bindCommand: binding '${binding}' with no CPUs`);
   const taskset = ['taskset', '-c', formatCpuList(cpus), ...innerArgv];
   if (binding === 'taskset') return { argv: taskset, warnings: [TASKSET_WARNING] };
+  if (binding === 'slurm') return { argv: srunCommand(cpus, nodes, innerArgv), warnings: [] };
   if (!numactlAvailable) return { argv: taskset, warnings: [TASKSET_FALLBACK_WARNING] };
   const membind = nodes.length > 0 ? [`--membind=${formatCpuList(nodes)}`] : [];
   if (binding === 'numactl') return { argv: ['numactl', `--physcpubind=${formatCpuList(cpus)}`, ...membind, ...innerArgv], warnings: [] };

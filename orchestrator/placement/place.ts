@@ -116,7 +116,8 @@ function memoryNodes(topo: Topology, cpuNodes: number[], memoryBound: boolean, i
 
 /** Whether memory will really be bound for this binding here. */
 function bindsMemory(binding: Binding, topo: Topology): boolean {
-  return (binding === 'numactl' || binding === 'node') && topo.numactl;
+  // Slurm binds memory itself (srun --mem-bind); numactl's bindings need numactl.
+  return binding === 'slurm' || ((binding === 'numactl' || binding === 'node') && topo.numactl);
 }
 
 function sorted(xs: number[]): number[] {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import si from 'systeminformation';
 import type { HostFacts } from '../../common/topology.js';
+import { readHostConfiguration } from './host-config-read.js';
 
 // Facts recorded with every sweep so results from different machines are not mixed up.
 // The CPU model is the one the kernel reports ("model name" in /proc/cpuinfo, what lscpu shows):
@@ -22,7 +23,7 @@ export function kernelCpuModel(cpuinfoText: string): string | null {
 }
 
 export async function readHostFacts(): Promise<HostFacts> {
-  const [cpu, os, mem, cpuinfoText] = await Promise.all([si.cpu(), si.osInfo(), si.mem(), cpuinfo()]);
+  const [cpu, os, mem, cpuinfoText, config] = await Promise.all([si.cpu(), si.osInfo(), si.mem(), cpuinfo(), readHostConfiguration()]);
   return {
     hostname: os.hostname,
     cpuModel: kernelCpuModel(cpuinfoText) ?? `${cpu.manufacturer} ${cpu.brand}`.trim(),
@@ -30,5 +31,6 @@ export async function readHostFacts(): Promise<HostFacts> {
     kernel: os.kernel,
     os: `${os.distro} ${os.release}`.trim(),
     memoryMb: Math.round(mem.total / 2 ** 20),
+    config,
   };
 }

@@ -1,6 +1,7 @@
 import { formatCpuList } from '../../common/cpulist.js';
 import { physicalCores, usable } from './cores.js';
 import type { Topology } from '../../common/topology.js';
+import { configurationLines } from '../../common/host-config.js';
 
 // `sweep topology`: the machine as the planner sees it, in words or as JSON
 // (schemas/topology.schema.json).
@@ -37,6 +38,8 @@ export function renderTopology(topo: Topology): string {
   if (topo.host) {
     const h = topo.host;
     lines.push(`Host: ${h.hostname}: ${h.cpuModel}${h.microcode ? ` (microcode ${h.microcode})` : ''}, ${h.os}, kernel ${h.kernel}, ${mib(h.memoryMb)}`);
+    if (h.config) for (const [label, text] of configurationLines(h.config)) lines.push(`  ${label}: ${text}`);
+    else lines.push('  configuration: not read');
   }
   lines.push(`CPUs: ${cpus.length} (${online.length} online, ${allowed.length} online and allowed: ${formatCpuList(allowed.map((c) => c.cpu))})`);
   lines.push(`Physical cores: ${cores.length} (${usableCores.length} usable); SMT: ${smtSummary(topo)}`);

@@ -2,6 +2,7 @@ import type { RunnerJob } from '../../runner/job.js';
 import { pointValidity } from '../point-validity.js';
 import type { Store, SweepRecord } from '../store/store.js';
 import type { ReportInput } from './index.js';
+import { analyseFleet, type FleetAnalysis } from '../fleet/analyse.js';
 
 // What the report is drawn from, read from the store: the sweep, its points with their
 // validity, and the runner job its instances ran (for the previews).
@@ -19,6 +20,8 @@ export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       status: sweep.status,
       experiment_sha256: sweep.experiment_sha256,
       tool_version: sweep.tool_version,
+      host_configuration: host.config,
+      host_mismatch: sweep.host_mismatch ?? [],
     },
     points: store.pointsOf(sweep.id).map((pt) => ({
       key: pt.key,
@@ -48,4 +51,16 @@ export function firstJob(store: Store, sweep: SweepRecord): RunnerJob | null {
     }
   }
   return null;
+}
+
+/**
+ * The fleet analysis of the sweep's experiment, when its database holds completed sweeps of it
+ * from more than one host (a merged database); undefined otherwise.
+ */
+export function reportFleet(store: Store, sweep: SweepRecord, maxImbalance: number): FleetAnalysis | undefined {
+  const hosts = store.db
+    .prepare(`SELECT count(DISTINCT h.hostname) FROM sweeps s JOIN hosts h ON h.id = s.host_id WHERE s.name = ? AND s.status = 'completed'`)
+    .pluck()
+    .get(sweep.name) as number;
+  return hosts > 1 ? analyseFleet(store, { experiment: sweep.name, maxImbalance }) : undefined;
 }

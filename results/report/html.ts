@@ -7,6 +7,8 @@ import type { RenderedPreview } from './previews.js';
 import { errorInWords } from './error-text.js';
 import type { ReportInput, ReportPoint } from './types.js';
 import { modelsSection } from './models.js';
+import { fleetSection } from './fleet.js';
+import { configurationLines, NOT_EXPOSED } from '../../common/host-config.js';
 
 // The page: one HTML file with its CSS, charts (inline SVG) and images (data: URIs) inside, so
 // it opens from disk with no network. The Content-Security-Policy forbids every fetch but
@@ -76,6 +78,20 @@ function duration(start: string, end: string | null): string | null {
   return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
+/** The host's configuration and any expectation it ran despite, as meta rows. */
+function hostRows(s: ReportInput['sweep']): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  for (const m of s.host_mismatch ?? []) {
+    rows.push([`Host mismatch (--force)`, `${esc(m.field)}: expected ${esc(m.expected)}, found ${esc(m.found)}`]);
+  }
+  if (s.host_configuration === undefined) return rows;
+  if (s.host_configuration === null) return [...rows, ['Host configuration', '<span class="absent">not recorded</span>']];
+  for (const [label, text] of configurationLines(s.host_configuration)) {
+    rows.push([esc(label), text === NOT_EXPOSED ? `<span class="absent">${NOT_EXPOSED}</span>` : esc(text)]);
+  }
+  return rows;
+}
+
 function header(input: ReportInput): string {
   const s = input.sweep;
   const took = duration(s.started_at, s.ended_at);
@@ -88,6 +104,7 @@ function header(input: ReportInput): string {
     ['Ended', s.ended_at === null ? '<span class="absent">not ended</span>' : `${esc(s.ended_at)}${took ? ` (${esc(took)})` : ''}`],
     ['Experiment SHA-256', `<code>${esc(s.experiment_sha256)}</code>`],
     ['Tool version', esc(s.tool_version)],
+    ...hostRows(s),
   ];
   const ok = input.points.filter((p) => p.status === 'ok').length;
   const failed = input.points.length - ok;
@@ -195,7 +212,13 @@ function previewSection(previews: RenderedPreview[], absent: string | undefined)
 
 export function renderHtml(input: ReportInput, figures: Figure[], previews: RenderedPreview[]): string {
   const models = modelsSection(input.points);
-  const links = [['points', 'Points'], ...(models ? [['models', 'Models side by side']] : []), ...figures.map((f) => [f.id, f.heading]), ['previews', 'Segmentation previews']]
+  const links = [
+    ['points', 'Points'],
+    ...(models ? [['models', 'Models side by side']] : []),
+    ...figures.map((f) => [f.id, f.heading]),
+    ['previews', 'Segmentation previews'],
+    ...(input.fleet ? [['fleet', 'Fleet']] : []),
+  ]
     .map(([id, text]) => `<a href="#${esc(id)}">${esc(text)}</a>`)
     .join('');
   return (
@@ -211,6 +234,7 @@ export function renderHtml(input: ReportInput, figures: Figure[], previews: Rend
     (models ?? '') +
     figures.map(figureSection).join('') +
     previewSection(previews, input.previewsAbsent) +
+    (input.fleet ? fleetSection(input.fleet, input.sweep.host) : '') +
     `<footer>numa-sweep ${esc(input.sweep.tool_version)} · experiment <code>${esc(input.sweep.experiment_sha256.slice(0, 12))}</code></footer>` +
     '</main></body></html>\n'
   );

@@ -1,6 +1,8 @@
 import type { LatencySummary } from '../../runner/job.js';
-import type { ThroughputInterval } from '../types.js';
+import type { HostMismatch, ThroughputInterval } from '../types.js';
 import type { PointValidity } from '../point-validity.js';
+import type { FleetAnalysis } from '../fleet/analyse.js';
+import type { HostConfiguration } from '../../common/host-config.js';
 
 // What the report is drawn from: plain data, no database. The CLI maps the store's rows into
 // this and produces the previews by running inference on a few testing slices.
@@ -17,6 +19,10 @@ export interface ReportSweep {
   status: string;
   experiment_sha256: string;
   tool_version: string;
+  /** The host's captured configuration; null when it was not recorded, absent where the input has none. */
+  host_configuration?: HostConfiguration | null;
+  /** Host expectations the sweep ran despite (--force); absent or empty when all were met. */
+  host_mismatch?: HostMismatch[];
 }
 
 export interface ReportPoint {
@@ -59,6 +65,8 @@ export interface ReportInput {
   previews: ReportPreview[];
   /** Why there are no previews, when they were wanted but could not be computed (the data or model is broken). */
   previewsAbsent?: string;
+  /** The fleet analysis of the sweep's experiment, when its database holds more than one host's sweeps of it. */
+  fleet?: FleetAnalysis;
 }
 
 export interface ReportOutput {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatCpuList } from '../../common/cpulist.js';
+import { identityFields, performanceFields, type HostConfiguration } from '../../common/host-config.js';
 import type { Topology } from '../../common/topology.js';
 
 // A host's fingerprint: the facts that make two sweeps comparable or not. Two sweeps whose
@@ -12,6 +13,10 @@ import type { Topology } from '../../common/topology.js';
 //   allows, whether numactl binds memory, where the topology was read from);
 // - configuration: the rest (hostname, kernel, OS, microcode, memory within the tolerance: a VM
 //   whose memory balloon or virtio-mem moves by a few hundred MB is the same machine).
+// The captured configuration (common/host-config.ts) adds fields of each kind: its identity
+// fields (serials, UUID, PPIN, board) are the machine; its performance fields (BIOS, DIMMs, SMT,
+// turbo, governor, THP, kernel command line, NUMA balancing) are the measurement; the BIOS date
+// is configuration. Each is compared as `config.<field>`.
 
 export interface HostFingerprint {
   hostname: string;
@@ -28,6 +33,8 @@ export interface HostFingerprint {
   allowed_mems: string;
   numactl: boolean;
   topology_source: string;
+  /** Null when it was not captured (a topology file, a host recorded before capture existed). */
+  config: HostConfiguration | null;
 }
 
 export function hostFingerprint(t: Topology): HostFingerprint {
@@ -49,12 +56,18 @@ export function hostFingerprint(t: Topology): HostFingerprint {
     allowed_mems: formatCpuList(t.allowedMems),
     numactl: t.numactl,
     topology_source: t.source,
+    config: t.host?.config ?? null,
   };
 }
 
-/** sha256 of the fingerprint as JSON with the fields in the fixed order above. */
+/**
+ * sha256 of the fingerprint as JSON with the fields in the fixed order above. Without a captured
+ * configuration the key is left out, so such a host keeps the hash it had before capture existed;
+ * with one, a changed BIOS, DIMM layout or governor makes a new hosts row.
+ */
 export function fingerprintHash(f: HostFingerprint): string {
-  return createHash('sha256').update(JSON.stringify(f)).digest('hex');
+  const { config, ...facts } = f;
+  return createHash('sha256').update(JSON.stringify(config === null ? facts : f)).digest('hex');
 }
 
 /**
@@ -102,6 +115,35 @@ export function compareHosts(a: HostFingerprint, b: HostFingerprint): HostDiffer
   add('memory_mb', a.memory_mb, b.memory_mb, sameMemory(a.memory_mb, b.memory_mb) ? 'configuration' : 'machine');
   for (const f of MEASUREMENT_FIELDS) add(f, a[f], b[f], 'measurement');
   for (const f of CONFIGURATION_FIELDS) add(f, a[f], b[f], 'configuration');
+  found.push(...compareConfigurations(a.config, b.config));
+  return found;
+}
+
+/** Field names of configuration differences start with this. */
+export const CONFIG_FIELD_PREFIX = 'config.';
+
+/**
+ * The captured configurations field by field (see the top of this file for the kinds). When only
+ * one side has one, that is the one difference: the other's fields were not recorded, not changed.
+ */
+export function compareConfigurations(a: HostConfiguration | null, b: HostConfiguration | null): HostDifference[] {
+  if (a === null && b === null) return [];
+  const field = (name: string) => `${CONFIG_FIELD_PREFIX}${name}`;
+  if (a === null || b === null) {
+    const side = (c: HostConfiguration | null) => (c === null ? 'not recorded' : 'recorded');
+    return [{ field: field('captured'), a: side(a), b: side(b), kind: 'configuration' }];
+  }
+  const found: HostDifference[] = [];
+  const pairs = (fields: (c: HostConfiguration) => [string, string | null][], kind: HostDifferenceKind) => {
+    const fb = new Map(fields(b));
+    for (const [name, va] of fields(a)) {
+      const vb = fb.get(name) ?? null;
+      if (va !== vb) found.push({ field: field(name), a: va, b: vb, kind });
+    }
+  };
+  pairs(identityFields, 'machine');
+  pairs(performanceFields, 'measurement');
+  if (a.bios.date !== b.bios.date) found.push({ field: field('bios_date'), a: a.bios.date, b: b.bios.date, kind: 'configuration' });
   return found;
 }
 

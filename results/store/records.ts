@@ -1,5 +1,5 @@
 import type { RunnerResult } from '../../runner/job.js';
-import type { PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
+import type { HostMismatch, PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
 import type { DeclaredParams } from '../../common/point-params.js';
 import { parseCpuList } from '../../common/cpulist.js';
 import type { HostFingerprint } from './host.js';
@@ -27,6 +27,8 @@ export interface SweepRecord {
   /** Null for sweeps stored before migration 005. */
   model_sha256: string | null;
   data_sha256: string | null;
+  /** Host expectations it ran despite (--force); null when none were declared or all were met. */
+  host_mismatch: HostMismatch[] | null;
 }
 
 export interface HostRecord extends HostFingerprint {
@@ -114,6 +116,7 @@ export function sweepFromRow(r: Row): SweepRecord {
     skipped: json(r.skipped),
     model_sha256: str(r.model_sha256),
     data_sha256: str(r.data_sha256),
+    host_mismatch: r.host_mismatch === null || r.host_mismatch === undefined ? null : json(r.host_mismatch),
   };
 }
 
@@ -135,6 +138,8 @@ export function hostFromRow(r: Row): HostRecord {
     allowed_mems: String(r.allowed_mems),
     numactl: Boolean(r.numactl),
     topology_source: String(r.topology_source),
+    // NULL for hosts recorded before the configuration was captured.
+    config: r.config_json === null || r.config_json === undefined ? null : json(r.config_json),
     first_seen: String(r.first_seen),
   };
 }

@@ -70,6 +70,7 @@ export class Store {
         allowed_mems: fp.allowed_mems,
         numactl: fp.numactl ? 1 : 0,
         topology_source: fp.topology_source,
+        config_json: fp.config === null ? null : JSON.stringify(fp.config),
         first_seen: now,
       });
       const hostId = (w.hostId.get(hash) as { id: number }).id;
@@ -89,6 +90,7 @@ export class Store {
         skipped: JSON.stringify(start.skipped),
         model_sha256: start.modelSha256,
         data_sha256: start.dataSha256,
+        host_mismatch: start.hostMismatch && start.hostMismatch.length > 0 ? JSON.stringify(start.hostMismatch) : null,
         owner_host: hostname(),
         owner_pid: process.pid,
       });
@@ -269,16 +271,16 @@ export class Store {
 function prepareWrites(db: Database.Database) {
   return {
     insertHost: db.prepare(`INSERT OR IGNORE INTO hosts (fingerprint, hostname, cpu_model, microcode, sockets, cores,
-        threads, numa_json, memory_mb, kernel, os, allowed_cpus, allowed_mems, numactl, topology_source, first_seen)
+        threads, numa_json, memory_mb, kernel, os, allowed_cpus, allowed_mems, numactl, topology_source, config_json, first_seen)
       VALUES (:fingerprint, :hostname, :cpu_model, :microcode, :sockets, :cores, :threads, :numa_json, :memory_mb,
-        :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :first_seen)`),
+        :kernel, :os, :allowed_cpus, :allowed_mems, :numactl, :topology_source, :config_json, :first_seen)`),
     hostId: db.prepare('SELECT id FROM hosts WHERE fingerprint = ?'),
     insertSweep: db.prepare(`INSERT INTO sweeps (uid, name, tag, experiment_file, experiment_yaml, experiment_sha256,
         tool_version, git_revision, engine_versions, status, started_at, planned_points, host_id, owner_host, owner_pid,
-        skipped, model_sha256, data_sha256)
+        skipped, model_sha256, data_sha256, host_mismatch)
       VALUES (:uid, :name, :tag, :experiment_file, :experiment_yaml, :experiment_sha256, :tool_version, :git_revision,
         :engine_versions, 'running', :started_at, :planned_points, :host_id, :owner_host, :owner_pid,
-        :skipped, :model_sha256, :data_sha256)`),
+        :skipped, :model_sha256, :data_sha256, :host_mismatch)`),
     runningHere: db.prepare("SELECT id, owner_pid FROM sweeps WHERE status = 'running' AND owner_host = ?"),
     sweepExists: db.prepare('SELECT 1 FROM sweeps WHERE id = ?'),
     insertPoint: db.prepare(`INSERT INTO points (sweep_id, key, params, batch_size, instances, cores_per_instance,

@@ -5,7 +5,9 @@ import type { WindowMonitors } from '../job.js';
 // What the machine did during a runner's timed window, read from Linux /proc and /sys at the
 // window's start and end (frequency also sampled in between):
 // - /proc/stat per CPU: busy and steal time on the runner's allowed CPUs (all processes; the
-//   orchestrator subtracts the point's own instances to get the foreign load);
+//   orchestrator subtracts the point's own instances to get the foreign load), and busy time on
+//   the CPUs it was asked to watch: its cores' SMT siblings that no instance of the point uses,
+//   where any work shares the instance's cores unseen by its own CPUs' counters;
 // - the runner's own CPU time (all its threads) and, per thread (/proc/self/task), which threads
 //   did the work: those that ran at least BUSY_THREAD_SHARE of the busiest thread's time (an
 //   engine's pool threads share the work; Node's idle helpers barely run), measured relative to
@@ -147,9 +149,13 @@ export interface WindowMonitor {
   stop(): WindowMonitors;
 }
 
-/** Starts watching the window on these CPUs (the runner's affinity); call right before the window. */
-export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
+/**
+ * Starts watching the window on these CPUs (the runner's affinity) and on `siblings` (idle SMT
+ * siblings of its cores, may be empty); call right before the window.
+ */
+export function startWindowMonitor(cpus: readonly number[], siblings: readonly number[] = []): WindowMonitor {
   const ticks0 = cpuTicks(cpus);
+  const siblingTicks0 = cpuTicks(siblings);
   const threads0 = threadTimes();
   const throttle0 = throttleCount(cpus);
   const own0 = process.cpuUsage();
@@ -169,6 +175,7 @@ export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
       clearInterval(sampler);
       const own = process.cpuUsage(own0);
       const ticks1 = cpuTicks(cpus);
+      const siblingTicks1 = cpuTicks(siblings);
       const threads1 = threadTimes();
       const throttle1 = throttleCount(cpus);
       sample();
@@ -177,6 +184,10 @@ export function startWindowMonitor(cpus: readonly number[]): WindowMonitor {
       return {
         cpu_time_ms: (own.user + own.system) / 1000,
         cpus: { busy_ms: ms(ticks1.busy - ticks0.busy), steal_ms: ms(ticks1.steal - ticks0.steal), total_ms: ms(ticks1.total - ticks0.total) },
+        siblings:
+          siblings.length > 0
+            ? { cpus: [...siblings], busy_ms: ms(siblingTicks1.busy - siblingTicks0.busy), total_ms: ms(siblingTicks1.total - siblingTicks0.total) }
+            : null,
         cpu_mhz: freq.length > 0 ? freq.reduce((s, v) => s + v, 0) / freq.length : null,
         cpu_mhz_source: source,
         governor: governor(cpus),

@@ -1,0 +1,77 @@
+import type { Command } from '../command.js';
+import { flag, num, parse, str } from '../args.js';
+import { UserError } from '../../common/errors.js';
+import { DEFAULT_MAX_IMBALANCE } from '../../orchestrator/launch/balance.js';
+import { analyseFleet } from '../../results/fleet/analyse.js';
+import { parseSince } from '../../results/fleet/members.js';
+import { renderFleet } from '../../results/fleet/render.js';
+import { DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, MAD_TO_SIGMA, MIN_HOSTS } from '../../results/fleet/robust-score.js';
+import { openStore } from '../../results/store/store.js';
+import { DEFAULT_DB } from './run.js';
+
+export const fleetCommand: Command = {
+  name: 'fleet',
+  summary: 'name the hosts of a merged database that are out of line with their peers: exit 0 none, 1 outliers',
+  usage: `usage: sweep fleet [--db PATH] [--experiment NAME] [--tag T] [--since DATE] [--threshold Z]
+                   [--min-change F] [--max-imbalance F] [--json]
+
+Reads each host's newest completed sweep of the experiment from a database that holds many
+hosts' sweeps (sweep merge), groups the hosts into cohorts of the same hardware (CPU model,
+sockets, physical cores, NUMA layout, memory within 5 % or 512 MiB; SMT is configuration, not
+hardware), and per cohort and point ranks the hosts by throughput with a robust score:
+  robust z = (throughput - cohort median) / (${MAD_TO_SIGMA} x MAD)
+A host is slow on a point below -Z and at least --min-change under the median; fast above +Z
+(reported, not failing). A point measured by fewer than ${MIN_HOSTS} hosts of a cohort, or whose MAD is 0,
+cannot be judged and is said so. Suspect and failed points are not ranked.
+Also named: a host whose configuration (BIOS, microcode, DIMM population and speed, SMT, turbo,
+governor, THP, kernel and its command line, NUMA balancing) differs from its cohort's majority,
+and a host with a NUMA node slower than its fastest node by more than --max-imbalance on a point
+with one instance per node. docs/fleet.md explains each rule.
+
+exit codes (each outlier host and reason on its own line, "outlier HOST (cohort C): REASON"):
+  0  no outlier (including: nothing could be judged, which is said)
+  1  a host is slow, differs in configuration from its cohort's majority, or has a slow NUMA node
+  2  bad input: no completed sweep matches, several experiments and no --experiment, a bad option
+
+options:
+  --db PATH            the merged database (default ${DEFAULT_DB})
+  --experiment NAME    the experiment (sweep name); needed when the database holds several
+  --tag T              only sweeps tagged T (sweeps.tag, or promoted under T)
+  --since DATE         only sweeps started at or after DATE (YYYY-MM-DD or ISO 8601, UTC)
+  --threshold Z        robust z beyond which a host is slow or fast (default ${DEFAULT_THRESHOLD})
+  --min-change F       smallest relative distance from the median that counts (default ${DEFAULT_MIN_CHANGE})
+  --max-imbalance F    NUMA node shortfall against the host's fastest node (default ${DEFAULT_MAX_IMBALANCE},
+                       the sweep's own default)
+  --json               the whole analysis: cohorts, every point's ranking, configuration, NUMA, outliers`,
+  async run(argv) {
+    const p = parse('fleet', argv, {
+      db: { type: 'string' },
+      experiment: { type: 'string' },
+      tag: { type: 'string' },
+      since: { type: 'string' },
+      threshold: { type: 'string' },
+      'min-change': { type: 'string' },
+      'max-imbalance': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const maxImbalance = num(p, 'max-imbalance', 0) ?? DEFAULT_MAX_IMBALANCE;
+    if (maxImbalance >= 1) throw new UserError('--max-imbalance is a fraction below 1 (0.1: a node 10 % slower than the fastest)', { value: str(p, 'max-imbalance') });
+    const sinceText = str(p, 'since');
+    const options = {
+      experiment: str(p, 'experiment'),
+      tag: str(p, 'tag'),
+      since: sinceText === undefined ? undefined : parseSince(sinceText),
+      threshold: num(p, 'threshold', 0),
+      minChange: num(p, 'min-change', 0),
+      maxImbalance,
+    };
+    const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });
+    try {
+      const analysis = analyseFleet(store, options);
+      process.stdout.write(renderFleet(analysis, flag(p, 'json') ? 'json' : 'text'));
+      return analysis.exitCode;
+    } finally {
+      store.close();
+    }
+  },
+};

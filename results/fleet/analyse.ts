@@ -1,0 +1,242 @@
+import { median } from '../../common/stats.js';
+import type { Store } from '../store/store.js';
+import { describeCohort, groupCohorts, type Cohort, type CohortKey } from './cohorts.js';
+import { configurationOutliers, type ConfigurationFindings } from './configuration.js';
+import { fleetMembers, type FleetFilter, type FleetMember } from './members.js';
+import { numaSymmetry, type NumaSymmetry } from './numa-symmetry.js';
+import { DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, MAD_TO_SIGMA, MIN_HOSTS, robustScores, standing, type Standing } from './robust-score.js';
+
+// `sweep fleet`: which hosts are out of line with their peers. Each host's newest completed sweep
+// of the experiment (members.ts); hosts grouped into cohorts of the same hardware (cohorts.ts);
+// per cohort and point key, the hosts ranked by throughput with a robust score against the
+// cohort (robust-score.ts); configuration that differs from the cohort's majority
+// (configuration.ts); and each host's NUMA symmetry (numa-symmetry.ts).
+//
+// A host is an outlier, and the command exits 1, when it is slow on any judged point, differs
+// from its cohort's majority in any configuration field, or has a NUMA node slower than its
+// others beyond the imbalance limit. A host fast beyond the threshold is reported, not failed: it
+// may be the better-configured machine, and its peers' figures say nothing is wrong with it.
+// Suspect and failed points are not ranked (their figures do not measure the machine alone).
+
+export interface FleetOptions extends FleetFilter {
+  /** Robust z beyond which a host is slow (or fast); default 3.5. */
+  threshold?: number;
+  /** Smallest relative distance from the cohort median that counts; default 0.05. */
+  minChange?: number;
+  /** Largest shortfall of a NUMA node against the host's fastest node (the sweep's own limit). */
+  maxImbalance: number;
+}
+
+export interface RankedHost {
+  hostname: string;
+  throughput_ips: number;
+  /** throughput / the cohort median for this point. */
+  ratio: number;
+  /** Null where the point cannot be judged. */
+  z: number | null;
+  standing: Standing | null;
+}
+
+export interface PointRanking {
+  key: string;
+  median: number | null;
+  mad: number | null;
+  judged: boolean;
+  /** Why it was not judged. */
+  why: string | null;
+  /** Fastest first. */
+  ranked: RankedHost[];
+  notRanked: { hostname: string; why: string }[];
+}
+
+export interface HostSummary {
+  hostname: string;
+  sweep: { id: number; uid: string | null; started_at: string };
+  /** Points with a figure that entered the ranking, and those of them that could be judged. */
+  pointsRanked: number;
+  pointsJudged: number;
+  /** Median over judged points of throughput / cohort median. */
+  medianRatio: number | null;
+  /** The judged point with the lowest robust z. */
+  worst: { key: string; ratio: number; z: number } | null;
+  slowPoints: string[];
+  fastPoints: string[];
+  verdict: Standing | 'cannot judge';
+}
+
+export interface CohortAnalysis {
+  name: string;
+  description: string;
+  key: CohortKey;
+  memory_mb: { min: number | null; max: number | null };
+  hosts: string[];
+  summaries: HostSummary[];
+  points: PointRanking[];
+  configuration: ConfigurationFindings;
+}
+
+export type OutlierKind = 'slow' | 'configuration' | 'numa' | 'fast';
+
+export interface FleetOutlier {
+  hostname: string;
+  cohort: string;
+  kind: OutlierKind;
+  reason: string;
+}
+
+export interface FleetAnalysis {
+  experiment: string;
+  filter: FleetFilter;
+  rule: { threshold: number; minChange: number; madToSigma: number; minHosts: number; maxImbalance: number; text: string };
+  cohorts: CohortAnalysis[];
+  numa: NumaSymmetry[];
+  /** Slow, configuration and NUMA outliers: each fails (exit 1). */
+  outliers: FleetOutlier[];
+  /** Fast hosts: reported, not failing. */
+  fast: FleetOutlier[];
+  exitCode: 0 | 1;
+}
+
+export function analyseFleet(store: Store, opts: FleetOptions): FleetAnalysis {
+  const { experiment, members } = fleetMembers(store, opts);
+  return analyseMembers(experiment, members, opts);
+}
+
+/** The analysis of members already selected (tests and the report call it directly). */
+export function analyseMembers(experiment: string, members: readonly FleetMember[], opts: FleetOptions): FleetAnalysis {
+  const threshold = opts.threshold ?? DEFAULT_THRESHOLD;
+  const minChange = opts.minChange ?? DEFAULT_MIN_CHANGE;
+  const cohorts = groupCohorts(members).map((c) => analyseCohort(c, threshold, minChange));
+  const numa = members.map((m) => numaSymmetry(m, opts.maxImbalance));
+  const cohortOf = new Map(cohorts.flatMap((c) => c.hosts.map((h) => [h, c.name] as const)));
+  const outliers: FleetOutlier[] = [];
+  const fast: FleetOutlier[] = [];
+  for (const c of cohorts) {
+    for (const s of c.summaries) {
+      if (s.slowPoints.length) outliers.push({ hostname: s.hostname, cohort: c.name, kind: 'slow', reason: speedReason(c, s, 'slow') });
+      if (s.fastPoints.length) fast.push({ hostname: s.hostname, cohort: c.name, kind: 'fast', reason: speedReason(c, s, 'fast') });
+    }
+    for (const o of c.configuration.outliers) {
+      outliers.push({
+        hostname: o.hostname,
+        cohort: c.name,
+        kind: 'configuration',
+        reason: `configuration: ${o.field} ${JSON.stringify(o.value)} where ${o.majorityHosts} of the ${o.exposingHosts} hosts of cohort ${c.name} that expose it have ${JSON.stringify(o.majority)}`,
+      });
+    }
+  }
+  for (const n of numa) {
+    const byNode = new Map<string, typeof n.slow>();
+    for (const s of n.slow) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
+    for (const [node, slow] of byNode) {
+      const worst = slow.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+      outliers.push({
+        hostname: n.hostname,
+        cohort: cohortOf.get(n.hostname)!,
+        kind: 'numa',
+        reason:
+          `NUMA symmetry: node ${node} slower than its fastest node by more than ${pct(opts.maxImbalance)} on ${slow.length} of ${n.judgedPoints} points with one instance per node ` +
+          `(worst ${worst.key}: ${worst.ips.toFixed(1)} of ${worst.fastestIps.toFixed(1)} img/s, ${worst.ratio.toFixed(2)}x)`,
+      });
+    }
+  }
+  const rank = (o: FleetOutlier) => [o.hostname, o.kind].join('\u0000');
+  outliers.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+  return {
+    experiment,
+    filter: { tag: opts.tag, experiment: opts.experiment, since: opts.since },
+    rule: {
+      threshold,
+      minChange,
+      madToSigma: MAD_TO_SIGMA,
+      minHosts: MIN_HOSTS,
+      maxImbalance: opts.maxImbalance,
+      text:
+        `robust z = (throughput - cohort median) / (${MAD_TO_SIGMA} x MAD), per point over the cohort's hosts; slow below -${threshold} and at least ` +
+        `${pct(minChange)} under the median (fast: above +${threshold}, reported, not failing); a point measured by fewer than ${MIN_HOSTS} hosts ` +
+        `or with MAD 0 cannot be judged; suspect and failed points are not ranked`,
+    },
+    cohorts,
+    numa,
+    outliers,
+    fast,
+    exitCode: outliers.length ? 1 : 0,
+  };
+}
+
+function analyseCohort(c: Cohort, threshold: number, minChange: number): CohortAnalysis {
+  const keys = [...new Set(c.members.flatMap((m) => m.points.map((p) => p.key)))];
+  const points = keys.map((key) => rankPoint(c.members, key, threshold, minChange));
+  const summaries = c.members.map((m) => summarise(m, points));
+  return {
+    name: c.name,
+    description: describeCohort(c),
+    key: c.key,
+    memory_mb: c.memory_mb,
+    hosts: c.members.map((m) => m.hostname),
+    summaries,
+    points,
+    configuration: configurationOutliers(c.members),
+  };
+}
+
+function rankPoint(members: readonly FleetMember[], key: string, threshold: number, minChange: number): PointRanking {
+  const figures: { hostname: string; ips: number }[] = [];
+  const notRanked: { hostname: string; why: string }[] = [];
+  for (const m of members) {
+    const p = m.points.find((pt) => pt.key === key);
+    if (!p) notRanked.push({ hostname: m.hostname, why: 'not measured (skipped on this host, or not in its sweep)' });
+    else if (p.status !== 'ok' || p.throughput_ips === null) notRanked.push({ hostname: m.hostname, why: `failed: ${p.error ?? 'no throughput'}` });
+    else if (p.suspect_reasons.length) notRanked.push({ hostname: m.hostname, why: `suspect: ${p.suspect_reasons.join('; ')}` });
+    else figures.push({ hostname: m.hostname, ips: p.throughput_ips });
+  }
+  const scores = robustScores(figures.map((f) => f.ips));
+  const ranked: RankedHost[] = figures.map((f, i) => ({
+    hostname: f.hostname,
+    throughput_ips: f.ips,
+    ratio: scores.median ? f.ips / scores.median : NaN,
+    z: scores.judged ? scores.z[i]! : null,
+    standing: scores.judged ? standing(f.ips, scores.z[i]!, scores.median, threshold, minChange) : null,
+  }));
+  ranked.sort((a, b) => b.throughput_ips - a.throughput_ips);
+  return { key, median: scores.median, mad: scores.mad, judged: scores.judged, why: scores.judged ? null : scores.why, ranked, notRanked };
+}
+
+function summarise(m: FleetMember, points: readonly PointRanking[]): HostSummary {
+  const mine = points.flatMap((p) => p.ranked.filter((r) => r.hostname === m.hostname).map((r) => ({ key: p.key, r })));
+  const judged = mine.filter((x) => x.r.z !== null);
+  const worst = judged.reduce<{ key: string; ratio: number; z: number } | null>(
+    (w, x) => (w === null || x.r.z! < w.z ? { key: x.key, ratio: x.r.ratio, z: x.r.z! } : w),
+    null,
+  );
+  const slowPoints = judged.filter((x) => x.r.standing === 'slow').map((x) => x.key);
+  const fastPoints = judged.filter((x) => x.r.standing === 'fast').map((x) => x.key);
+  return {
+    hostname: m.hostname,
+    sweep: { id: m.sweep.id, uid: m.sweepUid, started_at: m.sweep.started_at },
+    pointsRanked: mine.length,
+    pointsJudged: judged.length,
+    medianRatio: judged.length ? median(judged.map((x) => x.r.ratio)) : null,
+    worst,
+    slowPoints,
+    fastPoints,
+    verdict: judged.length === 0 ? 'cannot judge' : slowPoints.length ? 'slow' : fastPoints.length ? 'fast' : 'in line',
+  };
+}
+
+function speedReason(c: CohortAnalysis, s: HostSummary, which: 'slow' | 'fast'): string {
+  const keys = which === 'slow' ? s.slowPoints : s.fastPoints;
+  const pick = (key: string) => {
+    const p = c.points.find((pt) => pt.key === key)!;
+    return { p, r: p.ranked.find((r) => r.hostname === s.hostname)! };
+  };
+  // The most extreme of its slow (or fast) points.
+  const extreme = keys.map(pick).reduce((a, b) => ((which === 'slow' ? b.r.z! < a.r.z! : b.r.z! > a.r.z!) ? b : a));
+  return (
+    `${which} on ${keys.length} of its ${s.pointsJudged} judged points against cohort ${c.name} (${c.hosts.length} hosts); ` +
+    `${which === 'slow' ? 'worst' : 'most'} ${extreme.p.key}: ${extreme.r.throughput_ips.toFixed(1)} img/s, ${extreme.r.ratio.toFixed(2)}x the median ` +
+    `of ${extreme.p.ranked.length} hosts (${extreme.p.median!.toFixed(1)}), robust z ${extreme.r.z!.toFixed(1)}`
+  );
+}
+
+const pct = (f: number) => `${Math.round(f * 1000) / 10} %`;

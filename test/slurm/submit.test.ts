@@ -1,0 +1,185 @@
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { packagePath } from '../../common/paths.js';
+import { noClusterSkip } from './cluster.js';
+
+// `sweep submit --slurm` against a real Slurm cluster: the two-node cluster test/slurm/cluster.sh
+// starts on this machine (nodes n1 and n2, each slurmd with its own hostname). Real sbatch,
+// squeue, scancel, real sweeps in the jobs, real SQLite files merged. Without a cluster (no
+// SLURM_CONF, or sinfo fails) every test here is skipped, and says why.
+
+const sweepBin = packagePath('bin', 'sweep.js');
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sweep-slurm-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(command: string, args: string[]): string {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${command} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Job id -> state, for the given jobs, from squeue (finished jobs included). */
+function jobStates(ids: string[]): Map<string, string> {
+  const out = run('squeue', ['-h', '-t', 'all', '-j', ids.join(','), '-o', '%i %T']);
+  return new Map(out.trim().split('\n').map((l) => l.trim().split(' ') as [string, string]));
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (polling sinfo) until both nodes take jobs again; a test that ends with a node busy must not starve the next. */
+async function nodesIdle(): Promise<void> {
+  for (;;) {
+    const states = run('sinfo', ['-h', '-N', '-o', '%N %t']).trim().split('\n');
+    if (states.length === 2 && states.every((l) => l.endsWith(' idle'))) return;
+    await pause(500);
+  }
+}
+
+/** The smoke experiment with a longer timed window per point, so a job is still running when the test acts on it. */
+function longSmoke(minSeconds: number): string {
+  const file = join(dir, `smoke-${minSeconds}s.yaml`);
+  writeFileSync(file, readFileSync(packagePath('experiments', 'smoke.yaml'), 'utf8').replace(/min_seconds: [\d.]+/, `min_seconds: ${minSeconds}`));
+  return file;
+}
+
+interface Submitting {
+  output: () => string;
+  /** Resolves with the host -> job id pairs once `sweep submit` printed them. */
+  jobs: Promise<Map<string, string>>;
+  exit: Promise<number | null>;
+  signal: (sig: NodeJS.Signals) => void;
+}
+
+/** `sweep submit ... --wait` as a child process whose output is read as it comes. */
+function submitting(args: string[]): Submitting {
+  const child = spawn(process.execPath, [sweepBin, 'submit', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let announce: (jobs: Map<string, string>) => void;
+  const jobs = new Promise<Map<string, string>>((r) => (announce = r));
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    const line = /^submitted \d+ job\(s\): (.*)$/m.exec(output);
+    if (line) announce(new Map([...line[1]!.matchAll(/(\S+) job (\d+)/g)].map((m) => [m[1]!, m[2]!])));
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { output: () => output, jobs, exit, signal: (sig) => child.kill(sig) };
+}
+
+async function untilRunning(ids: string[]): Promise<void> {
+  for (;;) {
+    const states = jobStates(ids);
+    if (ids.every((id) => states.get(id) === 'RUNNING')) return;
+    for (const id of ids) assert.ok(['PENDING', 'CONFIGURING', 'RUNNING'].includes(states.get(id) ?? ''), `job ${id} is ${states.get(id)} before the test acted`);
+    await pause(500);
+  }
+}
+
+type HostRow = { host: string; sweeps: number; points: number; ok: number; tag: string };
+
+function hostsIn(db: string): HostRow[] {
+  const conn = new Database(db, { readonly: true });
+  try {
+    return conn
+      .prepare('SELECT host, count(DISTINCT sweep_id) AS sweeps, count(*) AS points, sum(status = \'ok\') AS ok, tag FROM results GROUP BY host ORDER BY host')
+      .all() as HostRow[];
+  } finally {
+    conn.close();
+  }
+}
+
+describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSkip }, () => {
+  beforeEach(nodesIdle);
+
+  it('runs the smoke experiment on both nodes and merges both hosts into the central database', async () => {
+    const into = join(dir, 'central.db');
+    const spool = join(dir, 'spool-smoke');
+    const sub = submitting([packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-2]', '--spool', spool, '--into', into, '--tag', 'fleet-night', '--wait']);
+    const code = await sub.exit;
+    assert.equal(code, 0, sub.output());
+    const out = sub.output();
+    assert.match(out, /^jobs: 0 pending, 0 running, 2 done, 0 failed$/m);
+    assert.match(out, /^2\/2 host\(s\) completed and merged into .*: n\d, n\d$/m);
+    // Both hosts' sweeps, under the hostnames their jobs saw, every point of each stored and tagged.
+    const hosts = hostsIn(into);
+    assert.deepEqual(hosts.map((h) => h.host), ['n1', 'n2']);
+    for (const h of hosts) {
+      assert.equal(h.sweeps, 1, h.host);
+      assert.equal(h.points, 4, h.host);
+      assert.equal(h.ok, 4, h.host);
+      assert.equal(h.tag, 'fleet-night');
+    }
+    // One database per host in the spool, and the record says every job completed and was merged.
+    const record = JSON.parse(readFileSync(join(spool, readdirSync(spool).find((f) => f.startsWith('submission-'))!), 'utf8')) as {
+      jobs: { host: string; state: string; merged: boolean; db: string }[];
+    };
+    assert.deepEqual(record.jobs.map((j) => [j.host, j.state, j.merged]), [['n1', 'COMPLETED', true], ['n2', 'COMPLETED', true]]);
+    assert.notEqual(record.jobs[0]!.db, record.jobs[1]!.db);
+    // sweep fleet reads the merged database: both hosts (same hardware) in one cohort, each with
+    // its sweep. Two hosts sharing one machine's CPUs cannot be ranked (a robust score needs 3
+    // hosts, and each one's points are often suspect for the other's load): fleet says so, exit 0.
+    const fleet = spawnSync(process.execPath, [sweepBin, 'fleet', '--db', into, '--tag', 'fleet-night', '--json'], { encoding: 'utf8' });
+    assert.equal(fleet.status, 0, fleet.stderr);
+    const report = JSON.parse(fleet.stdout) as { cohorts: { hosts: string[]; summaries: { hostname: string; verdict: string }[] }[]; outliers: unknown[] };
+    assert.equal(report.cohorts.length, 1);
+    assert.deepEqual([...report.cohorts[0]!.hosts].sort(), ['n1', 'n2']);
+    assert.deepEqual(report.cohorts[0]!.summaries.map((h) => [h.hostname, h.verdict]).sort(), [['n1', 'cannot judge'], ['n2', 'cannot judge']]);
+    assert.deepEqual(report.outliers, []);
+    // Merging again adds nothing: the central database holds each sweep once.
+    const again = spawnSync(process.execPath, [sweepBin, 'merge', ...record.jobs.map((j) => j.db), '--into', into], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(hostsIn(into).map((h) => [h.host, h.sweeps]), [['n1', 1], ['n2', 1]]);
+  });
+
+  it('names a job whose node fails mid-way with its host and state, and still merges the other host', async () => {
+    const into = join(dir, 'node-fail.db');
+    const sub = submitting([longSmoke(6), '--slurm', '--nodelist', 'n1,n2', '--spool', join(dir, 'spool-fail'), '--into', into, '--wait']);
+    const jobs = await sub.jobs;
+    const failing = jobs.get('n2')!;
+    await untilRunning([failing]);
+    // The node goes down under its running job, as a server that dies does: Slurm ends the job NODE_FAIL.
+    run('scontrol', ['update', 'nodename=n2', 'state=down', 'reason=numa-sweep test: node failure']);
+    const code = await sub.exit;
+    const out = sub.output();
+    assert.equal(code, 1, out);
+    assert.match(out, new RegExp(`^failed: host n2, job ${failing}: NODE_FAIL`, 'm'));
+    assert.match(out, new RegExp(`^merged n1 \\(job ${jobs.get('n1')}\\)`, 'm'));
+    assert.match(out, /^jobs: 0 pending, 0 running, 1 done, 1 failed$/m);
+    assert.match(out, /^1\/2 host\(s\) completed and merged into .*: n1$/m);
+    assert.match(out, new RegExp(`^failed: n2 \\(job ${failing}, NODE_FAIL; `, 'm'));
+    // n1's sweep is in the central database with every point; n2's sweep, killed mid-way, is not.
+    const hosts = hostsIn(into);
+    assert.deepEqual(hosts.map((h) => [h.host, h.points, h.ok]), [['n1', 4, 4]]);
+  });
+
+  it('Ctrl-C during --wait cancels the jobs it submitted', async () => {
+    const sub = submitting([longSmoke(6), '--slurm', '--nodes', '2', '--spool', join(dir, 'spool-int'), '--into', join(dir, 'int.db'), '--wait']);
+    const ids = [...(await sub.jobs).values()];
+    assert.equal(ids.length, 2);
+    await untilRunning(ids);
+    sub.signal('SIGINT');
+    const code = await sub.exit;
+    const out = sub.output();
+    assert.equal(code, 130, out);
+    assert.match(out, new RegExp(`^cancelled job\\(s\\) ${ids.join(',')} \\(scancel\\)`, 'm'));
+    // Slurm says so too: both jobs ended CANCELLED.
+    for (;;) {
+      const states = jobStates(ids);
+      if (ids.every((id) => states.get(id) !== 'RUNNING' && states.get(id) !== 'COMPLETING')) {
+        assert.deepEqual(ids.map((id) => states.get(id)), ['CANCELLED', 'CANCELLED']);
+        break;
+      }
+      await pause(500);
+    }
+  });
+});
