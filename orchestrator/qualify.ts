@@ -8,9 +8,11 @@ import type { Experiment } from './experiment/types.js';
 import { runSweep, type SweepOptions, type SweepSummary } from './sweep.js';
 import type { ProgressSink } from './progress.js';
 
-// `sweep qualify <experiment>`: run the sweep as `sweep <experiment>` does, judge it against its
-// baseline (or its CPU model's reference), and with `confirm` measure each regressed or suspect
-// point once more inside the same sweep before the final verdict, so a transient does not page.
+// `sweep qualify <experiment>`: run the sweep as `sweep <experiment>` does (a machine that does
+// not meet the experiment's host: expectations is refused there, unless forceHost), judge it
+// against its baseline (or its CPU model's reference), and with `confirm` measure each regressed
+// or suspect point once more inside the same sweep before the final verdict, so a transient does
+// not page.
 
 export interface QualifyOptions extends Omit<SweepOptions, 'progress'> {
   /** A progress sink for each sweep run (the first, and the one measuring points again). */
@@ -71,11 +73,8 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
   const judge = (): Qualification => {
     const store = openStore(opts.db, { readonly: true });
     try {
-      return qualifySweep(store, summary.sweepId, referenceOf(store, exp, ref, summary.sweepId), {
-        throughputDrop: exp.qualify.throughputDrop,
-        p99Rise: exp.qualify.p99Rise,
-        diceDrop: exp.qualify.diceDrop,
-      });
+      const rules = { throughputDrop: exp.qualify.throughputDrop, p99Rise: exp.qualify.p99Rise, diceDrop: exp.qualify.diceDrop };
+      return qualifySweep(store, summary.sweepId, referenceOf(store, exp, ref, summary.sweepId), rules, summary.hostChecks);
     } finally {
       store.close();
     }

@@ -201,6 +201,16 @@ describe('verdicts on stored sweeps', () => {
     assert.ok(q.rows.some((r) => r.group === 'host' && r.check === 'cores' && r.verdict === 'fail' && r.baseline === '40' && r.value === '20'));
   });
 
+  test("the host: expectations come first; one not met (a forced run) is a host mismatch: exit 2", () => {
+    const expectations = [
+      { field: 'sockets', expected: '2', found: '2', ok: true },
+      { field: 'governor', expected: 'performance', found: 'powersave', ok: false },
+    ];
+    const q = qualifySweep(store, ids.slow!, { kind: 'baseline', baseline: { sweep: store.getSweep(ids.base!)!, how: 'test' } }, rules, expectations);
+    assert.deepEqual(q.rows.slice(0, 2).map((r) => [r.group, r.check, r.verdict]), [['host', 'expected sockets', 'pass'], ['host', 'expected governor', 'fail']]);
+    assert.deepEqual([q.verdict, q.exitCode], ['host mismatch', 2]);
+  });
+
   test('no baseline and no reference: inconclusive, saying how to make one', () => {
     const q = qualifySweep(store, ids.base!, { kind: 'none', why: 'no baseline: none yet' }, rules);
     assert.equal(q.exitCode, 3);

@@ -159,6 +159,28 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, new RegExp(`cannot be promoted: 2 suspect point\\(s\\): ${ONE}, ${TWO}`));
   });
+  it("a machine that does not meet the experiment's host: expectations is refused before it runs; --force runs it, judged a host mismatch", () => {
+    const file = join(dir, 'elsewhere.yaml');
+    writeFileSync(file, readFileSync(experiment, 'utf8') + `
+host: { sockets: 64, cores_per_socket: 1, threads_per_core: 1, numa_nodes: 1, cpu_model: '.', min_memory_per_node_gib: 0.001 }
+`);
+    const sweeps = () => (existsSync(db) ? rows<{ n: number }>('SELECT COUNT(*) AS n FROM sweeps')[0]!.n : 0);
+    const before = sweeps();
+    const refused = qualify('refused', file);
+    assert.equal(refused.code, 2, refused.said);
+    assert.match(refused.stderr, /sockets: expected 64, found \d+/);
+    assert.equal(sweeps(), before, 'nothing ran');
+    assert.ok(!existsSync(refused.junit), 'no report of a sweep that did not run');
+
+    const forced = qualify('forced', file, '--force');
+    assert.equal(forced.code, 2, forced.said);
+    assert.equal(sweeps(), before + 1);
+    assert.match(forced.stdout, /^host\s+expected sockets\s+64\s+\d+\s+-\s+-\s+fail\s+does not meet the experiment's host expectation/m);
+    assert.match(forced.stdout, /verdict: HOST MISMATCH \(exit 2\)/);
+    assert.match(checkJunit(forced.junit), /<testcase classname="host" name="expected sockets" time="0">\s*<failure type="regression" message="does not meet the experiment&apos;s host expectation/);
+    const [mismatch] = rows<{ host_mismatch: string }>("SELECT host_mismatch FROM sweeps WHERE tag = 'forced'");
+    assert.match(mismatch!.host_mismatch, /"field":"sockets","expected":"64"/);
+  });
 });
 
 describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, () => {

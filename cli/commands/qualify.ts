@@ -28,7 +28,7 @@ export const qualifyCommand: Command = {
   name: 'qualify',
   summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
-                     [--summary FILE] [--confirm] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
+                     [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
 
 Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
 experiment's qualify: section (schemas/experiment.schema.json): against a baseline sweep (an
@@ -38,8 +38,10 @@ rules throughput_drop_pct, p99_rise_pct and dice_drop; or, when no baseline exis
 against the expected img/s the section lists for this host's CPU model. Throughput is judged
 on each point's 95 % interval: a fall counts only beyond the intervals and beyond the rule;
 a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing or
-failed fails. Host differences from the baseline are listed first: another machine is a host
-mismatch; a changed configuration is named, and the figures judge it.
+failed fails. The experiment's host: expectations come first (a machine that does not meet them
+is refused before anything runs, unless --force), then the host's differences from the
+baseline: another machine is a host mismatch; a changed configuration is named, and the figures
+judge it.
 
 The table has one row per point and figure (throughput, latency_p99, dice, status) and per
 host check: baseline, value, change, the intervals used, verdict and reason.
@@ -53,6 +55,9 @@ options:
   --confirm             measure each regressed or suspect point once more in the same sweep
                         before judging (the new measurement replaces the point; the first is
                         kept in the table point_reruns); the output names the points measured again
+  --force               run on a machine that does not meet the experiment's host: expectations;
+                        the mismatches are recorded on the sweep, the figures judged, and the
+                        verdict is still host mismatch (exit 2)
   --tag TAG             label stored with the sweep (e.g. nightly-2026-12-01)
   --allowed-cpus LIST   restrict to these CPUs, as a container cpuset would
   --allow-concurrent    run even while another sweep runs on this host (its points become suspect)
@@ -63,7 +68,8 @@ exit codes:
   1    regression: a point slower beyond its interval and the rule, p99 up or Dice down beyond
        the rule, a point failed or missing, the sweep incomplete (a file that could not be
        written also exits 1, naming it)
-  2    bad input (experiment, option, baseline id; nothing is run) or host mismatch (the
+  2    bad input (experiment, option, baseline id; nothing is run) or host mismatch (the machine
+       does not meet the host: expectations: refused, or with --force run and judged; or the
        baseline ran on another machine)
   3    inconclusive: nothing failed, but a figure could not be judged (a suspect point, intervals
        too wide for the rule, no baseline or reference yet); rerun advised, or --confirm
@@ -75,6 +81,7 @@ exit codes:
       junit: { type: 'string' },
       summary: { type: 'string' },
       confirm: { type: 'boolean' },
+      force: { type: 'boolean' },
       tag: { type: 'string' },
       'allowed-cpus': { type: 'string' },
       'allow-concurrent': { type: 'boolean' },
@@ -105,6 +112,7 @@ exit codes:
         signal,
         baseline,
         confirm: flag(p, 'confirm'),
+        forceHost: flag(p, 'force'),
       });
       if (outcome.kind === 'interrupted') {
         progress.message(`sweep ${outcome.summary.sweepId} interrupted: not judged`);

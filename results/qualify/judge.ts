@@ -2,6 +2,7 @@ import { compareSweeps, judgeReference, type FigureCheck, type ThroughputReferen
 import type { HostDifference } from '../store/host.js';
 import type { Store, SweepRecord } from '../store/store.js';
 import type { ResolvedBaseline } from '../baselines.js';
+import type { HostMismatch } from '../types.js';
 
 // `sweep qualify`'s verdict on one sweep: against its baseline sweep through compareSweeps (the
 // intervals, the drift allowance, suspect points inconclusive, missing points failing), or, on a
@@ -9,7 +10,8 @@ import type { ResolvedBaseline } from '../baselines.js';
 // (compare.ts judgeReference). The result is a list of rows, one per host check, sweep check and
 // point figure: what the table, the JUnit file and the Markdown summary show.
 //
-// Verdict and exit code: a host that is another machine than the baseline's: 'host mismatch',
+// Verdict and exit code: a host that does not meet the experiment's host: expectations (judged
+// with --force, which ran it anyway), or is another machine than the baseline's: 'host mismatch',
 // exit 2; else any failing row: 'regression', exit 1; else any inconclusive row:
 // 'inconclusive', exit 3 (rerun advised); else 'pass', exit 0.
 
@@ -28,6 +30,11 @@ export interface ApplicableReference {
   points: Record<string, number>;
   /** Where it is written ("experiments/x.yaml:31:7"). */
   source: string;
+}
+
+/** One of the experiment's host expectations as the sweep judged it (orchestrator/host-check.ts). */
+export interface HostExpectationCheck extends HostMismatch {
+  ok: boolean;
 }
 
 /** What the candidate is judged against. */
@@ -109,12 +116,28 @@ function verdictOf(rows: QualifyRow[]): Pick<Qualification, 'verdict' | 'exitCod
   return { verdict: 'pass', exitCode: 0 };
 }
 
-/** Judges sweep `candidateId` of `store` against `reference` by `rules`. */
-export function qualifySweep(store: Store, candidateId: number, reference: Reference, rules: QualifyRules): Qualification {
+function expectationRows(checks: readonly HostExpectationCheck[]): QualifyRow[] {
+  return checks.map((c) => ({
+    group: 'host',
+    check: `expected ${c.field}`,
+    baseline: c.expected,
+    value: c.found,
+    change: null,
+    interval: null,
+    verdict: c.ok ? 'pass' : 'fail',
+    reason: c.ok ? "meets the experiment's host expectation" : "does not meet the experiment's host expectation (run with --force; recorded on the sweep)",
+  }));
+}
+
+/**
+ * Judges sweep `candidateId` of `store` against `reference` by `rules`; `expectations` are the
+ * experiment's host checks as the sweep made them, listed first.
+ */
+export function qualifySweep(store: Store, candidateId: number, reference: Reference, rules: QualifyRules, expectations: readonly HostExpectationCheck[] = []): Qualification {
   const sweep = store.getSweep(candidateId);
   if (!sweep) throw new Error(`results store ${store.path}: no sweep with id ${candidateId}`);
   const candidate = candidateOf(store, sweep);
-  const rows: QualifyRow[] = [];
+  const rows: QualifyRow[] = expectationRows(expectations);
   const notes: string[] = [];
   let hostDifferences: HostDifference[] = [];
   let against: string;
