@@ -193,6 +193,19 @@ function intervalUsed(p: PointMeasures): IntervalUsed | null {
   return { ...ci, relativeHalfWidth: (ci.high - ci.low) / 2 / p.throughput_ips };
 }
 
+/**
+ * What B's instances did with their CPUs against A's, for a slower point: the share of their
+ * CPUs' time they ran, and the images they finished per CPU-second. Less CPU time means they
+ * were preempted; less work per CPU-second means slower CPUs (clock, a busy SMT sibling, a VM's
+ * host) or more work per image. Null where either side did not record its CPU time.
+ */
+export function cpuUse(a: PointMeasures, b: PointMeasures): string | null {
+  if (a.cpu_share === null || b.cpu_share === null || a.images_per_cpu_second === null || b.images_per_cpu_second === null) return null;
+  if (!(a.images_per_cpu_second > 0)) return null;
+  const work = b.images_per_cpu_second / a.images_per_cpu_second;
+  return `B's instances ran ${pct(b.cpu_share)} of their CPUs' time (A ${pct(a.cpu_share)}) and finished ${formatNumber(work, 3)}x A's images per CPU-second`;
+}
+
 /** The throughput rule (top of this file) for two ok points; pure. */
 export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: number, drift = DEFAULT_DRIFT): ThroughputJudgement {
   const ratio = a.throughput_ips !== null && b.throughput_ips !== null && a.throughput_ips > 0 ? b.throughput_ips / a.throughput_ips : null;
@@ -206,14 +219,16 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: n
   }
   const intervals = `A ±${pct(ia.relativeHalfWidth)} (${ia.method}), B ±${pct(ib.relativeHalfWidth)} (${ib.method})`;
   if (ib.high < ia.low && ratio < 1 - minChange) {
+    const use = cpuUse(a, b);
+    const cpu = use === null ? '' : `; ${use}`;
     if (ratio >= 1 - drift) {
       return {
         ...base,
         verdict: 'inconclusive',
-        why: `throughput ${formatNumber(ratio, 3)}x: below A's interval but within the ${pct(drift)} a host may drift between sweeps (--drift); rerun; ${intervals}`,
+        why: `throughput ${formatNumber(ratio, 3)}x: below A's interval but within the ${pct(drift)} a host may drift between sweeps (--drift); rerun; ${intervals}${cpu}`,
       };
     }
-    return { ...base, verdict: 'slower', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies below A's, beyond the ${pct(drift)} drift allowance; ${intervals}` };
+    return { ...base, verdict: 'slower', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies below A's, beyond the ${pct(drift)} drift allowance; ${intervals}${cpu}` };
   }
   if (ib.low > ia.high && ratio > 1 + minChange) {
     return { ...base, verdict: 'faster', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies above A's; ${intervals}` };

@@ -221,7 +221,7 @@ describe('verdicts on stored sweeps', () => {
     const m = (tp: number, ci: number, over: Partial<PointMeasures> = {}): PointMeasures => ({
       key: 'k', status: 'ok', error: null, throughput_ips: tp, latency_p50_ms: 1, latency_p99_ms: 2, dice: 0.9, throughput_repeats: [tp],
       throughput_ci: { low: tp * (1 - ci), high: tp * (1 + ci), method: 'batch-means', samples: 10 }, suspect_reasons: [],
-      cores_per_instance: 1, cpus: [0], nodes: [0], model_sha256: null, ...over,
+      cores_per_instance: 1, cpus: [0], nodes: [0], model_sha256: null, cpu_share: null, images_per_cpu_second: null, ...over,
     });
     const ref = { expected_ips: 100, tolerance: 0.1, source: 'x.yaml:3:7' };
     assert.equal(judgeReference(m(95, 0.02), ref).verdict, 'pass');

@@ -64,6 +64,13 @@ export interface PointMeasures {
   nodes: number[] | null;
   /** The SHA-256 of the model the point ran; null before migration 009. */
   model_sha256: string | null;
+  /**
+   * Over all its instances' timed windows: the share of their allowed CPUs' time they ran
+   * (1: never preempted), and the images they finished per second of their own CPU time. Null
+   * where the instances' CPU time was not recorded (before migration 004) or for a failed point.
+   */
+  cpu_share: number | null;
+  images_per_cpu_second: number | null;
 }
 
 export interface InstanceRecord {
@@ -201,6 +208,8 @@ export function measuresFromRow(r: Row): PointMeasures {
     cpus: cpuList(r.cpus),
     nodes: cpuList(r.nodes),
     model_sha256: str(r.model_sha256),
+    cpu_share: num(r.cpu_share),
+    images_per_cpu_second: num(r.images_per_cpu_second),
   };
 }
 
