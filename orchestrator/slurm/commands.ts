@@ -27,6 +27,9 @@ export function slurm(command: string, args: string[], stdin?: string): Promise<
       }
       reject(new SlurmCommandError([command, ...args].join(' '), stderr, typeof code === 'number' ? code : null));
     });
+    // A command that refuses its options exits before reading its script: the write then fails
+    // with EPIPE, which its exit status and stderr already report (an unhandled one would crash).
+    child.stdin?.on('error', () => undefined);
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
 }
