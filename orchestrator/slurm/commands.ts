@@ -45,6 +45,17 @@ export async function expandHostlist(list: string): Promise<string[]> {
   }
 }
 
+/**
+ * Of the nodes of a host list, those Slurm has (in `partition` when given), in one sinfo call:
+ * `scontrol show hostnames` expands any name, and sinfo leaves out names it does not know.
+ */
+export async function knownNodes(list: string, partition: string | undefined): Promise<Set<string>> {
+  const args = ['-h', '-N', '-n', list, '-o', '%N'];
+  if (partition !== undefined) args.push('-p', partition);
+  const out = await slurm('sinfo', args);
+  return new Set(out.split('\n').map((l) => l.trim()).filter((l) => l !== ''));
+}
+
 /** Node states that take no job: a node in one of them is not chosen for --nodes. */
 const UNUSABLE_NODE_STATE = /down|drain|fail|maint|power|reboot|unk|futr|inval|no_respond/i;
 

@@ -4,7 +4,7 @@ import { UserError } from '../../common/errors.js';
 import { packagePath } from '../../common/paths.js';
 import { writeWhole } from '../../common/write-whole.js';
 import { loadExperiment } from '../experiment/load.js';
-import { expandHostlist, jobPhase, sbatch, sbatchTestOnly, scancel, SlurmCommandError, usableNodes, type JobPhase } from './commands.js';
+import { expandHostlist, jobPhase, knownNodes, sbatch, sbatchTestOnly, scancel, SlurmCommandError, usableNodes, type JobPhase } from './commands.js';
 
 // A submission: one exclusive Slurm job per host, each running the experiment's sweep on its
 // node into its own SQLite file in the spool folder (shared storage: the login node reads the
@@ -87,6 +87,15 @@ async function chooseHosts(choice: HostChoice, partition: string | undefined): P
     if (hosts.length === 0) throw new UserError('--nodelist names no host', { value: choice.nodelist });
     const twice = hosts.find((h, i) => hosts.indexOf(h) !== i);
     if (twice !== undefined) throw new UserError(`--nodelist names host ${twice} twice: one job per host`, { value: choice.nodelist });
+    // Checked for every host before the first job: sbatch --test-only below tries the first only.
+    const known = await knownNodes(choice.nodelist, partition);
+    const unknown = hosts.filter((h) => !known.has(h));
+    if (unknown.length > 0) {
+      throw new UserError(`--nodelist names ${unknown.length} host(s) that the ${partition === undefined ? 'cluster' : `partition ${partition}`} does not have: ${unknown.join(',')}`, {
+        value: choice.nodelist,
+        hint: `sinfo -N${partition === undefined ? '' : ` -p ${partition}`} lists its nodes`,
+      });
+    }
     return hosts;
   }
   const usable = await usableNodes(partition);

@@ -141,6 +141,18 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
     assert.deepEqual(hostsIn(into).map((h) => [h.host, h.sweeps]), [['n1', 1], ['n2', 1]]);
   });
 
+  it('a --nodelist host the cluster does not have is bad input: exit 2, named, no job submitted', () => {
+    const allJobs = () => run('squeue', ['-h', '-t', 'all', '-o', '%i']).trim();
+    const before = allJobs();
+    const spool = join(dir, 'spool-unknown');
+    const r = spawnSync(process.execPath, [sweepBin, 'submit', packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-3]', '--spool', spool, '--into', join(dir, 'unknown.db')], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /--nodelist names 1 host\(s\) that the cluster does not have: n3/);
+    assert.equal(allJobs(), before, 'no job was submitted, not even for n1 and n2');
+  });
+
   it('names a job whose node fails mid-way with its host and state, and still merges the other host', async () => {
     const into = join(dir, 'node-fail.db');
     const sub = submitting([longSmoke(6), '--slurm', '--nodelist', 'n1,n2', '--spool', join(dir, 'spool-fail'), '--into', into, '--wait']);
