@@ -54,6 +54,16 @@ export interface SubmitOptions {
   sbatchArgs: string[];
   spool: string;
   tag: string | null;
+  /** Aborting it (Ctrl-C) stops submitting: the jobs submitted so far are cancelled. */
+  signal?: AbortSignal;
+}
+
+/** Submitting was interrupted (Ctrl-C); the jobs submitted before it were cancelled. */
+export class SubmissionInterrupted extends Error {
+  constructor(readonly cancelled: string[]) {
+    super(`interrupted while submitting; ${cancelled.length ? `cancelled job(s) ${cancelled.join(',')} (scancel)` : 'no job was submitted'}`);
+    this.name = 'SubmissionInterrupted';
+  }
 }
 
 /** A shell word: the text in single quotes. */
@@ -156,6 +166,7 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<{ submission: 
   const jobs: SubmittedJob[] = [];
   try {
     for (const host of hosts) {
+      if (opts.signal?.aborted) throw new SubmissionInterrupted([]);
       const id = await sbatch([...args, ...hostArgs(spool, host)], script);
       jobs.push({ host, job_id: id, db: join(spool, `${host}-${id}`, 'sweeps.db'), output: join(spool, `${host}-${id}.out`), state: 'PENDING', reason: '', phase: jobPhase('PENDING'), merged: false, merge_note: null });
     }
@@ -166,6 +177,7 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<{ submission: 
     } catch (cancelErr) {
       throw new Error(`${(err as Error).message}; the jobs submitted before it (${submitted.join(',')}) could not be cancelled: ${(cancelErr as Error).message}`);
     }
+    if (err instanceof SubmissionInterrupted) throw new SubmissionInterrupted(submitted);
     throw err;
   }
   const submission: Submission = { experiment, tag: opts.tag, spool, submitted_at: new Date().toISOString(), sbatch_args: args, script, jobs };
