@@ -43,7 +43,7 @@ options:
                        Without --wait: prints the job ids and the command that merges them later.
 exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job failed or was cancelled
 (the others are merged), or Slurm refused a submission; 2 bad input (nothing submitted);
-130 interrupted during --wait (the jobs still queued or running are cancelled)`,
+130 interrupted while submitting or during --wait (the jobs submitted, still queued or running, are cancelled)`,
   async run(argv) {
     const p = parse('submit', argv, {
       slurm: { type: 'boolean' },
