@@ -168,5 +168,10 @@ describe('sweep fleet (CLI)', () => {
     assert.match(none.stderr, /no completed sweep of experiment no-such-experiment/);
     const future = sweep(['fleet', '--db', central, '--since', '2999-01-01']);
     assert.equal(future.code, 2);
+    // A minimum change of 100 % or more would name no slow host at all, without a word.
+    const minChange = sweep(['fleet', '--db', central, '--min-change', '3']);
+    assert.equal(minChange.code, 2);
+    assert.match(minChange.stderr, /--min-change is a fraction below 1/);
+    assert.equal(sweep(['fleet', '--db', central, '--max-imbalance', '1']).code, 2);
   });
 });

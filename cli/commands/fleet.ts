@@ -56,13 +56,16 @@ options:
     });
     const maxImbalance = num(p, 'max-imbalance', 0) ?? DEFAULT_MAX_IMBALANCE;
     if (maxImbalance >= 1) throw new UserError('--max-imbalance is a fraction below 1 (0.1: a node 10 % slower than the fastest)', { value: str(p, 'max-imbalance') });
+    const minChange = num(p, 'min-change', 0);
+    // A slow host is at least this fraction under the median: 1 or more would name none, silently.
+    if (minChange !== undefined && minChange >= 1) throw new UserError('--min-change is a fraction below 1 (0.05: 5 % from the median)', { value: str(p, 'min-change') });
     const sinceText = str(p, 'since');
     const options = {
       experiment: str(p, 'experiment'),
       tag: str(p, 'tag'),
       since: sinceText === undefined ? undefined : parseSince(sinceText),
       threshold: num(p, 'threshold', 0),
-      minChange: num(p, 'min-change', 0),
+      minChange,
       maxImbalance,
     };
     const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });
