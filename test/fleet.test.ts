@@ -158,6 +158,15 @@ describe('sweep fleet (CLI)', () => {
     assert.doesNotMatch(readFileSync(join(single, 'index.html'), 'utf8'), /id="fleet"/);
   });
 
+  test('no outlier and no throughput judged anywhere (two hosts of one cohort) is inconclusive: exit 3, said', () => {
+    const two = join(dir, 'two-hosts.db');
+    assert.equal(sweep(['merge', sources[HOSTS.findIndex((h) => h.hostname === 'c-1')]!, sources[HOSTS.findIndex((h) => h.hostname === 'c-2')]!, '--into', two]).code, 0);
+    const r = sweep(['fleet', '--db', two]);
+    assert.equal(r.code, 3, r.stderr + r.stdout);
+    assert.match(r.stdout, /^inconclusive: no outliers found, but no throughput could be judged/m);
+    assert.equal((JSON.parse(sweep(['fleet', '--db', two, '--json']).stdout) as FleetAnalysis).exitCode, 3);
+  });
+
   test('bad input: a date that is not one, an experiment the database does not hold: exit 2', () => {
     const since = sweep(['fleet', '--db', central, '--since', 'last tuesday']);
     assert.equal(since.code, 2);
@@ -168,5 +177,10 @@ describe('sweep fleet (CLI)', () => {
     assert.match(none.stderr, /no completed sweep of experiment no-such-experiment/);
     const future = sweep(['fleet', '--db', central, '--since', '2999-01-01']);
     assert.equal(future.code, 2);
+    // A minimum change of 100 % or more would name no slow host at all, without a word.
+    const minChange = sweep(['fleet', '--db', central, '--min-change', '3']);
+    assert.equal(minChange.code, 2);
+    assert.match(minChange.stderr, /--min-change is a fraction below 1/);
+    assert.equal(sweep(['fleet', '--db', central, '--max-imbalance', '1']).code, 2);
   });
 });

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { medianAbsoluteDeviation } from '../common/stats.js';
 import { analyseMembers } from '../results/fleet/analyse.js';
 import { cohortKey, groupCohorts } from '../results/fleet/cohorts.js';
-import { configurationOutliers } from '../results/fleet/configuration.js';
+import { comparableCmdline, configurationOutliers } from '../results/fleet/configuration.js';
 import { fleetMembers, parseSince, type FleetMember } from '../results/fleet/members.js';
 import { numaSymmetry } from '../results/fleet/numa-symmetry.js';
 import { MAD_TO_SIGMA, robustScores, standing } from '../results/fleet/robust-score.js';
@@ -123,6 +123,22 @@ describe('cohorts and configuration', () => {
     // A host whose configuration was not recorded is not judged on it (microcode and kernel still are).
     const unrecorded = three.map((m) => (m.hostname === 'k-3' ? { ...m, config: null } : m));
     assert.deepEqual(configurationOutliers(unrecorded).outliers, []);
+  });
+
+  test('the kernel command line is compared without where each host boots from (root=UUID differs on every host)', () => {
+    const hosts = fleet([1, 2, 3, 4].map((i) => ({ hostname: `r-${i}`, speed: 1 })));
+    const withCmdline = (m: FleetMember, i: number): FleetMember => ({
+      ...m,
+      config: { ...m.config!, kernelCmdline: `BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=0000-000${i} ro quiet${i === 3 ? ' mitigations=off' : ''}` },
+    });
+    const found = configurationOutliers(hosts.map(withCmdline));
+    assert.deepEqual(
+      found.outliers.map((o) => [o.hostname, o.field, o.value, o.majority]),
+      [['r-4', 'kernel_cmdline', 'ro quiet mitigations=off', 'ro quiet']],
+    );
+    assert.deepEqual(found.unjudged, []);
+    assert.equal(comparableCmdline('console=ttyS0 root=/dev/sda1 quiet -- --init-arg'), 'console=ttyS0 quiet');
+    assert.equal(comparableCmdline(null), null);
   });
 });
 

@@ -139,6 +139,30 @@ describe('mergeDatabase', () => {
     }
   });
 
+  test('an old copy of a file, merged after the resumed sweep was merged, does not take back the fuller copy', () => {
+    const path = fresh('resumed');
+    const oldCopy = fresh('resumed-old-copy');
+    const source = openStore(path);
+    const target = openStore(fresh('central'));
+    try {
+      const id = source.beginSweep(sweepStartFixture({}, { hostname: 'resumed-node' }));
+      source.recordPoint(id, pointOutcomeFixture({ params: { batch_size: 1 } }));
+      source.finishSweep(id, 'interrupted');
+      source.db.exec(`VACUUM INTO '${oldCopy}'`);
+      source.resumeSweep(id);
+      source.recordPoint(id, pointOutcomeFixture({ params: { batch_size: 128 } }));
+      source.finishSweep(id, 'completed');
+      assert.equal(mergeDatabase(target, path).sweepsAdded, 1);
+      const stale = mergeDatabase(target, oldCopy);
+      assert.deepEqual([stale.sweepsAdded, stale.sweepsReplaced, stale.sweepsPresent, stale.sweepsNewerInTarget], [0, 0, 0, 1]);
+      assert.equal(target.db.prepare('SELECT status FROM sweeps').pluck().get(), 'completed');
+      assert.equal(counts(target.path).points, 2, 'both points of the resumed sweep are still there');
+    } finally {
+      source.close();
+      target.close();
+    }
+  });
+
   test('an older source is read through an upgraded copy and left unchanged; merging it twice adds nothing', () => {
     const path = fresh('schema-1');
     const old = new Database(path);

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packagePath } from '../common/paths.js';
-import { jobPhase } from '../orchestrator/slurm/commands.js';
+import { jobPhase, slurm, SlurmCommandError } from '../orchestrator/slurm/commands.js';
 import { jobScript } from '../orchestrator/slurm/submission.js';
 
 // `sweep submit` refuses bad input before it asks Slurm anything (no cluster needed here), as a
@@ -56,6 +56,19 @@ describe('Slurm job states and the job script', () => {
     // The script is valid sh.
     const check = spawnSync('sh', ['-n'], { input: script });
     assert.equal(check.status, 0);
+  });
+});
+
+describe('Slurm commands', () => {
+  it('a command that exits before reading its script is an error with its status, not a crash on the broken pipe', async () => {
+    // As sbatch does when it refuses its options: it exits without reading stdin.
+    const script = 'x'.repeat(4 * 1024 * 1024);
+    await assert.rejects(slurm('sh', ['-c', 'echo refused >&2; exit 3'], script), (err: unknown) => {
+      assert.ok(err instanceof SlurmCommandError);
+      assert.equal(err.exitCode, 3);
+      assert.match(err.stderr, /refused/);
+      return true;
+    });
   });
 });
 

@@ -11,7 +11,7 @@ import { DEFAULT_DB } from './run.js';
 
 export const fleetCommand: Command = {
   name: 'fleet',
-  summary: 'name the hosts of a merged database that are out of line with their peers: exit 0 none, 1 outliers',
+  summary: 'name the hosts of a merged database that are out of line with their peers: exit 0 none, 1 outliers, 3 inconclusive',
   usage: `usage: sweep fleet [--db PATH] [--experiment NAME] [--tag T] [--since DATE] [--threshold Z]
                    [--min-change F] [--max-imbalance F] [--json]
 
@@ -29,9 +29,11 @@ and a host with a NUMA node slower than its fastest node by more than --max-imba
 with one instance per node. docs/fleet.md explains each rule.
 
 exit codes (each outlier host and reason on its own line, "outlier HOST (cohort C): REASON"):
-  0  no outlier (including: nothing could be judged, which is said)
+  0  no outlier
   1  a host is slow, differs in configuration from its cohort's majority, or has a slow NUMA node
   2  bad input: no completed sweep matches, several experiments and no --experiment, a bad option
+  3  inconclusive: no outlier, but no throughput could be judged (every point suspect or failed, or
+     fewer than ${MIN_HOSTS} hosts per cohort): rerun, or judge more hosts together
 
 options:
   --db PATH            the merged database (default ${DEFAULT_DB})
@@ -56,13 +58,16 @@ options:
     });
     const maxImbalance = num(p, 'max-imbalance', 0) ?? DEFAULT_MAX_IMBALANCE;
     if (maxImbalance >= 1) throw new UserError('--max-imbalance is a fraction below 1 (0.1: a node 10 % slower than the fastest)', { value: str(p, 'max-imbalance') });
+    const minChange = num(p, 'min-change', 0);
+    // A slow host is at least this fraction under the median: 1 or more would name none, silently.
+    if (minChange !== undefined && minChange >= 1) throw new UserError('--min-change is a fraction below 1 (0.05: 5 % from the median)', { value: str(p, 'min-change') });
     const sinceText = str(p, 'since');
     const options = {
       experiment: str(p, 'experiment'),
       tag: str(p, 'tag'),
       since: sinceText === undefined ? undefined : parseSince(sinceText),
       threshold: num(p, 'threshold', 0),
-      minChange: num(p, 'min-change', 0),
+      minChange,
       maxImbalance,
     };
     const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });

@@ -13,7 +13,8 @@ Copies every ended sweep of each source database into the target, with its host,
 instances, tags and every other table a sweep carries. A sweep is matched by its globally unique
 id (sweeps.uid), so merging the same file twice adds nothing the second time; a host is matched
 by its fingerprint. A sweep the target holds in an earlier state (merged while interrupted,
-resumed since) is replaced by the source's. A sweep still running in its source is left out,
+resumed since) is replaced by the source's; one the target holds in a later state (an old copy
+of the file merged after the newer one) is kept as the target has it. A sweep still running in its source is left out,
 named, to be merged once it ends.
 
 Every source is checked before anything is written: a file that is not a numa-sweep results
@@ -28,8 +29,8 @@ exit codes:
 
 options:
   --into PATH    the database to merge into (created when missing)
-  --json         per source: sweepsAdded, sweepsPresent, sweepsReplaced, sweepsRunning, hostsAdded,
-                 rows (rows copied per table), as a JSON array`,
+  --json         per source: sweepsAdded, sweepsPresent, sweepsReplaced, sweepsNewerInTarget,
+                 sweepsRunning, hostsAdded, rows (rows copied per table), as a JSON array`,
   async run(argv) {
     const p = parse('merge', argv, { into: { type: 'string' }, json: { type: 'boolean' } });
     const into = str(p, 'into');
@@ -72,6 +73,7 @@ export function describeMerge(r: MergeResult): string {
     .join(', ');
   const parts = [`added ${plural(r.sweepsAdded, 'sweep')}${copied ? ` (${copied})` : ''}`, `skipped ${r.sweepsPresent} already present`];
   if (r.sweepsReplaced) parts.push(`replaced ${r.sweepsReplaced} with a later state`);
+  if (r.sweepsNewerInTarget) parts.push(`kept ${r.sweepsNewerInTarget} the target holds in a later state (this file is older)`);
   if (r.hostsAdded) parts.push(`${plural(r.hostsAdded, 'new host')}`);
   const nothingNew = r.sweepsAdded === 0 && r.sweepsReplaced === 0 ? ': nothing new' : '';
   const lines = [`${r.source}: ${parts.join(', ')}${nothingNew}`];

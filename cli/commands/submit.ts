@@ -3,7 +3,7 @@ import { flag, int, list, needPositional, parse, str } from '../args.js';
 import { UserError } from '../../common/errors.js';
 import { DEFAULT_DB } from './run.js';
 import { describeMerge } from './merge.js';
-import { submitToSlurm, type HostChoice } from '../../orchestrator/slurm/submission.js';
+import { SubmissionInterrupted, submitToSlurm, type HostChoice, type Submission } from '../../orchestrator/slurm/submission.js';
 import { followSubmission } from '../../orchestrator/slurm/follow.js';
 
 const DEFAULT_SPOOL = 'results/spool';
@@ -43,7 +43,7 @@ options:
                        Without --wait: prints the job ids and the command that merges them later.
 exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job failed or was cancelled
 (the others are merged), or Slurm refused a submission; 2 bad input (nothing submitted);
-130 interrupted during --wait (the jobs still queued or running are cancelled)`,
+130 interrupted while submitting or during --wait (the jobs submitted, still queued or running, are cancelled)`,
   async run(argv) {
     const p = parse('submit', argv, {
       slurm: { type: 'boolean' },
@@ -69,25 +69,7 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
     const into = str(p, 'into') ?? DEFAULT_DB;
     const out = (line: string) => process.stdout.write(line + '\n');
 
-    const { submission, recordPath } = await submitToSlurm({
-      experimentFile,
-      hosts,
-      partition: str(p, 'partition'),
-      time: str(p, 'time'),
-      account: str(p, 'account'),
-      sbatchArgs: list(p, 'sbatch-arg'),
-      spool: str(p, 'spool') ?? DEFAULT_SPOOL,
-      tag: str(p, 'tag') ?? null,
-    });
-    const ids = submission.jobs.map((j) => j.job_id);
-    out(`submitted ${ids.length} job(s): ${submission.jobs.map((j) => `${j.host} job ${j.job_id}`).join(', ')}`);
-    out(`record: ${recordPath}`);
-    if (!flag(p, 'wait')) {
-      out(`follow: squeue -t all -j ${ids.join(',')}`);
-      out(`merge once they end: sweep merge ${submission.jobs.map((j) => j.db).join(' ')} --into ${into}`);
-      return 0;
-    }
-
+    // Ctrl-C is caught from the start: while submitting, the jobs submitted so far are cancelled.
     const controller = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (controller.signal.aborted) return;
@@ -97,6 +79,33 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      let submitted: { submission: Submission; recordPath: string };
+      try {
+        submitted = await submitToSlurm({
+          experimentFile,
+          hosts,
+          partition: str(p, 'partition'),
+          time: str(p, 'time'),
+          account: str(p, 'account'),
+          sbatchArgs: list(p, 'sbatch-arg'),
+          spool: str(p, 'spool') ?? DEFAULT_SPOOL,
+          tag: str(p, 'tag') ?? null,
+          signal: controller.signal,
+        });
+      } catch (err) {
+        if (!(err instanceof SubmissionInterrupted)) throw err;
+        out(err.message);
+        return 130;
+      }
+      const { submission, recordPath } = submitted;
+      const ids = submission.jobs.map((j) => j.job_id);
+      out(`submitted ${ids.length} job(s): ${submission.jobs.map((j) => `${j.host} job ${j.job_id}`).join(', ')}`);
+      out(`record: ${recordPath}`);
+      if (!flag(p, 'wait')) {
+        out(`follow: squeue -t all -j ${ids.join(',')}`);
+        out(`merge once they end: sweep merge ${submission.jobs.map((j) => j.db).join(' ')} --into ${into}`);
+        return 0;
+      }
       const outcome = await followSubmission(submission, recordPath, {
         into,
         signal: controller.signal,

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { UserError } from '../../common/errors.js';
 
 // Slurm's own client commands (sbatch, squeue, scancel, scontrol, sinfo), started with an argv
@@ -19,15 +19,27 @@ export class SlurmCommandError extends Error {
 /** Runs one Slurm command; its stdout, or SlurmCommandError with its stderr. A missing command is bad input. */
 export function slurm(command: string, args: string[], stdin?: string): Promise<string> {
   return new Promise((resolveRun, reject) => {
-    const child = execFile(command, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolveRun(stdout);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        return reject(new UserError(`Slurm's '${command}' command was not found`, { hint: 'run sweep submit on a Slurm login node, where sbatch, squeue and scancel are on the PATH' }));
-      }
-      reject(new SlurmCommandError([command, ...args].join(' '), stderr, typeof code === 'number' ? code : null));
+    // detached: its own process group, so the terminal's Ctrl-C (sent to the whole foreground
+    // group) reaches only `sweep submit`, which then cancels its jobs; an sbatch or squeue killed
+    // by it mid-call would lose a job id or end the wait before the jobs are cancelled.
+    const child = spawn(command, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        reject(new UserError(`Slurm's '${command}' command was not found`, { hint: 'run sweep submit on a Slurm login node, where sbatch, squeue and scancel are on the PATH' }));
+      } else reject(err);
     });
-    if (stdin !== undefined) child.stdin?.end(stdin);
+    child.on('close', (code) => {
+      if (code === 0) resolveRun(stdout);
+      else reject(new SlurmCommandError([command, ...args].join(' '), stderr, code));
+    });
+    // A command that refuses its options exits before reading its script: the write then fails
+    // with EPIPE, which its exit status and stderr already report (an unhandled one would crash).
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin ?? '');
   });
 }
 
@@ -40,6 +52,17 @@ export async function expandHostlist(list: string): Promise<string[]> {
     if (err instanceof SlurmCommandError) throw new UserError('--nodelist is not a host list Slurm accepts', { value: list, hint: err.stderr.trim() });
     throw err;
   }
+}
+
+/**
+ * Of the nodes of a host list, those Slurm has (in `partition` when given), in one sinfo call:
+ * `scontrol show hostnames` expands any name, and sinfo leaves out names it does not know.
+ */
+export async function knownNodes(list: string, partition: string | undefined): Promise<Set<string>> {
+  const args = ['-h', '-N', '-n', list, '-o', '%N'];
+  if (partition !== undefined) args.push('-p', partition);
+  const out = await slurm('sinfo', args);
+  return new Set(out.split('\n').map((l) => l.trim()).filter((l) => l !== ''));
 }
 
 /** Node states that take no job: a node in one of them is not chosen for --nodes. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mergeDatabase, type MergeResult } from '../../results/store/merge.js';
 import { openStore, type Store } from '../../results/store/store.js';
-import { jobPhase, jobStates, scancel, type JobPhase } from './commands.js';
+import { jobPhase, jobStates, scancel, SlurmCommandError, type JobPhase, type QueuedJob } from './commands.js';
 import { writeSubmission, type Submission, type SubmittedJob } from './submission.js';
 
 // Following a submission: one squeue call per poll for all its jobs (never one per job), a
@@ -37,6 +37,8 @@ export interface FollowOutcome {
 }
 
 const OUTPUT_TAIL_LINES = 15;
+/** Failed squeue polls in a row after which the wait gives up (60 polls of 5 s: 5 minutes). */
+const MAX_FAILED_POLLS = 60;
 
 /** The last lines of a job's output file; a note when it has none. */
 export function outputTail(path: string, lines = OUTPUT_TAIL_LINES): string {
@@ -78,13 +80,28 @@ export async function followSubmission(submission: Submission, recordPath: strin
   let target: Store | null = null;
   let lastCounts = '';
   const failed: SubmittedJob[] = [];
+  // A poll that fails (slurmctld restarting or too busy to answer) is said and tried again at
+  // the next poll; the wait ends with an error only after MAX_FAILED_POLLS failures in a row.
+  let failedPolls = 0;
+  const pollStates = async (ids: string[]): Promise<Map<string, QueuedJob> | null> => {
+    try {
+      const states = await jobStates(ids);
+      if (failedPolls > 0) events.message(`squeue answers again after ${failedPolls} failed poll(s)`);
+      failedPolls = 0;
+      return states;
+    } catch (err) {
+      if (!(err instanceof SlurmCommandError) || ++failedPolls >= MAX_FAILED_POLLS) throw err;
+      if (failedPolls === 1) events.message(`${err.message.trim()}; polling again every ${opts.pollSeconds} s (giving up after ${MAX_FAILED_POLLS} failures in a row)`);
+      return null;
+    }
+  };
   try {
     for (;;) {
       const open = submission.jobs.filter((j) => !ended(j));
       if (open.length > 0 && !signal.aborted) {
-        const states = await jobStates(open.map((j) => j.job_id));
-        for (const job of open) {
-          const seen = states.get(job.job_id);
+        const states = await pollStates(open.map((j) => j.job_id));
+        for (const job of states === null ? [] : open) {
+          const seen = states?.get(job.job_id);
           // Slurm forgets a job MinJobAge seconds after it ends; one it forgot was not seen to end.
           const state = seen?.state ?? 'UNKNOWN';
           const reason = seen?.reason ?? "left Slurm's queue before its end was seen";
@@ -99,7 +116,9 @@ export async function followSubmission(submission: Submission, recordPath: strin
           if (existsSync(job.db)) {
             target ??= openStore(opts.into);
             const result = mergeDatabase(target, job.db);
-            job.merged = true;
+            // Merged means its sweep is in the target: a sweep killed without a word stays
+            // 'running' in its file and the merge leaves it out.
+            job.merged = result.sweepsRunning.length === 0 && result.sweepsAdded + result.sweepsPresent + result.sweepsReplaced + result.sweepsNewerInTarget > 0;
             job.merge_note = `${result.sweepsAdded} sweep(s) added, ${result.sweepsPresent} already present, ${result.sweepsRunning.length} left out (still 'running' in the file)`;
             events.merged(job, result);
           } else {

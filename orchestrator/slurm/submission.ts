@@ -4,7 +4,7 @@ import { UserError } from '../../common/errors.js';
 import { packagePath } from '../../common/paths.js';
 import { writeWhole } from '../../common/write-whole.js';
 import { loadExperiment } from '../experiment/load.js';
-import { expandHostlist, jobPhase, sbatch, sbatchTestOnly, scancel, SlurmCommandError, usableNodes, type JobPhase } from './commands.js';
+import { expandHostlist, jobPhase, knownNodes, sbatch, sbatchTestOnly, scancel, SlurmCommandError, usableNodes, type JobPhase } from './commands.js';
 
 // A submission: one exclusive Slurm job per host, each running the experiment's sweep on its
 // node into its own SQLite file in the spool folder (shared storage: the login node reads the
@@ -54,6 +54,16 @@ export interface SubmitOptions {
   sbatchArgs: string[];
   spool: string;
   tag: string | null;
+  /** Aborting it (Ctrl-C) stops submitting: the jobs submitted so far are cancelled. */
+  signal?: AbortSignal;
+}
+
+/** Submitting was interrupted (Ctrl-C); the jobs submitted before it were cancelled. */
+export class SubmissionInterrupted extends Error {
+  constructor(readonly cancelled: string[]) {
+    super(`interrupted while submitting; ${cancelled.length ? `cancelled job(s) ${cancelled.join(',')} (scancel)` : 'no job was submitted'}`);
+    this.name = 'SubmissionInterrupted';
+  }
 }
 
 /** A shell word: the text in single quotes. */
@@ -87,6 +97,15 @@ async function chooseHosts(choice: HostChoice, partition: string | undefined): P
     if (hosts.length === 0) throw new UserError('--nodelist names no host', { value: choice.nodelist });
     const twice = hosts.find((h, i) => hosts.indexOf(h) !== i);
     if (twice !== undefined) throw new UserError(`--nodelist names host ${twice} twice: one job per host`, { value: choice.nodelist });
+    // Checked for every host before the first job: sbatch --test-only below tries the first only.
+    const known = await knownNodes(choice.nodelist, partition);
+    const unknown = hosts.filter((h) => !known.has(h));
+    if (unknown.length > 0) {
+      throw new UserError(`--nodelist names ${unknown.length} host(s) that the ${partition === undefined ? 'cluster' : `partition ${partition}`} does not have: ${unknown.join(',')}`, {
+        value: choice.nodelist,
+        hint: `sinfo -N${partition === undefined ? '' : ` -p ${partition}`} lists its nodes`,
+      });
+    }
     return hosts;
   }
   const usable = await usableNodes(partition);
@@ -147,6 +166,7 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<{ submission: 
   const jobs: SubmittedJob[] = [];
   try {
     for (const host of hosts) {
+      if (opts.signal?.aborted) throw new SubmissionInterrupted([]);
       const id = await sbatch([...args, ...hostArgs(spool, host)], script);
       jobs.push({ host, job_id: id, db: join(spool, `${host}-${id}`, 'sweeps.db'), output: join(spool, `${host}-${id}.out`), state: 'PENDING', reason: '', phase: jobPhase('PENDING'), merged: false, merge_note: null });
     }
@@ -157,6 +177,7 @@ export async function submitToSlurm(opts: SubmitOptions): Promise<{ submission: 
     } catch (cancelErr) {
       throw new Error(`${(err as Error).message}; the jobs submitted before it (${submitted.join(',')}) could not be cancelled: ${(cancelErr as Error).message}`);
     }
+    if (err instanceof SubmissionInterrupted) throw new SubmissionInterrupted(submitted);
     throw err;
   }
   const submission: Submission = { experiment, tag: opts.tag, spool, submitted_at: new Date().toISOString(), sbatch_args: args, script, jobs };

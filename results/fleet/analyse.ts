@@ -17,6 +17,8 @@ import { DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, MAD_TO_SIGMA, MIN_HOSTS, robustS
 // others beyond the imbalance limit. A host fast beyond the threshold is reported, not failed: it
 // may be the better-configured machine, and its peers' figures say nothing is wrong with it.
 // Suspect and failed points are not ranked (their figures do not measure the machine alone).
+// With no outlier and no throughput judged anywhere (every point suspect, or fewer than 3 hosts
+// per cohort), the fleet has no verdict: exit 3, inconclusive, as compare's is.
 
 export interface FleetOptions extends FleetFilter {
   /** Robust z beyond which a host is slow (or fast); default 3.5. */
@@ -94,7 +96,8 @@ export interface FleetAnalysis {
   outliers: FleetOutlier[];
   /** Fast hosts: reported, not failing. */
   fast: FleetOutlier[];
-  exitCode: 0 | 1;
+  /** 1 an outlier; 3 none, but no throughput could be judged (inconclusive); 0 none. */
+  exitCode: 0 | 1 | 3;
 }
 
 export function analyseFleet(store: Store, opts: FleetOptions): FleetAnalysis {
@@ -160,7 +163,7 @@ export function analyseMembers(experiment: string, members: readonly FleetMember
     numa,
     outliers,
     fast,
-    exitCode: outliers.length ? 1 : 0,
+    exitCode: outliers.length ? 1 : cohorts.some((c) => c.points.some((p) => p.judged)) ? 0 : 3,
   };
 }
 

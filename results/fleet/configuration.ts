@@ -5,7 +5,8 @@ import type { FleetMember } from './members.js';
 // from what the majority of its peers run. The fields are the HostConfiguration's performance
 // fields (common/host-config.ts: BIOS, DIMM population and speed, SMT, turbo, governor, THP, kernel
 // command line, NUMA balancing) and, from the hosts row, microcode, kernel and threads per core
-// (SMT as the CPU count shows it, known even where the configuration was not recorded).
+// (SMT as the CPU count shows it, known even where the configuration was not recorded). The kernel
+// command line is compared without the parameters that say where the host boots from (root=...).
 //
 // The majority of a field is a value held by more than half of the hosts that expose it. A host
 // that does not expose a field (null: a VM without DMI, a configuration not recorded) is not
@@ -38,7 +39,10 @@ export interface ConfigurationFindings {
 export function configurationFields(m: FleetMember): [string, string | null][] {
   const h = m.host;
   return [
-    ...performanceFields(m.config ?? NOT_RECORDED),
+    ...performanceFields(m.config ?? NOT_RECORDED).map(([name, value]): [string, string | null] => [
+      name,
+      name === 'kernel_cmdline' ? comparableCmdline(value) : value,
+    ]),
     ['microcode', h.microcode],
     ['kernel', h.kernel === 'unknown' ? null : h.kernel],
     ['threads_per_core', h.cores > 0 ? String(h.threads / h.cores) : null],
@@ -76,6 +80,22 @@ export function configurationOutliers(members: readonly FleetMember[]): Configur
     }
   }
   return findings;
+}
+
+/**
+ * Kernel parameters that say where a host boots from, not how it runs: `root=UUID=...` differs on
+ * every installed host and BOOT_IMAGE names the kernel (compared as its own field). Kept in, they
+ * would make every host's command line unique (nothing judged, a `mitigations=off` missed) or name
+ * a host for its disk. Words after a lone `--` are init's arguments, not the kernel's.
+ */
+const BOOT_LOCATION_PARAMETERS = new Set(['BOOT_IMAGE', 'initrd', 'root', 'resume']);
+
+/** The kernel command line without its boot-location parameters, as compared across hosts. */
+export function comparableCmdline(cmdline: string | null): string | null {
+  if (cmdline === null) return null;
+  const words = cmdline.split(/\s+/).filter((w) => w !== '');
+  const initArgs = words.indexOf('--');
+  return (initArgs >= 0 ? words.slice(0, initArgs) : words).filter((w) => !BOOT_LOCATION_PARAMETERS.has(w.split('=')[0]!)).join(' ');
 }
 
 /** A configuration with nothing exposed: the fields of a host whose configuration was not recorded. */

@@ -62,7 +62,7 @@ function outlierLines(outliers: readonly FleetOutlier[], fast: readonly FleetOut
     lines.push(
       judged
         ? 'no outliers: every judged host is in line with its cohort, its configuration with the cohort\'s majority, its NUMA nodes with each other'
-        : 'no outliers found, but no throughput could be judged (see "cannot judge" above); configuration and NUMA symmetry were checked',
+        : 'inconclusive: no outliers found, but no throughput could be judged (see "cannot judge" and "not ranked" above); configuration and NUMA symmetry were checked',
     );
   } else {
     const names = new Set(outliers.map((o) => o.hostname));

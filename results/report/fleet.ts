@@ -38,7 +38,9 @@ export function fleetSection(a: FleetAnalysis, thisHost: string): string {
     .join('');
   const outliers = a.outliers.length
     ? `<ul>${a.outliers.map((o) => `<li class="error">${esc(o.hostname)} (cohort ${esc(o.cohort)}): ${esc(o.reason)}</li>`).join('')}</ul>`
-    : '<p>No outliers: every judged host is in line with its cohort.</p>';
+    : a.cohorts.some((c) => c.points.some((p) => p.judged))
+      ? '<p>No outliers: every judged host is in line with its cohort.</p>'
+      : '<p>No outliers found, but no throughput could be judged (see each cohort\'s notes); configuration and NUMA symmetry were checked.</p>';
   const fast = a.fast.map((f) => `<div class="warning">fast (not failing): ${esc(f.hostname)}: ${esc(f.reason)}</div>`).join('');
   return (
     '<section id="fleet"><h2>Fleet</h2>' +

@@ -28,6 +28,11 @@ export interface MergeResult {
   sweepsPresent: number;
   /** Sweeps the target held in an earlier state (the source's copy ended later, e.g. resumed): replaced. */
   sweepsReplaced: number;
+  /**
+   * Sweeps the target holds in a later state than the source (an old copy of a file merged after
+   * the sweep was resumed and merged again), or still running there: the target's copy is kept.
+   */
+  sweepsNewerInTarget: number;
   /** Sweeps still running in the source: not merged (merge again once they end). */
   sweepsRunning: { uid: string; name: string }[];
   /** Hosts whose fingerprint the target did not hold yet. */
@@ -151,6 +156,7 @@ function copySweeps(target: Database.Database, source: MergeSource, plan: MergeP
     sweepsAdded: 0,
     sweepsPresent: 0,
     sweepsReplaced: 0,
+    sweepsNewerInTarget: 0,
     sweepsRunning: [],
     hostsAdded: 0,
     rows: {},
@@ -186,6 +192,12 @@ function copySweeps(target: Database.Database, source: MergeSource, plan: MergeP
     const present = existing.get(uid) as { id: number; status: string; ended_at: string | null } | undefined;
     if (present && present.status === sweep.status && present.ended_at === sweep.ended_at) {
       result.sweepsPresent++;
+      continue;
+    }
+    // Only a later end replaces: an old copy of the file (the sweep interrupted, resumed and merged
+    // since) must not take back the target's fuller copy. ISO 8601 times in UTC compare as text.
+    if (present && (present.ended_at === null || String(sweep.ended_at ?? '') <= present.ended_at)) {
+      result.sweepsNewerInTarget++;
       continue;
     }
     // An earlier state of this sweep (merged while interrupted, resumed since): the source's is newer.

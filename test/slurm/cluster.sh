@@ -19,12 +19,18 @@ set -euo pipefail
 
 dir="${SLURM_TEST_DIR:-/tmp/numa-sweep-slurm-cluster}"
 conf="$dir/etc/slurm.conf"
-ctld_port=16817
+# Ports on 127.0.0.1: slurmctld's, and n1's and n2's (the next one). Another cluster on the same
+# machine (another SLURM_TEST_DIR) needs other ports: SLURM_TEST_CTLD_PORT, SLURM_TEST_NODE_PORT.
+ctld_port="${SLURM_TEST_CTLD_PORT:-16817}"
+node_port="${SLURM_TEST_NODE_PORT:-17001}"
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
-# PIDs in $dir/pids/<name>.pid; a PID counts only while the process still runs the same program.
+# PIDs in $dir/pids/<name>.pid. alive: the PID runs (while starting, it may still be the
+# launcher, setpriv or unshare); ours: it runs the daemon itself (slurmd-n1 -> slurmd), so that a
+# stale PID file whose number was reused by another process never has that process killed.
 alive() { [ -f "$dir/pids/$1.pid" ] && kill -0 "$(cat "$dir/pids/$1.pid")" 2>/dev/null; }
+ours() { alive "$1" && [ "$(cat "/proc/$(cat "$dir/pids/$1.pid")/comm" 2>/dev/null)" = "${1%%-*}" ]; }
 
 write_config() {
   local host node_line
@@ -58,7 +64,7 @@ SlurmdSpoolDir=$dir/state/slurmd-%n
 SlurmdPidFile=$dir/state/slurmd-%n.pid
 SlurmdLogFile=$dir/log/slurmd-%n.log
 TaskProlog=$dir/etc/task-prolog.sh
-NodeName=n[1-2] NodeHostname=$host NodeAddr=127.0.0.1 Port=17001-17002 $node_line State=UNKNOWN
+NodeName=n[1-2] NodeHostname=$host NodeAddr=127.0.0.1 Port=$node_port-$((node_port + 1)) $node_line State=UNKNOWN
 PartitionName=debug Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP
 CONF
   printf 'IgnoreSystemd=yes\n' > "$dir/etc/cgroup.conf"
@@ -141,18 +147,20 @@ stop() {
   # Jobs first, while slurmctld runs: a slurmd that stops leaves its jobs' step daemons running.
   if alive slurmctld; then
     local jobs
-    jobs="$(SLURM_CONF="$conf" squeue -h -o %i 2>/dev/null | paste -sd, || true)"
-    [ -n "$jobs" ] && SLURM_CONF="$conf" scancel "${jobs//,/ }" 2>/dev/null || true
+    # One job id per line; scancel takes each as its own argument (one quoted word "7 8" is refused).
+    jobs="$(SLURM_CONF="$conf" squeue -h -o %i 2>/dev/null || true)"
+    # shellcheck disable=SC2086
+    [ -n "$jobs" ] && SLURM_CONF="$conf" scancel $jobs 2>/dev/null || true
     for _ in $(seq 1 300); do [ -z "$(our_stepds)" ] && break; sleep 0.1; done
   fi
   # Then the daemons, munged last (the others authenticate through it).
   for name in slurmd-n1 slurmd-n2 slurmctld munged; do
-    if alive "$name"; then kill -TERM "$(cat "$dir/pids/$name.pid")"; fi
+    if ours "$name"; then kill -TERM "$(cat "$dir/pids/$name.pid")"; fi
   done
   for name in slurmd-n1 slurmd-n2 slurmctld munged; do
-    for _ in $(seq 1 100); do alive "$name" || break; sleep 0.1; done
-    if alive "$name"; then kill -KILL "$(cat "$dir/pids/$name.pid")" 2>/dev/null || true; sleep 0.2; fi
-    alive "$name" && left+=("$name pid $(cat "$dir/pids/$name.pid")")
+    for _ in $(seq 1 100); do ours "$name" || break; sleep 0.1; done
+    if ours "$name"; then kill -KILL "$(cat "$dir/pids/$name.pid")" 2>/dev/null || true; sleep 0.2; fi
+    if ours "$name"; then left+=("$name pid $(cat "$dir/pids/$name.pid")"); fi
   done
   # A job step daemon of this cluster that outlived the cancel: it and its tasks are ended by PID, and named.
   local stepd
