@@ -20,6 +20,8 @@ export interface SyntheticHost {
   /** Changes the points after they are made (a suspect point, a NUMA imbalance...). */
   edit?: (points: PointOutcome[]) => void;
   experiment?: string;
+  /** How the sweep ended (default completed). */
+  status?: 'completed' | 'failed' | 'interrupted';
 }
 
 export function configurationFixture(o: { biosVersion?: string; smt?: string } = {}): HostConfiguration {
@@ -62,7 +64,7 @@ export function syntheticTopology(h: SyntheticHost): Topology {
   };
 }
 
-/** Writes one completed sweep of `h` to a new database at `path`. */
+/** Writes one ended sweep of `h` (completed unless `h.status` says otherwise) to a new database at `path`. */
 export function writeHostDb(path: string, h: SyntheticHost): void {
   const store = openStore(path);
   try {
@@ -70,7 +72,7 @@ export function writeHostDb(path: string, h: SyntheticHost): void {
     const points = matrixPoints({ factor: h.speed });
     h.edit?.(points);
     store.recordPoints(id, points);
-    store.finishSweep(id, 'completed');
+    store.finishSweep(id, h.status ?? 'completed');
     const config = configurationFixture({ biosVersion: h.biosVersion, smt: h.smtOff ? 'off' : 'on' });
     store.db.prepare('UPDATE hosts SET config_json = ?').run(JSON.stringify(config));
   } finally {

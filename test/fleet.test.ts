@@ -174,7 +174,7 @@ describe('sweep fleet (CLI)', () => {
     assert.match(since.stderr, /last tuesday/);
     const none = sweep(['fleet', '--db', central, '--experiment', 'no-such-experiment']);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /no completed sweep of experiment no-such-experiment/);
+    assert.match(none.stderr, /no completed or failed sweep of experiment no-such-experiment/);
     const future = sweep(['fleet', '--db', central, '--since', '2999-01-01']);
     assert.equal(future.code, 2);
     // A minimum change of 100 % or more would name no slow host at all, without a word.

@@ -106,6 +106,46 @@ describe('cohorts and configuration', () => {
     assert.deepEqual(cohorts.map((c) => [c.name, c.members.map((m) => m.hostname)]), [['A', ['m-1', 'm-2']], ['B', ['m-4']], ['C', ['m-3']]]);
   });
 
+  test('a host alone in its cohort only by its memory is named; two hosts sharing a memory size are a cohort of their own', () => {
+    const opts = { maxImbalance: 0.1 };
+    const missingDimm = analyseMembers(
+      'unet-2d-scaling',
+      fleet([
+        { hostname: 'd-1', speed: 1, memoryMb: 385_500 },
+        { hostname: 'd-2', speed: 1, memoryMb: 385_000 },
+        { hostname: 'd-3', speed: 1, memoryMb: 386_000 },
+        { hostname: 'd-4', speed: 1, memoryMb: 352_000 }, // 32 GiB short: beyond the 5 % tolerance
+      ]),
+      opts,
+    );
+    assert.deepEqual(
+      missingDimm.outliers.map((o) => [o.hostname, o.kind, o.reason]),
+      [['d-4', 'configuration', 'memory: 344 GiB where the 3 hosts of cohort A, the same hardware otherwise, have 376 GiB to 377 GiB (a missing or failed DIMM?); alone in its cohort, its throughput has no peers to be judged against']],
+    );
+    assert.equal(missingDimm.exitCode, 1);
+    const twoSizes = analyseMembers(
+      'unet-2d-scaling',
+      fleet([
+        { hostname: 'e-1', speed: 1, memoryMb: 385_500 },
+        { hostname: 'e-2', speed: 1, memoryMb: 385_000 },
+        { hostname: 'e-3', speed: 1, memoryMb: 386_000 },
+        { hostname: 'e-4', speed: 1, memoryMb: 771_000 },
+        { hostname: 'e-5', speed: 1, memoryMb: 771_000 },
+      ]),
+      opts,
+    );
+    assert.deepEqual(twoSizes.outliers, []);
+  });
+
+  test('a sweep that ended failed still counts (its failed points are not ranked); an interrupted one does not', () => {
+    const members = fleet([
+      { hostname: 'f-1', speed: 1 },
+      { hostname: 'f-2', speed: 1, status: 'failed', edit: (points) => Object.assign(points[0]!, { status: 'failed', error: 'runner: out of memory' }) },
+      { hostname: 'f-3', speed: 1, status: 'interrupted' },
+    ]);
+    assert.deepEqual(members.map((m) => m.hostname), ['f-1', 'f-2']);
+  });
+
   test('a configuration field is judged against a strict majority; no majority is said, not guessed', () => {
     const three = fleet([
       { hostname: 'k-1', speed: 1 },

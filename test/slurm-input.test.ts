@@ -31,7 +31,7 @@ describe('sweep submit: bad input', () => {
     it(`${what}: exit 2, named, nothing written`, () => {
       const dir = mkdtempSync(join(tmpdir(), 'sweep-submit-input-'));
       try {
-        const r = submit([...args, '--spool', join(dir, 'spool'), '--into', join(dir, 'into.db')], dir);
+        const r = submit([...args, '--spool', join(dir, 'spool'), '--db', join(dir, 'into.db')], dir);
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, message);
         assert.equal(existsSync(join(dir, 'spool')), false);

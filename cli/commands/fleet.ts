@@ -15,7 +15,7 @@ export const fleetCommand: Command = {
   usage: `usage: sweep fleet [--db PATH] [--experiment NAME] [--tag T] [--since DATE] [--threshold Z]
                    [--min-change F] [--max-imbalance F] [--json]
 
-Reads each host's newest completed sweep of the experiment from a database that holds many
+Reads each host's newest ended sweep (completed, or failed with some points failed) of the experiment from a database that holds many
 hosts' sweeps (sweep merge), groups the hosts into cohorts of the same hardware (CPU model,
 sockets, physical cores, NUMA layout, memory within 5 % or 512 MiB; SMT is configuration, not
 hardware), and per cohort and point ranks the hosts by throughput with a robust score:
@@ -31,7 +31,7 @@ with one instance per node. docs/fleet.md explains each rule.
 exit codes (each outlier host and reason on its own line, "outlier HOST (cohort C): REASON"):
   0  no outlier
   1  a host is slow, differs in configuration from its cohort's majority, or has a slow NUMA node
-  2  bad input: no completed sweep matches, several experiments and no --experiment, a bad option
+  2  bad input: no ended sweep matches, several experiments and no --experiment, a bad option
   3  inconclusive: no outlier, but no throughput could be judged (every point suspect or failed, or
      fewer than ${MIN_HOSTS} hosts per cohort): rerun, or judge more hosts together
 

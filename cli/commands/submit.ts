@@ -18,7 +18,7 @@ Submits one Slurm batch job per host, each with the whole node (--exclusive, --m
 requeued). Each job runs \`sweep run <experiment.yaml>\` on its node into its own SQLite file,
 SPOOL/<host>-<job id>/sweeps.db, its output in SPOOL/<host>-<job id>.out: the spool must be on
 storage the login node and every node share, and the tool and the experiment must be at the same
-paths on the nodes. No SQLite file is written by two hosts; the host files are merged into --into
+paths on the nodes. No SQLite file is written by two hosts; the host files are merged into --db
 (as \`sweep merge\` does). The jobs, their hosts and states are recorded in
 SPOOL/submission-<time>-<first job id>.json, rewritten whole at every change.
 
@@ -34,7 +34,7 @@ options:
   --account A          the account the jobs are charged to
   --sbatch-arg ARG     one more sbatch option, passed as it is (repeat for several: --sbatch-arg=--qos=night)
   --spool DIR          where the host databases, outputs and the record go (default ${DEFAULT_SPOOL})
-  --into DB            the database the host files are merged into (default ${DEFAULT_DB})
+  --db PATH            the central database the host files are merged into (default ${DEFAULT_DB})
   --tag T              tag every host's sweep with T (e.g. fleet-2026-12-01; sweep fleet --tag T)
   --wait               follow the jobs (one squeue call per poll for all of them), print the count of
                        pending/running/done/failed jobs at every change, merge each host's database as
@@ -54,7 +54,7 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
       account: { type: 'string' },
       'sbatch-arg': { type: 'string', multiple: true },
       spool: { type: 'string' },
-      into: { type: 'string' },
+      db: { type: 'string' },
       tag: { type: 'string' },
       wait: { type: 'boolean' },
     });
@@ -66,7 +66,7 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
       throw new UserError('give either --nodes N or --nodelist LIST: the hosts to run on', { hint: "see 'sweep submit --help'" });
     }
     const hosts: HostChoice = nodes !== undefined ? { nodes } : { nodelist: nodelist! };
-    const into = str(p, 'into') ?? DEFAULT_DB;
+    const into = str(p, 'db') ?? DEFAULT_DB;
     const out = (line: string) => process.stdout.write(line + '\n');
 
     // Ctrl-C is caught from the start: while submitting, the jobs submitted so far are cancelled.

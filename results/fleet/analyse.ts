@@ -6,15 +6,17 @@ import { fleetMembers, type FleetFilter, type FleetMember } from './members.js';
 import { numaSymmetry, type NumaSymmetry } from './numa-symmetry.js';
 import { DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, MAD_TO_SIGMA, MIN_HOSTS, robustScores, standing, type Standing } from './robust-score.js';
 
-// `sweep fleet`: which hosts are out of line with their peers. Each host's newest completed sweep
+// `sweep fleet`: which hosts are out of line with their peers. Each host's newest ended sweep (completed, or failed with some points failed)
 // of the experiment (members.ts); hosts grouped into cohorts of the same hardware (cohorts.ts);
 // per cohort and point key, the hosts ranked by throughput with a robust score against the
 // cohort (robust-score.ts); configuration that differs from the cohort's majority
 // (configuration.ts); and each host's NUMA symmetry (numa-symmetry.ts).
 //
 // A host is an outlier, and the command exits 1, when it is slow on any judged point, differs
-// from its cohort's majority in any configuration field, or has a NUMA node slower than its
-// others beyond the imbalance limit. A host fast beyond the threshold is reported, not failed: it
+// from its cohort's majority in any configuration field, is alone in its cohort only by its
+// memory (the same hardware as a larger cohort, memory beyond the tolerance: a missing or failed
+// DIMM, which would otherwise leave it with no peers and no verdict), or has a NUMA node slower
+// than its others beyond the imbalance limit. A host fast beyond the threshold is reported, not failed: it
 // may be the better-configured machine, and its peers' figures say nothing is wrong with it.
 // Suspect and failed points are not ranked (their figures do not measure the machine alone).
 // With no outlier and no throughput judged anywhere (every point suspect, or fewer than 3 hosts
@@ -128,6 +130,7 @@ export function analyseMembers(experiment: string, members: readonly FleetMember
       });
     }
   }
+  for (const o of memoryOutliers(cohorts)) outliers.push(o);
   for (const n of numa) {
     const byNode = new Map<string, typeof n.slow>();
     for (const s of n.slow) byNode.set(s.node, [...(byNode.get(s.node) ?? []), s]);
@@ -165,6 +168,31 @@ export function analyseMembers(experiment: string, members: readonly FleetMember
     fast,
     exitCode: outliers.length ? 1 : cohorts.some((c) => c.points.some((p) => p.judged)) ? 0 : 3,
   };
+}
+
+/**
+ * Hosts alone in their cohort whose hardware equals a larger cohort's in everything but memory:
+ * named against the largest such cohort. Two or more hosts sharing a memory size are taken to be
+ * a memory configuration of their own, not a fault.
+ */
+function memoryOutliers(cohorts: readonly CohortAnalysis[]): FleetOutlier[] {
+  const gib = (mb: number | null) => (mb === null ? 'unknown' : `${Math.round(mb / 1024)} GiB`);
+  const range = (m: CohortAnalysis['memory_mb']) => (gib(m.min) === gib(m.max) ? gib(m.min) : `${gib(m.min)} to ${gib(m.max)}`);
+  const out: FleetOutlier[] = [];
+  for (const alone of cohorts.filter((c) => c.hosts.length === 1)) {
+    const key = JSON.stringify(alone.key);
+    const peers = cohorts.filter((c) => c !== alone && c.hosts.length > 1 && JSON.stringify(c.key) === key).sort((a, b) => b.hosts.length - a.hosts.length)[0];
+    if (!peers) continue;
+    out.push({
+      hostname: alone.hosts[0]!,
+      cohort: alone.name,
+      kind: 'configuration',
+      reason:
+        `memory: ${gib(alone.memory_mb.min)} where the ${peers.hosts.length} hosts of cohort ${peers.name}, the same hardware otherwise, have ${range(peers.memory_mb)} ` +
+        `(a missing or failed DIMM?); alone in its cohort, its throughput has no peers to be judged against`,
+    });
+  }
+  return out;
 }
 
 function analyseCohort(c: Cohort, threshold: number, minChange: number): CohortAnalysis {

@@ -3,8 +3,9 @@ import type { HostConfiguration } from '../../common/host-config.js';
 import type { HostRecord, PointRecord, Store, SweepRecord } from '../store/store.js';
 import { hostFromRow, sweepFromRow } from '../store/records.js';
 
-// Who is in the fleet: each host's newest completed sweep of one experiment, from a merged
-// database. A host is a hostname: a machine whose BIOS or DIMMs changed has a new `hosts` row
+// Who is in the fleet: each host's newest ended sweep of one experiment (completed, or failed:
+// every point ran, some failed; its failed points are listed as not ranked), from a merged
+// database. Interrupted and running sweeps are left out. A host is a hostname: a machine whose BIOS or DIMMs changed has a new `hosts` row
 // (its fingerprint changed) but is still the same machine, judged by its newest sweep.
 
 export interface FleetFilter {
@@ -45,7 +46,7 @@ export function fleetMembers(store: Store, filter: FleetFilter = {}): FleetSelec
   const rows = store.db
     .prepare(
       `SELECT s.* FROM sweeps s
-       WHERE s.status = 'completed'
+       WHERE s.status IN ('completed', 'failed')
          AND (:experiment IS NULL OR s.name = :experiment)
          AND (:since IS NULL OR s.started_at >= :since)
          AND (:tag IS NULL OR s.tag = :tag OR EXISTS (SELECT 1 FROM sweep_tags t WHERE t.sweep_id = s.id AND t.tag = :tag))
@@ -60,13 +61,15 @@ export function fleetMembers(store: Store, filter: FleetFilter = {}): FleetSelec
       filter.tag !== undefined ? `tagged ${filter.tag}` : '',
       filter.since !== undefined ? `started since ${filter.since}` : '',
     ].filter(Boolean);
-    throw new UserError(`no completed sweep${what.length ? ` ${what.join(', ')}` : ''} in this database`, {
+    throw new UserError(`no completed or failed sweep${what.length ? ` ${what.join(', ')}` : ''} in this database`, {
       location: { file: store.path },
-      hint: 'merge the hosts\' databases into it first (sweep merge <db>... --into <db>)',
+      hint: what.length
+        ? 'see what it holds with sweep query sweeps --db <db>, and loosen --experiment, --tag or --since'
+        : 'merge the hosts\' databases into it first (sweep merge <db>... --into <db>)',
     });
   }
   if (experiments.length > 1) {
-    throw new UserError('the database holds completed sweeps of several experiments; name one', {
+    throw new UserError('the database holds sweeps of several experiments; name one', {
       location: { file: store.path },
       value: experiments.join(', '),
       hint: `pass --experiment ${experiments[0]}`,

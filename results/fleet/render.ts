@@ -13,7 +13,7 @@ export function renderFleet(a: FleetAnalysis, format: 'text' | 'json'): string {
   const scope = [a.filter.tag !== undefined ? `tag ${a.filter.tag}` : '', a.filter.since !== undefined ? `since ${a.filter.since}` : ''].filter(Boolean);
   const out = [
     `fleet: experiment ${a.experiment}: ${hosts} host${hosts === 1 ? '' : 's'} in ${a.cohorts.length} cohort${a.cohorts.length === 1 ? '' : 's'}, ` +
-      `each host's newest completed sweep${scope.length ? ` (${scope.join(', ')})` : ''}`,
+      `each host's newest ended sweep${scope.length ? ` (${scope.join(', ')})` : ''}`,
     `rule: ${a.rule.text}; NUMA symmetry: a node more than ${Math.round(a.rule.maxImbalance * 100)} % slower than the host's fastest node`,
     '',
   ];

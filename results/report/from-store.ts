@@ -54,12 +54,12 @@ export function firstJob(store: Store, sweep: SweepRecord): RunnerJob | null {
 }
 
 /**
- * The fleet analysis of the sweep's experiment, when its database holds completed sweeps of it
+ * The fleet analysis of the sweep's experiment, when its database holds ended sweeps of it
  * from more than one host (a merged database); undefined otherwise.
  */
 export function reportFleet(store: Store, sweep: SweepRecord, maxImbalance: number): FleetAnalysis | undefined {
   const hosts = store.db
-    .prepare(`SELECT count(DISTINCT h.hostname) FROM sweeps s JOIN hosts h ON h.id = s.host_id WHERE s.name = ? AND s.status = 'completed'`)
+    .prepare(`SELECT count(DISTINCT h.hostname) FROM sweeps s JOIN hosts h ON h.id = s.host_id WHERE s.name = ? AND s.status IN ('completed', 'failed')`)
     .pluck()
     .get(sweep.name) as number;
   return hosts > 1 ? analyseFleet(store, { experiment: sweep.name, maxImbalance }) : undefined;

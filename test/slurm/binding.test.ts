@@ -27,7 +27,7 @@ describe('binding: slurm on a real cluster', { skip: noClusterSkip }, () => {
     const into = join(dir, 'binding.db');
     const r = spawnSync(
       process.execPath,
-      [sweepBin, 'submit', packagePath('test', 'slurm', 'binding-slurm.yaml'), '--slurm', '--nodelist', 'n1', '--spool', join(dir, 'spool'), '--into', into, '--wait'],
+      [sweepBin, 'submit', packagePath('test', 'slurm', 'binding-slurm.yaml'), '--slurm', '--nodelist', 'n1', '--spool', join(dir, 'spool'), '--db', into, '--wait'],
       { encoding: 'utf8', cwd: dir },
     );
     assert.equal(r.status, 0, r.stdout + r.stderr);

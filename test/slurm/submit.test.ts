@@ -104,7 +104,7 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
   it('runs the smoke experiment on both nodes and merges both hosts into the central database', async () => {
     const into = join(dir, 'central.db');
     const spool = join(dir, 'spool-smoke');
-    const sub = submitting([packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-2]', '--spool', spool, '--into', into, '--tag', 'fleet-night', '--wait']);
+    const sub = submitting([packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-2]', '--spool', spool, '--db', into, '--tag', 'fleet-night', '--wait']);
     const code = await sub.exit;
     assert.equal(code, 0, sub.output());
     const out = sub.output();
@@ -145,7 +145,7 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
     const allJobs = () => run('squeue', ['-h', '-t', 'all', '-o', '%i']).trim();
     const before = allJobs();
     const spool = join(dir, 'spool-unknown');
-    const r = spawnSync(process.execPath, [sweepBin, 'submit', packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-3]', '--spool', spool, '--into', join(dir, 'unknown.db')], {
+    const r = spawnSync(process.execPath, [sweepBin, 'submit', packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-3]', '--spool', spool, '--db', join(dir, 'unknown.db')], {
       encoding: 'utf8',
     });
     assert.equal(r.status, 2, r.stdout + r.stderr);
@@ -155,7 +155,7 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
 
   it('names a job whose node fails mid-way with its host and state, and still merges the other host', async () => {
     const into = join(dir, 'node-fail.db');
-    const sub = submitting([longSmoke(6), '--slurm', '--nodelist', 'n1,n2', '--spool', join(dir, 'spool-fail'), '--into', into, '--wait']);
+    const sub = submitting([longSmoke(6), '--slurm', '--nodelist', 'n1,n2', '--spool', join(dir, 'spool-fail'), '--db', into, '--wait']);
     const jobs = await sub.jobs;
     const failing = jobs.get('n2')!;
     await untilRunning([failing]);
@@ -176,7 +176,7 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
   });
 
   it('Ctrl-C during --wait cancels the jobs it submitted', async () => {
-    const sub = submitting([longSmoke(6), '--slurm', '--nodes', '2', '--spool', join(dir, 'spool-int'), '--into', join(dir, 'int.db'), '--wait']);
+    const sub = submitting([longSmoke(6), '--slurm', '--nodes', '2', '--spool', join(dir, 'spool-int'), '--db', join(dir, 'int.db'), '--wait']);
     const ids = [...(await sub.jobs).values()];
     assert.equal(ids.length, 2);
     await untilRunning(ids);
