@@ -136,8 +136,14 @@ export async function followSubmission(submission: Submission, recordPath: strin
       }
       if (submission.jobs.every(ended)) return { allMerged: failed.length === 0 && submission.jobs.every((j) => j.merged), failed, cancelled: [] };
       if (signal.aborted) {
-        const ids = submission.jobs.filter((j) => !ended(j)).map((j) => j.job_id);
+        const open = submission.jobs.filter((j) => !ended(j));
+        const ids = open.map((j) => j.job_id);
         await scancel(ids);
+        // The record says what was done to them, not the last state polled before Ctrl-C.
+        for (const job of open) {
+          Object.assign(job, { state: 'CANCELLED', phase: jobPhase('CANCELLED'), reason: 'cancelled by sweep submit (Ctrl-C)', merge_note: 'not merged: cancelled before it ended' });
+        }
+        writeSubmission(recordPath, submission);
         return { allMerged: false, failed, cancelled: ids };
       }
       await pause(opts.pollSeconds, signal);

@@ -185,6 +185,12 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
     const out = sub.output();
     assert.equal(code, 130, out);
     assert.match(out, new RegExp(`^cancelled job\\(s\\) ${ids.join(',')} \\(scancel\\)`, 'm'));
+    // The submission record says so, not the state last polled before Ctrl-C.
+    const spool = join(dir, 'spool-int');
+    const record = JSON.parse(readFileSync(join(spool, readdirSync(spool).find((f) => f.startsWith('submission-'))!), 'utf8')) as {
+      jobs: { state: string; merged: boolean }[];
+    };
+    assert.deepEqual(record.jobs.map((j) => [j.state, j.merged]), [['CANCELLED', false], ['CANCELLED', false]]);
     // Slurm says so too: both jobs ended CANCELLED.
     for (;;) {
       const states = jobStates(ids);
