@@ -104,7 +104,12 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
   it('runs the smoke experiment on both nodes and merges both hosts into the central database', async () => {
     const into = join(dir, 'central.db');
     const spool = join(dir, 'spool-smoke');
-    const sub = submitting([packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-2]', '--spool', spool, '--db', into, '--tag', 'fleet-night', '--wait']);
+    // The two nodes share this machine's CPUs: the jobs (one name, sweep-smoke) run one after the
+    // other (--dependency=singleton, passed through --sbatch-arg), so neither loads the other's.
+    const sub = submitting([
+      packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n[1-2]', '--spool', spool, '--db', into, '--tag', 'fleet-night',
+      '--sbatch-arg=--dependency=singleton', '--wait',
+    ]);
     const code = await sub.exit;
     assert.equal(code, 0, sub.output());
     const out = sub.output();
@@ -126,15 +131,30 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
     assert.deepEqual(record.jobs.map((j) => [j.host, j.state, j.merged]), [['n1', 'COMPLETED', true], ['n2', 'COMPLETED', true]]);
     assert.notEqual(record.jobs[0]!.db, record.jobs[1]!.db);
     // sweep fleet reads the merged database: both hosts (same hardware) in one cohort, each with
-    // its sweep. Two hosts sharing one machine's CPUs cannot be ranked (a robust score needs 3
-    // hosts, and each one's points are often suspect for the other's load): fleet says so, exit 3 (inconclusive).
+    // its sweep, ranked per point by throughput (fastest first). Two hosts cannot be judged (a
+    // robust score needs 3): fleet says so, exit 3 (inconclusive). A point another process loaded
+    // is listed as not ranked, with its reason.
     const fleet = spawnSync(process.execPath, [sweepBin, 'fleet', '--db', into, '--tag', 'fleet-night', '--json'], { encoding: 'utf8' });
     assert.equal(fleet.status, 3, fleet.stderr);
-    const report = JSON.parse(fleet.stdout) as { cohorts: { hosts: string[]; summaries: { hostname: string; verdict: string }[] }[]; outliers: unknown[] };
+    type Ranking = { key: string; judged: boolean; why: string | null; ranked: { hostname: string; throughput_ips: number }[]; notRanked: { hostname: string; why: string }[] };
+    const report = JSON.parse(fleet.stdout) as {
+      cohorts: { hosts: string[]; summaries: { hostname: string; verdict: string }[]; points: Ranking[] }[];
+      outliers: unknown[];
+    };
     assert.equal(report.cohorts.length, 1);
-    assert.deepEqual([...report.cohorts[0]!.hosts].sort(), ['n1', 'n2']);
-    assert.deepEqual(report.cohorts[0]!.summaries.map((h) => [h.hostname, h.verdict]).sort(), [['n1', 'cannot judge'], ['n2', 'cannot judge']]);
+    const cohort = report.cohorts[0]!;
+    assert.deepEqual([...cohort.hosts].sort(), ['n1', 'n2']);
+    assert.deepEqual(cohort.summaries.map((h) => [h.hostname, h.verdict]).sort(), [['n1', 'cannot judge'], ['n2', 'cannot judge']]);
     assert.deepEqual(report.outliers, []);
+    assert.equal(cohort.points.length, 4);
+    for (const p of cohort.points) {
+      assert.deepEqual([...p.ranked.map((r) => r.hostname), ...p.notRanked.map((r) => r.hostname)].sort(), ['n1', 'n2'], p.key);
+      const tput = p.ranked.map((r) => r.throughput_ips);
+      assert.deepEqual(tput, [...tput].sort((a, b) => b - a), `${p.key}: fastest first`);
+      assert.equal(p.judged, false);
+      if (p.ranked.length === 2) assert.match(p.why ?? '', /3/, `${p.key}: why it cannot be judged`);
+      for (const r of p.notRanked) assert.match(r.why, /^suspect: /, `${p.key}: ${r.hostname}`);
+    }
     // Merging again adds nothing: the central database holds each sweep once.
     const again = spawnSync(process.execPath, [sweepBin, 'merge', ...record.jobs.map((j) => j.db), '--into', into], { encoding: 'utf8' });
     assert.equal(again.status, 0, again.stderr);
