@@ -119,9 +119,10 @@ exit codes:
         return 130;
       }
       const q = outcome.qualification;
+      // The verdict first: a file that cannot be written must not hide it.
+      process.stdout.write(renderQualification(q));
       if (junit !== undefined) writeWhole(junit, qualificationJunit(q), 'JUnit report');
       if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
-      process.stdout.write(renderQualification(q));
       return q.exitCode;
     });
   },
