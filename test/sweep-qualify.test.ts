@@ -232,4 +232,46 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     assert.deepEqual(readdirSync(out), [night2.slice(out.length + 1)], 'the first night rotated out (--keep 1)');
     assert.match(readFileSync(join(night2, 'summary.md'), 'utf8'), /^# Nightly qualification .*: exit 2/);
   });
+
+  it('a SIGTERM to the script alone stops the sweep it runs: exit 130, the night recorded, no sweep left running', async () => {
+    const smoke = join(dir, 'smoke.yaml');
+    copyFileSync(packagePath('experiments', 'smoke.yaml'), smoke);
+    const nightDb = join(dir, 'stopped.db');
+    const out = join(dir, 'stopped-nights');
+    const running = () => (existsSync(nightDb) ? rows<{ id: number }>("SELECT id FROM sweeps WHERE status = 'running'") : []);
+    // The poll reads this test's database: `rows` reads `db`, so point it there for the while.
+    const testDb = db;
+    db = nightDb;
+    try {
+      // A night refused because another sweep holds the host never runs one: try again (at most 20 nights).
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        const child = spawn(process.execPath, [script, smoke, '--db', nightDb, '--out', out, '--previews', '0', '--no-confirm', '--allowed-cpus', '0-1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+        let caught = false;
+        while (child.exitCode === null) {
+          if (running().length > 0) {
+            caught = true;
+            child.kill('SIGTERM');
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const code = await exited;
+        if (!caught) continue;
+        assert.equal(code, 130, stdout);
+        assert.match(stdout, /^smoke: exit 130 \(no report\)$/m);
+        const night = resolve(dir, /results in (\S+)/.exec(stdout)![1]!);
+        assert.equal((JSON.parse(readFileSync(join(night, 'nightly.json'), 'utf8')) as { exit_code: number }).exit_code, 130);
+        assert.match(readFileSync(join(night, 'smoke', 'qualify.log'), 'utf8'), /SIGTERM: stopping; finished points are kept/);
+        assert.deepEqual(running(), [], 'the sweep stopped with the night');
+        assert.deepEqual(rows<{ status: string }>("SELECT status FROM sweeps ORDER BY id DESC LIMIT 1"), [{ status: 'interrupted' }]);
+        return;
+      }
+      assert.fail('no night got to run a sweep in 20 attempts');
+    } finally {
+      db = testDb;
+    }
+  });
 });
