@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { formatLocation, UserError } from '../common/errors.js';
+import { formatLocation, isUserError, UserError } from '../common/errors.js';
 import { nearest } from '../common/nearest.js';
 import { openStore, type Store } from '../results/store/store.js';
 import { isSweepId, resolveBaseline, type ResolvedBaseline } from '../results/baselines.js';
@@ -118,7 +118,17 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
   if (again.size === 0) return { kind: 'judged', qualification: first, summary };
   const rerunProgress = opts.newProgress();
   rerunProgress.message(`--confirm: measuring ${again.size} point(s) again before judging: ${[...again.keys()].join('; ')}`);
-  const rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: again });
+  let rerun: SweepSummary;
+  try {
+    rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: again });
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    // Refused before anything was measured again (another sweep took the host meanwhile): the
+    // first verdict stands, saying that it was not confirmed and why.
+    const note = `--confirm: ${again.size} point(s) not measured again, the verdict is the first measurement's: ${err.message}`;
+    rerunProgress.message(`warning: ${note}`);
+    return { kind: 'judged', qualification: { ...first, notes: [...first.notes, note] }, summary };
+  }
   if (rerun.status === 'interrupted') return { kind: 'interrupted', summary: rerun };
   return { kind: 'judged', qualification: withConfirmed(judge(), again), summary: rerun };
 }

@@ -9,6 +9,10 @@ import { packagePath } from '../common/paths.js';
 import { writeVerdictExperiment } from '../bench/lib/verdict-experiment.js';
 import { sweepCli } from '../bench/lib/sweep-cli.js';
 import { markdownTable, validateJunit } from './qualify-report-checks.js';
+import { qualify as qualifyInProcess } from '../orchestrator/qualify.js';
+import { createProgress } from '../orchestrator/progress.js';
+import { RUN_DIR_ENV, SweepRegistration } from '../orchestrator/sweep-lock.js';
+import { DEFAULT_AGGREGATE_LIMITS } from '../orchestrator/launch/aggregate.js';
 
 // `sweep qualify` on real sweeps of experiments/verdict.yaml (two numactl-bound points on CPUs
 // 0-1, short windows) with a qualify: section, through the real CLI, and scripts/nightly.mjs on
@@ -159,6 +163,49 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, new RegExp(`cannot be promoted: 2 suspect point\\(s\\): ${ONE}, ${TWO}`));
   });
+  it('--confirm refused because another sweep took the host after the first measurement: the first verdict stands, saying so', async () => {
+    // A reference no machine reaches makes ONE fail, so --confirm wants it measured again; the
+    // moment it asks (its second progress sink), a sweep of this test process holds the host.
+    const file = writeVerdictExperiment(join(dir, 'unreachable.yaml'));
+    appendFileSync(file, `qualify:\n  references:\n    - cpu_model: '.'\n      points: { '${ONE}': 1000000000 }\n`);
+    const runDir = mkdtempSync(join(tmpdir(), 'sweep-qualify-run-'));
+    const previousRunDir = process.env[RUN_DIR_ENV];
+    process.env[RUN_DIR_ENV] = runDir;
+    let other: SweepRegistration | undefined;
+    let sinks = 0;
+    try {
+      const outcome = await qualifyInProcess({
+        experimentFile: file,
+        db: join(dir, 'refused-confirm.db'),
+        tag: null,
+        allowedCpus: '0-1',
+        signal: new AbortController().signal,
+        // Other tests' load must not make ONE suspect (inconclusive whatever its figure).
+        limits: { ...DEFAULT_AGGREGATE_LIMITS, maxForeignLoad: 1 },
+        confirm: true,
+        newProgress: () => {
+          if (++sinks === 2) other = SweepRegistration.claim(join(dir, 'other.db'), true);
+          return createProgress();
+        },
+      });
+      assert.equal(sinks, 2, 'the rerun was asked for');
+      assert.equal(outcome.kind, 'judged');
+      if (outcome.kind !== 'judged') return;
+      const q = outcome.qualification;
+      // ONE fails, unless throttling or imbalance made it suspect: then it is inconclusive, never a pass.
+      const one = q.rows.find((r) => r.group === ONE && r.check === 'throughput')!;
+      if (one.verdict === 'fail') assert.deepEqual([q.verdict, q.exitCode], ['regression', 1]);
+      else assert.match(one.reason, /^suspect: /, JSON.stringify(one));
+      assert.deepEqual(q.confirmed, []);
+      assert.ok(q.notes.some((n) => /^--confirm: \d point\(s\) not measured again, the verdict is the first measurement's: another sweep is running on this host/.test(n)), q.notes.join('\n'));
+    } finally {
+      other?.release();
+      if (previousRunDir === undefined) delete process.env[RUN_DIR_ENV];
+      else process.env[RUN_DIR_ENV] = previousRunDir;
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
   it("a machine that does not meet the experiment's host: expectations is refused before it runs; --force runs it, judged a host mismatch", () => {
     const file = join(dir, 'elsewhere.yaml');
     writeFileSync(file, readFileSync(experiment, 'utf8') + `
