@@ -285,7 +285,16 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     copyFileSync(packagePath('experiments', 'smoke.yaml'), smoke);
     const nightDb = join(dir, 'stopped.db');
     const out = join(dir, 'stopped-nights');
-    const running = () => (existsSync(nightDb) ? rows<{ id: number }>("SELECT id FROM sweeps WHERE status = 'running'") : []);
+    const running = (): { id: number }[] => {
+      if (!existsSync(nightDb)) return [];
+      try {
+        return rows<{ id: number }>("SELECT id FROM sweeps WHERE status = 'running'");
+      } catch (err) {
+        // The night's database is being created (or migrated): no sweep in it yet.
+        if (/no such table|database is locked/.test((err as Error).message)) return [];
+        throw err;
+      }
+    };
     // The poll reads this test's database: `rows` reads `db`, so point it there for the while.
     const testDb = db;
     db = nightDb;
