@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
-import { formatLocation, UserError } from '../common/errors.js';
+import { formatLocation, isUserError, UserError } from '../common/errors.js';
+import { nearest } from '../common/nearest.js';
 import { openStore, type Store } from '../results/store/store.js';
 import { isSweepId, resolveBaseline, type ResolvedBaseline } from '../results/baselines.js';
 import { pointsToConfirm, qualifySweep, withConfirmed, type ApplicableReference, type Qualification, type Reference } from '../results/qualify/judge.js';
+import { expandMatrix } from './experiment/expand.js';
 import { loadExperiment } from './experiment/load.js';
+import { loadTopology } from './topology/load.js';
 import type { Experiment } from './experiment/types.js';
 import { runSweep, type SweepOptions, type SweepSummary } from './sweep.js';
 import type { ProgressSink } from './progress.js';
@@ -41,6 +44,27 @@ function checkBaselineId(exp: Experiment, ref: number | string, db: string): voi
   }
 }
 
+/**
+ * Every point a reference lists must be a point of the matrix: a misspelt key would otherwise be
+ * judged "missing" and fail a sound machine. Bad input, exit 2, before anything runs.
+ */
+async function checkReferencePoints(exp: Experiment, opts: QualifyOptions): Promise<void> {
+  if (exp.qualify.references.length === 0) return;
+  const { points, skipped } = expandMatrix(exp, await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus }));
+  const keys = [...points, ...skipped].map((p) => p.key);
+  for (const r of exp.qualify.references) {
+    for (const key of Object.keys(r.points)) {
+      if (keys.includes(key)) continue;
+      const near = nearest(key, keys);
+      throw new UserError(`qualify.references: '${key}' is not a point of the experiment's matrix`, {
+        location: r.location,
+        value: key,
+        hint: near ? `did you mean '${near}'? (\`sweep plan\` lists the point keys)` : '`sweep plan` lists the point keys',
+      });
+    }
+  }
+}
+
 /** The experiment's reference for this CPU model: its first entry whose pattern matches. */
 function referenceFor(exp: Experiment, cpuModel: string): ApplicableReference | null {
   const r = exp.qualify.references.find((ref) => ref.pattern.test(cpuModel));
@@ -65,6 +89,7 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
   const exp = loadExperiment(opts.experimentFile);
   const ref = opts.baseline ?? exp.qualify.baseline;
   checkBaselineId(exp, ref, opts.db);
+  await checkReferencePoints(exp, opts);
   const progress = opts.newProgress();
   if (!exp.qualify.written) progress.message(`${exp.file} has no qualify: section: judged by its defaults (baseline latest)`);
 
@@ -93,7 +118,17 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
   if (again.size === 0) return { kind: 'judged', qualification: first, summary };
   const rerunProgress = opts.newProgress();
   rerunProgress.message(`--confirm: measuring ${again.size} point(s) again before judging: ${[...again.keys()].join('; ')}`);
-  const rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: again });
+  let rerun: SweepSummary;
+  try {
+    rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: again });
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    // Refused before anything was measured again (another sweep took the host meanwhile): the
+    // first verdict stands, saying that it was not confirmed and why.
+    const note = `--confirm: ${again.size} point(s) not measured again, the verdict is the first measurement's: ${err.message}`;
+    rerunProgress.message(`warning: ${note}`);
+    return { kind: 'judged', qualification: { ...first, notes: [...first.notes, note] }, summary };
+  }
   if (rerun.status === 'interrupted') return { kind: 'interrupted', summary: rerun };
   return { kind: 'judged', qualification: withConfirmed(judge(), again), summary: rerun };
 }

@@ -102,6 +102,29 @@ function writeWhole(file, text) {
   fs.renameSync(temporary, file);
 }
 
+/** The sweep command running now, and the signal that stopped the night, if one did. */
+let running = null;
+let stoppedBy = null;
+// A signal to this script alone (kill, a CI job cancelled) reaches the sweep command too: it stops
+// its sweep and exits 130, the night is recorded and the experiments after it are not run. (A
+// second signal is ignored by the sweep command, so one sent to the whole group is no harm.)
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stoppedBy = signal;
+    running?.kill(signal);
+  });
+}
+
+/** Runs bin/sweep.js with `args` to its end; a signal to the night is passed on to it. */
+async function sweep(args) {
+  running = $({ nothrow: true, quiet: true })`${process.execPath} ${SWEEP} ${args}`;
+  try {
+    return await running;
+  } finally {
+    running = null;
+  }
+}
+
 async function qualifyOne(s, night, file) {
   const name = path.basename(file).replace(/\.ya?ml$/i, '');
   const folder = path.join(night, name);
@@ -111,14 +134,14 @@ async function qualifyOne(s, night, file) {
   if (s.confirm) args.push('--confirm');
   if (s.allowedCpus !== undefined) args.push('--allowed-cpus', String(s.allowedCpus));
   const started = new Date().toISOString();
-  const run = await $({ nothrow: true, quiet: true })`${process.execPath} ${SWEEP} ${args}`;
+  const run = await sweep(args);
   let log = `$ sweep ${args.join(' ')}\n${run.stdout}${run.stderr}`;
   const code = run.exitCode ?? 130;
   const verdict = /^verdict: (.*)$/m.exec(run.stdout)?.[1] ?? `exit ${code}`;
   let report = null;
   // A sweep exists unless qualify stopped before it ran (bad input): report it.
-  if (code !== 2 || /^qualify '/m.test(run.stdout)) {
-    const r = await $({ nothrow: true, quiet: true })`${process.execPath} ${SWEEP} report ${tag} --db ${s.db} --out ${path.join(folder, 'report')} --previews ${s.previews}`;
+  if ((code !== 2 || /^qualify '/m.test(run.stdout)) && stoppedBy === null) {
+    const r = await sweep(['report', tag, '--db', s.db, '--out', path.join(folder, 'report'), '--previews', String(s.previews)]);
     log += `\n$ sweep report ${tag}\n${r.stdout}${r.stderr}`;
     report = r.exitCode === 0 ? path.join(name, 'report', 'index.html') : null;
   }
@@ -135,11 +158,14 @@ process.stdout.write(`nightly: ${s.experiments.length} experiment(s), results in
 
 const results = [];
 for (const file of s.experiments) {
+  if (stoppedBy !== null) break;
   const result = await qualifyOne(s, night, file);
   results.push(result);
   if (result.exit_code === 130) break; // interrupted: the rest of the night is not run
 }
-const exitCode = SEVERITY.find((code) => results.some((r) => r.exit_code === code)) ?? Math.max(...results.map((r) => r.exit_code));
+// A night stopped by a signal is interrupted whatever its experiments said.
+const exitCode =
+  stoppedBy !== null ? 130 : (SEVERITY.find((code) => results.some((r) => r.exit_code === code)) ?? Math.max(...results.map((r) => r.exit_code)));
 writeWhole(path.join(night, 'nightly.json'), JSON.stringify({ night: path.basename(night), db: s.db, exit_code: exitCode, experiments: results }, null, 2) + '\n');
 const summaries = results.map((r) => {
   const file = path.join(night, r.name, 'summary.md');

@@ -211,6 +211,9 @@ describe('a changed configuration', () => {
     ]);
     const otherBox = { ...serverConfig(), system: { ...serverConfig().system, serial: 'BQWL00000001' } };
     assert.deepEqual(compareHosts(a, hostFingerprint(topologyFixture({ config: otherBox }))).map((d) => [d.field, d.kind]), [['config.system_serial', 'machine']]);
+    // A serial readable on one run only (dmidecode as root, not as a user) is not another machine.
+    const unread = { ...serverConfig(), system: { ...serverConfig().system, serial: null } };
+    assert.deepEqual(compareHosts(hostFingerprint(topologyFixture({ config: unread })), a).map((d) => [d.field, d.kind]), [['config.system_serial', 'configuration']]);
     const notCaptured = hostFingerprint(topologyFixture());
     assert.deepEqual(compareHosts(notCaptured, a), [{ field: 'config.captured', a: 'not recorded', b: 'recorded', kind: 'configuration' }]);
   });

@@ -13,7 +13,7 @@ import { pointsToConfirm, qualifySweep, withConfirmed, type Qualification } from
 import { qualificationJunit } from '../results/qualify/junit.js';
 import { qualificationMarkdown } from '../results/qualify/markdown.js';
 import { openStore, type PointMeasures, type Store } from '../results/store/store.js';
-import { matrixPoints, paramsFixture, pointKey, sweepStartFixture } from './results-fixtures.js';
+import { matrixPoints, paramsFixture, pointKey, pointOutcomeFixture, sweepStartFixture } from './results-fixtures.js';
 import { markdownTable, validateJunit } from './qualify-report-checks.js';
 
 // Qualification without running sweeps: the qualify: section as loaded, baselines resolved,
@@ -217,6 +217,16 @@ describe('verdicts on stored sweeps', () => {
     assert.equal(q.rows.filter((r) => r.verdict === 'not judged').length, 24, 'every point shown, not judged');
   });
 
+  test('no baseline, but a point failed and the sweep did not complete: a regression, exit 1, not inconclusive', () => {
+    const points = matrixPoints({ ci: 0.01 }).map((p) => (p.key === SLOW ? pointOutcomeFixture({ params: p.params, status: 'failed' }) : p));
+    const id = sweep('first-night-failed', points, { status: 'interrupted' });
+    const q = qualifySweep(store, id, { kind: 'none', why: 'no baseline: none yet' }, rules);
+    assert.deepEqual([q.verdict, q.exitCode], ['regression', 1]);
+    const failing = q.rows.filter((r) => r.verdict === 'fail').map((r) => [r.group, r.check]);
+    assert.deepEqual(failing, [['sweep', 'sweep'], [SLOW, 'status']]);
+    assert.match(q.rows.find((r) => r.group === SLOW)!.reason, /^failed: instance 1 killed by SIGKILL/);
+  });
+
   test('absolute references judge by the interval: below fails, straddling is inconclusive, missing fails', () => {
     const m = (tp: number, ci: number, over: Partial<PointMeasures> = {}): PointMeasures => ({
       key: 'k', status: 'ok', error: null, throughput_ips: tp, latency_p50_ms: 1, latency_p99_ms: 2, dice: 0.9, throughput_repeats: [tp],
@@ -281,6 +291,18 @@ describe('sweep promote and sweep prune through the CLI', () => {
     assert.ok(!existsSync(missing), 'no database created');
     assert.equal(cli('promote', '1', '--tag', '7', '--db', join(dir, 'sweeps.db')).status, 2);
     assert.match(cli('prune', '--db', join(dir, 'sweeps.db')).stderr, /missing --keep-days/);
+  });
+
+  test('qualify refuses a reference listing a point the matrix does not have (exit 2, nothing run), naming the nearest key', () => {
+    const file = join(dir, 'misspelt-reference.yaml');
+    const db = join(dir, 'misspelt-reference.db');
+    const written = 'bs=2,inst=1,cpi=auto,bind=none,prof=defualt,eng=onnxruntime,smt=0';
+    writeFileSync(file, `${EXPERIMENT}qualify:\n  references:\n    - cpu_model: '.'\n      points: { '${written}': 100 }\n`);
+    const r = cli('qualify', file, '--db', db);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /misspelt-reference\.yaml:\d+:\d+ .*'bs=2,inst=1,cpi=auto,bind=none,prof=defualt,eng=onnxruntime,smt=0' is not a point of the experiment's matrix/);
+    assert.match(r.stderr, /did you mean 'bs=2,inst=1,cpi=auto,bind=none,prof=default,eng=onnxruntime,smt=0'/);
+    assert.ok(!existsSync(db), 'nothing run, no database created');
   });
 
   test('a dry run lists what it would delete and keeps it', () => {

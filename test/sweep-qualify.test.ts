@@ -9,6 +9,10 @@ import { packagePath } from '../common/paths.js';
 import { writeVerdictExperiment } from '../bench/lib/verdict-experiment.js';
 import { sweepCli } from '../bench/lib/sweep-cli.js';
 import { markdownTable, validateJunit } from './qualify-report-checks.js';
+import { qualify as qualifyInProcess } from '../orchestrator/qualify.js';
+import { createProgress } from '../orchestrator/progress.js';
+import { RUN_DIR_ENV, SweepRegistration } from '../orchestrator/sweep-lock.js';
+import { DEFAULT_AGGREGATE_LIMITS } from '../orchestrator/launch/aggregate.js';
 
 // `sweep qualify` on real sweeps of experiments/verdict.yaml (two numactl-bound points on CPUs
 // 0-1, short windows) with a qualify: section, through the real CLI, and scripts/nightly.mjs on
@@ -159,6 +163,49 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, new RegExp(`cannot be promoted: 2 suspect point\\(s\\): ${ONE}, ${TWO}`));
   });
+  it('--confirm refused because another sweep took the host after the first measurement: the first verdict stands, saying so', async () => {
+    // A reference no machine reaches makes ONE fail, so --confirm wants it measured again; the
+    // moment it asks (its second progress sink), a sweep of this test process holds the host.
+    const file = writeVerdictExperiment(join(dir, 'unreachable.yaml'));
+    appendFileSync(file, `qualify:\n  references:\n    - cpu_model: '.'\n      points: { '${ONE}': 1000000000 }\n`);
+    const runDir = mkdtempSync(join(tmpdir(), 'sweep-qualify-run-'));
+    const previousRunDir = process.env[RUN_DIR_ENV];
+    process.env[RUN_DIR_ENV] = runDir;
+    let other: SweepRegistration | undefined;
+    let sinks = 0;
+    try {
+      const outcome = await qualifyInProcess({
+        experimentFile: file,
+        db: join(dir, 'refused-confirm.db'),
+        tag: null,
+        allowedCpus: '0-1',
+        signal: new AbortController().signal,
+        // Other tests' load must not make ONE suspect (inconclusive whatever its figure).
+        limits: { ...DEFAULT_AGGREGATE_LIMITS, maxForeignLoad: 1 },
+        confirm: true,
+        newProgress: () => {
+          if (++sinks === 2) other = SweepRegistration.claim(join(dir, 'other.db'), true);
+          return createProgress();
+        },
+      });
+      assert.equal(sinks, 2, 'the rerun was asked for');
+      assert.equal(outcome.kind, 'judged');
+      if (outcome.kind !== 'judged') return;
+      const q = outcome.qualification;
+      // ONE fails, unless throttling or imbalance made it suspect: then it is inconclusive, never a pass.
+      const one = q.rows.find((r) => r.group === ONE && r.check === 'throughput')!;
+      if (one.verdict === 'fail') assert.deepEqual([q.verdict, q.exitCode], ['regression', 1]);
+      else assert.match(one.reason, /^suspect: /, JSON.stringify(one));
+      assert.deepEqual(q.confirmed, []);
+      assert.ok(q.notes.some((n) => /^--confirm: \d point\(s\) not measured again, the verdict is the first measurement's: another sweep is running on this host/.test(n)), q.notes.join('\n'));
+    } finally {
+      other?.release();
+      if (previousRunDir === undefined) delete process.env[RUN_DIR_ENV];
+      else process.env[RUN_DIR_ENV] = previousRunDir;
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+
   it("a machine that does not meet the experiment's host: expectations is refused before it runs; --force runs it, judged a host mismatch", () => {
     const file = join(dir, 'elsewhere.yaml');
     writeFileSync(file, readFileSync(experiment, 'utf8') + `
@@ -231,5 +278,56 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     assert.match(readFileSync(join(night2, 'broken', 'qualify.log'), 'utf8'), /broken\.yaml:3:.*batch_size/);
     assert.deepEqual(readdirSync(out), [night2.slice(out.length + 1)], 'the first night rotated out (--keep 1)');
     assert.match(readFileSync(join(night2, 'summary.md'), 'utf8'), /^# Nightly qualification .*: exit 2/);
+  });
+
+  it('a SIGTERM to the script alone stops the sweep it runs: exit 130, the night recorded, no sweep left running', async () => {
+    const smoke = join(dir, 'smoke.yaml');
+    copyFileSync(packagePath('experiments', 'smoke.yaml'), smoke);
+    const nightDb = join(dir, 'stopped.db');
+    const out = join(dir, 'stopped-nights');
+    const running = (): { id: number }[] => {
+      if (!existsSync(nightDb)) return [];
+      try {
+        return rows<{ id: number }>("SELECT id FROM sweeps WHERE status = 'running'");
+      } catch (err) {
+        // The night's database is being created (or migrated): no sweep in it yet.
+        if (/no such table|database is locked/.test((err as Error).message)) return [];
+        throw err;
+      }
+    };
+    // The poll reads this test's database: `rows` reads `db`, so point it there for the while.
+    const testDb = db;
+    db = nightDb;
+    try {
+      // A night refused because another sweep holds the host never runs one: try again (at most 20 nights).
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        const child = spawn(process.execPath, [script, smoke, '--db', nightDb, '--out', out, '--previews', '0', '--no-confirm', '--allowed-cpus', '0-1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+        let caught = false;
+        while (child.exitCode === null) {
+          if (running().length > 0) {
+            caught = true;
+            child.kill('SIGTERM');
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const code = await exited;
+        if (!caught) continue;
+        assert.equal(code, 130, stdout);
+        assert.match(stdout, /^smoke: exit 130 \(no report\)$/m);
+        const night = resolve(dir, /results in (\S+)/.exec(stdout)![1]!);
+        assert.equal((JSON.parse(readFileSync(join(night, 'nightly.json'), 'utf8')) as { exit_code: number }).exit_code, 130);
+        assert.match(readFileSync(join(night, 'smoke', 'qualify.log'), 'utf8'), /SIGTERM: stopping; finished points are kept/);
+        assert.deepEqual(running(), [], 'the sweep stopped with the night');
+        assert.deepEqual(rows<{ status: string }>("SELECT status FROM sweeps ORDER BY id DESC LIMIT 1"), [{ status: 'interrupted' }]);
+        return;
+      }
+      assert.fail('no night got to run a sweep in 20 attempts');
+    } finally {
+      db = testDb;
+    }
   });
 });

@@ -54,7 +54,8 @@ options:
   --summary FILE        write the verdict as a Markdown table (for a CI page or a chat)
   --confirm             measure each regressed or suspect point once more in the same sweep
                         before judging (the new measurement replaces the point; the first is
-                        kept in the table point_reruns); the output names the points measured again
+                        kept in the table point_reruns); the output names the points measured again.
+                        Refused by then (another sweep took the host): the first verdict, with a note
   --force               run on a machine that does not meet the experiment's host: expectations;
                         the mismatches are recorded on the sweep, the figures judged, and the
                         verdict is still host mismatch (exit 2)
@@ -119,9 +120,10 @@ exit codes:
         return 130;
       }
       const q = outcome.qualification;
+      // The verdict first: a file that cannot be written must not hide it.
+      process.stdout.write(renderQualification(q));
       if (junit !== undefined) writeWhole(junit, qualificationJunit(q), 'JUnit report');
       if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
-      process.stdout.write(renderQualification(q));
       return q.exitCode;
     });
   },

@@ -178,9 +178,17 @@ export function qualifySweep(store: Store, candidateId: number, reference: Refer
   } else {
     against = 'nothing';
     rows.push({ group: 'sweep', check: 'baseline', baseline: null, value: null, change: null, interval: null, verdict: 'inconclusive', reason: reference.why });
+    // A sweep that did not complete, or a point that failed, fails without any baseline.
+    if (sweep.status !== 'completed') {
+      rows.push({ group: 'sweep', check: 'sweep', baseline: null, value: null, change: null, interval: null, verdict: 'fail', reason: `sweep ${sweep.id} is ${sweep.status}: it did not complete` });
+    }
     // The figures are still shown: they are what a promotion of this sweep would keep.
     for (const p of store.pointMeasuresOf(candidateId)) {
-      const reason = p.status === 'failed' ? `failed: ${p.error ?? 'no error recorded'}` : p.suspect_reasons.length > 0 ? `suspect: ${p.suspect_reasons.join('; ')}` : 'nothing to judge it against';
+      if (p.status === 'failed') {
+        rows.push({ group: p.key, check: 'status', baseline: null, value: 'failed', change: null, interval: null, verdict: 'fail', reason: `failed: ${p.error ?? 'no error recorded'}` });
+        continue;
+      }
+      const reason = p.suspect_reasons.length > 0 ? `suspect: ${p.suspect_reasons.join('; ')}` : 'nothing to judge it against';
       rows.push({ group: p.key, check: 'throughput', baseline: null, value: num(p.throughput_ips), change: null, interval: null, verdict: 'not judged', reason });
     }
   }

@@ -138,7 +138,11 @@ export function compareConfigurations(a: HostConfiguration | null, b: HostConfig
     const fb = new Map(fields(b));
     for (const [name, va] of fields(a)) {
       const vb = fb.get(name) ?? null;
-      if (va !== vb) found.push({ field: field(name), a: va, b: vb, kind });
+      if (va === vb) continue;
+      // An identity field read on one side only (dmidecode or root on one run, a kernel without
+      // PPIN on the other) does not show another machine: it was not exposed, not different.
+      const unknownIdentity = kind === 'machine' && (va === null || vb === null);
+      found.push({ field: field(name), a: va, b: vb, kind: unknownIdentity ? 'configuration' : kind });
     }
   };
   pairs(identityFields, 'machine');
