@@ -6,7 +6,7 @@ import { sweepFromRow } from './store/records.js';
 
 // Baselines kept by name: which sweep a qualification is judged against (an id, a tag, or the
 // latest), `sweep promote` (a tag on a sweep, table sweep_tags) and `sweep prune` (old sweeps
-// deleted, never a tagged or a running one). Promote and prune are one transaction each.
+// deleted, never a promoted (sweep_tags) or a running one). Promote and prune are one transaction each.
 //
 // "This host" is the hosts rows with the candidate's hostname and CPU model: a host whose kernel,
 // microcode or memory changed gets a new hosts row, and its history must still count.

@@ -313,9 +313,9 @@ describe('sweep promote and sweep prune through the CLI', () => {
     s.close();
     const r = cli('prune', '--keep-days', '0', '--dry-run', '--db', db);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /would delete 1 sweep\(s\) started before .*, 0 point\(s\); kept 0 tagged sweep\(s\) of that age/);
+    assert.match(r.stdout, /would delete 1 sweep\(s\) started before .*, 0 point\(s\); kept 0 promoted sweep\(s\) of that age/);
     const promoted = cli('promote', 'cli', '--tag', 'golden', '--db', db);
     assert.equal(promoted.status, 0, promoted.stderr);
-    assert.match(cli('prune', '--keep-days', '0', '--db', db).stdout, /deleted 0 sweep\(s\).*kept 1 tagged sweep\(s\)/);
+    assert.match(cli('prune', '--keep-days', '0', '--db', db).stdout, /deleted 0 sweep\(s\).*kept 1 promoted sweep\(s\)/);
   });
 });

@@ -13,7 +13,7 @@ Tags the sweep (an id, or a name or tag: the latest such sweep) with TAG in the 
 sweep_tags, in one transaction. \`sweep qualify\` with baseline TAG then judges against the
 newest sweep promoted with TAG for the same experiment on the same host. A sweep may carry
 several tags; promoting another sweep with the same TAG makes it the newer promotion, and
-\`sweep prune\` never deletes a tagged sweep.
+\`sweep prune\` never deletes a promoted sweep (one tagged by \`sweep promote\`; a tag given with \`--tag\` when a sweep ran does not keep it).
 
 Refused (exit 2, naming why) for a sweep that did not complete or has suspect points (measured
 under foreign load, throttling or another sweep): such a baseline would pass a regression

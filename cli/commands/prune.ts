@@ -7,7 +7,7 @@ import { DEFAULT_DB } from './run.js';
 
 export const pruneCommand: Command = {
   name: 'prune',
-  summary: 'delete sweeps older than N days (never a tagged baseline, never a running sweep)',
+  summary: 'delete sweeps older than N days (never a promoted baseline, never a running sweep)',
   usage: `usage: sweep prune --keep-days N [--dry-run] [--db PATH]
 
 Deletes the sweeps started more than N days ago, with their points and instances, in one
@@ -32,7 +32,7 @@ exit codes: 0 done, 2 bad input`,
       }
       process.stdout.write(
         `${dryRun ? 'would delete' : 'deleted'} ${r.sweeps.length} sweep(s) started before ${r.cutoff}` +
-          `, ${r.sweeps.reduce((n, s) => n + s.points, 0)} point(s); kept ${r.keptTagged} tagged sweep(s) of that age\n`,
+          `, ${r.sweeps.reduce((n, s) => n + s.points, 0)} point(s); kept ${r.keptTagged} promoted sweep(s) of that age\n`,
       );
       return 0;
     } finally {
