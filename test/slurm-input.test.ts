@@ -26,6 +26,9 @@ describe('sweep submit: bad input', () => {
     ['--nodes 0', [smoke, '--slurm', '--nodes', '0'], /--nodes takes a whole number >= 1/],
     ['no experiment', ['--slurm', '--nodes', '1'], /missing experiment file/],
     ['an unknown option', [smoke, '--slurm', '--nodes', '1', '--nodez', '3'], /nodez/],
+    ['--follow a record that does not exist', ['--follow', '/nonexistent/submission-x.json'], /cannot read the submission record/],
+    ['--follow an experiment instead of a record', ['--follow', smoke], /not a submission record: not JSON/],
+    ['--follow with an experiment as well', [smoke, '--follow', smoke], /--follow takes a submission record, not an experiment/],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: exit 2, named, nothing written`, () => {

@@ -3,8 +3,8 @@ import { flag, int, list, needPositional, parse, str } from '../args.js';
 import { UserError } from '../../common/errors.js';
 import { DEFAULT_DB } from './run.js';
 import { describeMerge } from './merge.js';
-import { SubmissionInterrupted, submitToSlurm, type HostChoice, type Submission } from '../../orchestrator/slurm/submission.js';
-import { followSubmission } from '../../orchestrator/slurm/follow.js';
+import { readSubmission, SubmissionInterrupted, submitToSlurm, type HostChoice, type Submission } from '../../orchestrator/slurm/submission.js';
+import { followSubmission, reopenUnmerged } from '../../orchestrator/slurm/follow.js';
 
 const DEFAULT_SPOOL = 'results/spool';
 const POLL_SECONDS = 5;
@@ -13,6 +13,7 @@ export const submitCommand: Command = {
   name: 'submit',
   summary: 'run an experiment on many hosts through Slurm, one exclusive job per host, results merged into one database',
   usage: `usage: sweep submit <experiment.yaml> --slurm (--nodes N | --nodelist LIST) [options]
+       sweep submit --follow SPOOL/submission-....json [--db PATH]
 
 Submits one Slurm batch job per host, each with the whole node (--exclusive, --mem=0, not
 requeued). Each job runs \`sweep run <experiment.yaml>\` on its node into its own SQLite file,
@@ -41,6 +42,10 @@ options:
                        its job ends, and name every job that failed or was cancelled with its host,
                        Slurm state and the end of its output. Ctrl-C cancels the jobs (scancel).
                        Without --wait: prints the job ids and the command that merges them later.
+  --follow RECORD      follow a submission made earlier (its SPOOL/submission-*.json record), as
+                       --wait does: after the submitting process ended (a closed terminal) or
+                       without --wait. Jobs not yet merged are polled and merged once ended;
+                       Ctrl-C cancels those still queued or running, as with --wait.
 exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job failed or was cancelled
 (the others are merged), or Slurm refused a submission; 2 bad input (nothing submitted);
 130 interrupted while submitting or during --wait (the jobs submitted, still queued or running, are cancelled)`,
@@ -57,7 +62,17 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
       db: { type: 'string' },
       tag: { type: 'string' },
       wait: { type: 'boolean' },
+      follow: { type: 'string' },
     });
+    const into = str(p, 'db') ?? DEFAULT_DB;
+    const out = (line: string) => process.stdout.write(line + '\n');
+    const followRecord = str(p, 'follow');
+    if (followRecord !== undefined) {
+      if (p.positionals.length > 0) throw new UserError('--follow takes a submission record, not an experiment', { value: p.positionals[0], hint: "see 'sweep submit --help'" });
+      const submission = readSubmission(followRecord);
+      out(`following ${submission.jobs.length} job(s) of ${followRecord}; ${reopenUnmerged(submission)} not merged yet`);
+      return withSignals(out, (signal) => followAndReport(submission, followRecord, into, signal, out));
+    }
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'submit');
     if (!flag(p, 'slurm')) throw new UserError('sweep submit needs --slurm: Slurm is the workload manager it submits to', { hint: "see 'sweep submit --help'" });
     const nodes = int(p, 'nodes', 1);
@@ -66,19 +81,7 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
       throw new UserError('give either --nodes N or --nodelist LIST: the hosts to run on', { hint: "see 'sweep submit --help'" });
     }
     const hosts: HostChoice = nodes !== undefined ? { nodes } : { nodelist: nodelist! };
-    const into = str(p, 'db') ?? DEFAULT_DB;
-    const out = (line: string) => process.stdout.write(line + '\n');
-
-    // Ctrl-C is caught from the start: while submitting, the jobs submitted so far are cancelled.
-    const controller = new AbortController();
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (controller.signal.aborted) return;
-      out(`${sig}: cancelling the jobs still queued or running`);
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
+    return withSignals(out, async (signal) => {
       let submitted: { submission: Submission; recordPath: string };
       try {
         submitted = await submitToSlurm({
@@ -90,7 +93,7 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
           sbatchArgs: list(p, 'sbatch-arg'),
           spool: str(p, 'spool') ?? DEFAULT_SPOOL,
           tag: str(p, 'tag') ?? null,
-          signal: controller.signal,
+          signal,
         });
       } catch (err) {
         if (!(err instanceof SubmissionInterrupted)) throw err;
@@ -102,35 +105,54 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
       out(`submitted ${ids.length} job(s): ${submission.jobs.map((j) => `${j.host} job ${j.job_id}`).join(', ')}`);
       out(`record: ${recordPath}`);
       if (!flag(p, 'wait')) {
-        out(`follow: squeue -t all -j ${ids.join(',')}`);
-        out(`merge once they end: sweep merge ${submission.jobs.map((j) => j.db).join(' ')} --into ${into}`);
+        out(`follow: sweep submit --follow ${recordPath} --db ${into}   (or: squeue -t all -j ${ids.join(',')})`);
         return 0;
       }
-      const outcome = await followSubmission(submission, recordPath, {
-        into,
-        signal: controller.signal,
-        pollSeconds: POLL_SECONDS,
-        events: {
-          progress: (c) => out(`jobs: ${c.pending} pending, ${c.running} running, ${c.done} done, ${c.failed} failed`),
-          jobFailed: (job, tail) =>
-            out(`failed: host ${job.host}, job ${job.job_id}: ${job.state}${job.reason && job.reason !== 'None' ? ` (${job.reason})` : ''}; the end of ${job.output}:\n${tail.replace(/^/gm, '  | ')}`),
-          merged: (job, result) => out(`merged ${job.host} (job ${job.job_id}): ${describeMerge(result).trimEnd()}`),
-          message: out,
-        },
-      });
-      if (outcome.cancelled.length > 0) {
-        out(`cancelled job(s) ${outcome.cancelled.join(',')} (scancel); the hosts that ended before were merged into ${into}`);
-        return 130;
-      }
-      const completed = submission.jobs.filter((j) => j.phase === 'done' && j.merged).map((j) => j.host);
-      out(`${completed.length}/${submission.jobs.length} host(s) completed and merged into ${into}${completed.length > 0 ? `: ${completed.join(', ')}` : ''}`);
-      // A failed host's sweep is merged as far as it got (its status says how it ended), or not at all.
-      const failedText = (j: (typeof outcome.failed)[number]) => `${j.host} (job ${j.job_id}, ${j.state}; ${j.merged ? 'its sweep merged as far as it got' : 'nothing merged'})`;
-      if (outcome.failed.length > 0) out(`failed: ${outcome.failed.map(failedText).join(', ')}`);
-      return outcome.allMerged ? 0 : 1;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+      return followAndReport(submission, recordPath, into, signal, out);
+    });
   },
 };
+
+/** Runs `body` with Ctrl-C (SIGINT, SIGTERM) caught from the start: it aborts the signal body gets. */
+async function withSignals(out: (line: string) => void, body: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    out(`${sig}: cancelling the jobs still queued or running`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Follows the submission's jobs (--wait, --follow), merging each as it ends; the exit code. */
+async function followAndReport(submission: Submission, recordPath: string, into: string, signal: AbortSignal, out: (line: string) => void): Promise<number> {
+  const outcome = await followSubmission(submission, recordPath, {
+    into,
+    signal,
+    pollSeconds: POLL_SECONDS,
+    events: {
+      progress: (c) => out(`jobs: ${c.pending} pending, ${c.running} running, ${c.done} done, ${c.failed} failed`),
+      jobFailed: (job, tail) =>
+        out(`failed: host ${job.host}, job ${job.job_id}: ${job.state}${job.reason && job.reason !== 'None' ? ` (${job.reason})` : ''}; the end of ${job.output}:\n${tail.replace(/^/gm, '  | ')}`),
+      merged: (job, result) => out(`merged ${job.host} (job ${job.job_id}): ${describeMerge(result).trimEnd()}`),
+      message: out,
+    },
+  });
+  if (outcome.cancelled.length > 0) {
+    out(`cancelled job(s) ${outcome.cancelled.join(',')} (scancel); the hosts that ended before were merged into ${into}`);
+    return 130;
+  }
+  const completed = submission.jobs.filter((j) => j.phase === 'done' && j.merged).map((j) => j.host);
+  out(`${completed.length}/${submission.jobs.length} host(s) completed and merged into ${into}${completed.length > 0 ? `: ${completed.join(', ')}` : ''}`);
+  // A failed host's sweep is merged as far as it got (its status says how it ended), or not at all.
+  const failedText = (j: (typeof outcome.failed)[number]) => `${j.host} (job ${j.job_id}, ${j.state}; ${j.merged ? 'its sweep merged as far as it got' : 'nothing merged'})`;
+  if (outcome.failed.length > 0) out(`failed: ${outcome.failed.map(failedText).join(', ')}`);
+  return outcome.allMerged ? 0 : 1;
+}

@@ -70,6 +70,18 @@ function pause(seconds: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
+ * Makes every job not yet merged open again, so that following the record once more (after the
+ * process that submitted it ended) polls it and merges its database once it has ended: a job that
+ * ended meanwhile is seen ended at the first poll, or, once Slurm has forgotten it, merged if its
+ * database is there.
+ */
+export function reopenUnmerged(submission: Submission): number {
+  const open = submission.jobs.filter((j) => !j.merged);
+  for (const job of open) Object.assign(job, { state: '', reason: '', phase: jobPhase('PENDING') });
+  return open.length;
+}
+
+/**
  * Follows the jobs of `submission` until all have ended or `signal` aborts, rewriting its record
  * at `recordPath` at every change. A job's database is merged whenever it exists once the job
  * ended (a failed sweep keeps its finished points; a sweep killed mid-way stays 'running' in

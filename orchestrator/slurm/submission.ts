@@ -140,8 +140,28 @@ export function writeSubmission(path: string, submission: Submission): void {
   writeWhole(path, JSON.stringify(submission, null, 2) + '\n', 'submission record');
 }
 
+/** A submission record as `writeSubmission` wrote it; anything else is bad input naming the file. */
 export function readSubmission(path: string): Submission {
-  return JSON.parse(readFileSync(path, 'utf8')) as Submission;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read the submission record: ${(err as Error).message}`, { location: { file: resolve(path) } });
+  }
+  let record: Submission;
+  try {
+    record = JSON.parse(text) as Submission;
+  } catch {
+    throw new UserError('not a submission record: not JSON', { location: { file: resolve(path) }, hint: 'give the SPOOL/submission-*.json file sweep submit wrote' });
+  }
+  const jobOk = (j: Partial<SubmittedJob>) => typeof j?.host === 'string' && typeof j.job_id === 'string' && typeof j.db === 'string' && typeof j.output === 'string';
+  if (!record || !Array.isArray(record.jobs) || record.jobs.length === 0 || !record.jobs.every(jobOk)) {
+    throw new UserError('not a submission record: no jobs with host, job_id, db and output', {
+      location: { file: resolve(path) },
+      hint: 'give the SPOOL/submission-*.json file sweep submit wrote',
+    });
+  }
+  return record;
 }
 
 /**

@@ -195,6 +195,24 @@ describe('sweep submit --slurm on a real two-node cluster', { skip: noClusterSki
     assert.deepEqual(hosts.map((h) => [h.host, h.points, h.ok]), [['n1', 4, 4]]);
   });
 
+  it('a submission made without --wait is followed later from its record (--follow), and merged once', async () => {
+    const spool = join(dir, 'spool-follow');
+    const into = join(dir, 'follow.db');
+    const sub = submitting([packagePath('experiments', 'smoke.yaml'), '--slurm', '--nodelist', 'n1', '--spool', spool, '--db', into]);
+    assert.equal(await sub.exit, 0, sub.output());
+    const record = join(spool, readdirSync(spool).find((f) => f.startsWith('submission-'))!);
+    assert.match(sub.output(), new RegExp(`^follow: sweep submit --follow ${record.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --db `, 'm'));
+    const follow = submitting(['--follow', record, '--db', into]);
+    assert.equal(await follow.exit, 0, follow.output());
+    assert.match(follow.output(), /^following 1 job\(s\) of .*; 1 not merged yet$/m);
+    assert.deepEqual(hostsIn(into).map((h) => [h.host, h.points, h.ok]), [['n1', 4, 4]]);
+    // Following it again finds nothing left to merge.
+    const again = submitting(['--follow', record, '--db', into]);
+    assert.equal(await again.exit, 0, again.output());
+    assert.match(again.output(), /; 0 not merged yet$/m);
+    assert.deepEqual(hostsIn(into).map((h) => [h.host, h.points]), [['n1', 4]]);
+  });
+
   it('Ctrl-C during --wait cancels the jobs it submitted', async () => {
     const sub = submitting([longSmoke(6), '--slurm', '--nodes', '2', '--spool', join(dir, 'spool-int'), '--db', join(dir, 'int.db'), '--wait']);
     const ids = [...(await sub.jobs).values()];
