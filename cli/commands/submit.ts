@@ -5,6 +5,7 @@ import { DEFAULT_DB } from './run.js';
 import { describeMerge } from './merge.js';
 import { readSubmission, SubmissionInterrupted, submitToSlurm, type HostChoice, type Submission } from '../../orchestrator/slurm/submission.js';
 import { followSubmission, reopenUnmerged } from '../../orchestrator/slurm/follow.js';
+import { withSignals } from '../interrupt.js';
 
 const DEFAULT_SPOOL = 'results/spool';
 const POLL_SECONDS = 5;
@@ -66,12 +67,14 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
     });
     const into = str(p, 'db') ?? DEFAULT_DB;
     const out = (line: string) => process.stdout.write(line + '\n');
+    // Ctrl-C is caught from the start of submitting: the jobs submitted so far are cancelled.
+    const cancelling = (sig: NodeJS.Signals) => out(`${sig}: cancelling the jobs still queued or running`);
     const followRecord = str(p, 'follow');
     if (followRecord !== undefined) {
       if (p.positionals.length > 0) throw new UserError('--follow takes a submission record, not an experiment', { value: p.positionals[0], hint: "see 'sweep submit --help'" });
       const submission = readSubmission(followRecord);
       out(`following ${submission.jobs.length} job(s) of ${followRecord}; ${reopenUnmerged(submission)} not merged yet`);
-      return withSignals(out, (signal) => followAndReport(submission, followRecord, into, signal, out));
+      return withSignals(cancelling, (signal) => followAndReport(submission, followRecord, into, signal, out));
     }
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'submit');
     if (!flag(p, 'slurm')) throw new UserError('sweep submit needs --slurm: Slurm is the workload manager it submits to', { hint: "see 'sweep submit --help'" });
@@ -81,7 +84,7 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
       throw new UserError('give either --nodes N or --nodelist LIST: the hosts to run on', { hint: "see 'sweep submit --help'" });
     }
     const hosts: HostChoice = nodes !== undefined ? { nodes } : { nodelist: nodelist! };
-    return withSignals(out, async (signal) => {
+    return withSignals(cancelling, async (signal) => {
       let submitted: { submission: Submission; recordPath: string };
       try {
         submitted = await submitToSlurm({
@@ -112,24 +115,6 @@ exit codes: 0 submitted (with --wait: every job completed and merged); 1 a job f
     });
   },
 };
-
-/** Runs `body` with Ctrl-C (SIGINT, SIGTERM) caught from the start: it aborts the signal body gets. */
-async function withSignals(out: (line: string) => void, body: (signal: AbortSignal) => Promise<number>): Promise<number> {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) return;
-    out(`${sig}: cancelling the jobs still queued or running`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await body(controller.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
 
 /** Follows the submission's jobs (--wait, --follow), merging each as it ends; the exit code. */
 async function followAndReport(submission: Submission, recordPath: string, into: string, signal: AbortSignal, out: (line: string) => void): Promise<number> {
