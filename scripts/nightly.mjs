@@ -17,6 +17,8 @@
 //   --allowed-cpus L   passed to qualify and to nothing else
 import { $, fs, minimist, path } from 'zx';
 import { fileURLToPath } from 'node:url';
+// Written whole or not at all (flushed, then renamed), as every file numa-sweep writes.
+import { writeWhole } from '../dist/common/write-whole.js';
 
 $.verbose = false;
 
@@ -93,13 +95,6 @@ function nights(out) {
     return da === db ? Number(na) - Number(nb) : da < db ? -1 : 1;
   };
   return fs.readdirSync(out).filter((name) => NIGHT.test(name) && fs.statSync(path.join(out, name)).isDirectory()).sort(byRun);
-}
-
-/** Writes `text` to `file` whole: a temporary name, then a rename. */
-function writeWhole(file, text) {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(temporary, text);
-  fs.renameSync(temporary, file);
 }
 
 /** The sweep command running now, and the signal that stopped the night, if one did. */
