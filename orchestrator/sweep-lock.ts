@@ -17,9 +17,10 @@ import { writeWhole } from '../common/write-whole.js';
 // so each node has its own registry as each server of a real cluster has its own /tmp).
 export const RUN_DIR_ENV = 'NUMA_SWEEP_RUN_DIR';
 
-export function registryDir(): string {
+function registryDir(): string {
   return join(process.env[RUN_DIR_ENV] || '/tmp/numa-sweep', 'sweeps');
 }
+
 const KEEP_ENDED_MS = 24 * 3600 * 1000;
 
 interface Entry {

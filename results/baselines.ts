@@ -32,7 +32,7 @@ export interface ResolvedBaseline {
   how: string;
 }
 
-export const LATEST = 'latest';
+const LATEST = 'latest';
 
 /** Whether a baseline reference is a sweep id (a number, or digits only). */
 export function isSweepId(ref: number | string): boolean {

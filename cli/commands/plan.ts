@@ -35,7 +35,7 @@ mismatches included), 2 bad input.`,
 };
 
 /** argv for reading: the runner's --job JSON is long, so it is shown once per point, not per instance. */
-export function renderPlan(plan: Plan, hostChecks: readonly HostCheck[] = []): string {
+function renderPlan(plan: Plan, hostChecks: readonly HostCheck[] = []): string {
   const out: string[] = [];
   const t = plan.topology;
   out.push(`experiment ${plan.experiment.name} (${plan.experiment.file}, sha256 ${plan.experiment.sha256.slice(0, 12)})`);

@@ -41,7 +41,7 @@ const OUTPUT_TAIL_LINES = 15;
 const MAX_FAILED_POLLS = 60;
 
 /** The last lines of a job's output file; a note when it has none. */
-export function outputTail(path: string, lines = OUTPUT_TAIL_LINES): string {
+function outputTail(path: string, lines = OUTPUT_TAIL_LINES): string {
   if (!existsSync(path)) return `(no output file ${path})`;
   const text = readFileSync(path, 'utf8').trimEnd();
   if (text === '') return `(${path} is empty)`;

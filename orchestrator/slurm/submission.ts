@@ -131,7 +131,7 @@ function hostArgs(spool: string, host: string): string[] {
   return [`--nodelist=${host}`, `--output=${join(spool, `${host}-%j.out`)}`];
 }
 
-export function submissionRecordPath(spool: string, submission: Submission): string {
+function submissionRecordPath(spool: string, submission: Submission): string {
   const stamp = submission.submitted_at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return join(spool, `submission-${stamp}-${submission.jobs[0]!.job_id}.json`);
 }

@@ -36,7 +36,7 @@ export interface ConfigurationFindings {
 }
 
 /** The compared fields of one host, as [name, value]; null where not exposed. */
-export function configurationFields(m: FleetMember): [string, string | null][] {
+function configurationFields(m: FleetMember): [string, string | null][] {
   const h = m.host;
   return [
     ...performanceFields(m.config ?? NOT_RECORDED).map(([name, value]): [string, string | null] => [

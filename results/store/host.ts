@@ -126,7 +126,7 @@ export const CONFIG_FIELD_PREFIX = 'config.';
  * The captured configurations field by field (see the top of this file for the kinds). When only
  * one side has one, that is the one difference: the other's fields were not recorded, not changed.
  */
-export function compareConfigurations(a: HostConfiguration | null, b: HostConfiguration | null): HostDifference[] {
+function compareConfigurations(a: HostConfiguration | null, b: HostConfiguration | null): HostDifference[] {
   if (a === null && b === null) return [];
   const field = (name: string) => `${CONFIG_FIELD_PREFIX}${name}`;
   if (a === null || b === null) {
