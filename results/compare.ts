@@ -199,11 +199,11 @@ function intervalUsed(p: PointMeasures): IntervalUsed | null {
  * were preempted; less work per CPU-second means slower CPUs (clock, a busy SMT sibling, a VM's
  * host) or more work per image. Null where either side did not record its CPU time.
  */
-export function cpuUse(a: PointMeasures, b: PointMeasures): string | null {
+function cpuUse(a: PointMeasures, b: PointMeasures): string | null {
   if (a.cpu_share === null || b.cpu_share === null || a.images_per_cpu_second === null || b.images_per_cpu_second === null) return null;
   if (!(a.images_per_cpu_second > 0)) return null;
   const work = b.images_per_cpu_second / a.images_per_cpu_second;
-  return `B's instances ran ${pct(b.cpu_share)} of their CPUs' time (A ${pct(a.cpu_share)}) and finished ${formatNumber(work, 3)}x A's images per CPU-second`;
+  return `in their timed windows (all instances and repeats), B's instances ran ${pct(b.cpu_share)} of their CPUs' time (A ${pct(a.cpu_share)}) and finished ${formatNumber(work, 3)}x A's images per CPU-second`;
 }
 
 /** The throughput rule (top of this file) for two ok points; pure. */

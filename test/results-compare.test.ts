@@ -50,7 +50,7 @@ describe('judgeThroughput: a change must exceed both --min-change and the interv
     // A: 98 % of the CPUs' time, 50 images per CPU-second; B: 99 %, 37.5: the CPUs did less work.
     const a = measures(100, 0.02, { cpu_share: 0.98, images_per_cpu_second: 50 });
     const b = measures(75, 0.02, { cpu_share: 0.99, images_per_cpu_second: 37.5 });
-    assert.match(judgeThroughput(a, b, 0.05).why, /; B's instances ran 99\.0% of their CPUs' time \(A 98\.0%\) and finished 0\.750x A's images per CPU-second$/);
+    assert.match(judgeThroughput(a, b, 0.05).why, /; in their timed windows \(all instances and repeats\), B's instances ran 99\.0% of their CPUs' time \(A 98\.0%\) and finished 0\.750x A's images per CPU-second$/);
     // Without CPU time on either side nothing is said.
     assert.doesNotMatch(judgeThroughput(a, measures(75, 0.02), 0.05).why, /CPU-second/);
   });
@@ -202,7 +202,7 @@ describe('compareSweeps', () => {
     assert.deepEqual(c.failures, [
       `missing in B: ${dropped} (not run)`,
       `${broken}: failed in B: instance 1 killed by SIGKILL: runner: out of memory while allocating 1.2 GiB`,
-      `${slower}: throughput 0.850x: B's interval lies below A's, beyond the 10.0% drift allowance; A ±1.0% (repeats), B ±3.0% (repeats); B's instances ran 98.0% of their CPUs' time (A 98.0%) and finished 0.850x A's images per CPU-second`,
+      `${slower}: throughput 0.850x: B's interval lies below A's, beyond the 10.0% drift allowance; A ±1.0% (repeats), B ±3.0% (repeats); in their timed windows (all instances and repeats), B's instances ran 98.0% of their CPUs' time (A 98.0%) and finished 0.850x A's images per CPU-second`,
     ]);
     assert.deepEqual(c.missing, [{ key: dropped, reason: 'not run' }]);
     assert.deepEqual(c.onlyInB, [pointKey(paramsFixture({ batch_size: 64 }))]);
