@@ -15,14 +15,15 @@ export const fleetCommand: Command = {
   usage: `usage: sweep fleet [--db PATH] [--experiment NAME] [--tag T] [--since DATE] [--threshold Z]
                    [--min-change F] [--max-imbalance F] [--json]
 
-Reads each host's newest ended sweep (completed, or failed with some points failed) of the experiment from a database that holds many
-hosts' sweeps (sweep merge), groups the hosts into cohorts of the same hardware (CPU model,
-sockets, physical cores, NUMA layout, memory within 5 % or 512 MiB; SMT is configuration, not
-hardware), and per cohort and point ranks the hosts by throughput with a robust score:
+Reads each host's newest ended sweep (completed, or failed with some points failed) of the
+experiment from a database that holds many hosts' sweeps (sweep merge), groups the hosts into
+cohorts of the same hardware (CPU model, sockets, physical cores, NUMA layout, memory within 5 %
+or 512 MiB; SMT is configuration, not hardware), and per cohort and point ranks the hosts by
+throughput with a robust score:
   robust z = (throughput - cohort median) / (${MAD_TO_SIGMA} x MAD)
 A host is slow on a point below -Z and at least --min-change under the median; fast above +Z
-(reported, not failing). A point measured by fewer than ${MIN_HOSTS} hosts of a cohort, or whose MAD is 0,
-cannot be judged and is said so. Suspect and failed points are not ranked.
+(reported, not failing). A point measured by fewer than ${MIN_HOSTS} hosts of a cohort, or whose MAD
+is 0, cannot be judged and is said so. Suspect and failed points are not ranked.
 Also named: a host whose configuration (BIOS, microcode, DIMM population and speed, SMT, turbo,
 governor, THP, kernel and its command line, NUMA balancing) differs from its cohort's majority,
 and a host with a NUMA node slower than its fastest node by more than --max-imbalance on a point

@@ -29,6 +29,7 @@ export const qualifyCommand: Command = {
   summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
                      [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
+                     [--max-foreign-load PCT]
 
 Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
 experiment's qualify: section (schemas/experiment.schema.json): against a baseline sweep (an
