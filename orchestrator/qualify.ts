@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { formatLocation, isUserError, UserError } from '../common/errors.js';
 import { nearest } from '../common/nearest.js';
 import { openStore, type Store } from '../results/store/store.js';
-import { isSweepId, resolveBaseline, type ResolvedBaseline } from '../results/baselines.js';
+import { baselineSweepById, isSweepId, resolveBaseline, type ResolvedBaseline } from '../results/baselines.js';
 import { pointsToConfirm, qualifySweep, withConfirmed, type ApplicableReference, type Qualification, type Reference } from '../results/qualify/judge.js';
 import { expandMatrix } from './experiment/expand.js';
 import { loadExperiment } from './experiment/load.js';
@@ -36,9 +36,7 @@ function checkBaselineId(exp: Experiment, ref: number | string, db: string): voi
   if (!existsSync(db)) throw new UserError(`baseline sweep ${ref}: the database does not exist yet`, { location: { file: db }, value: ref });
   const store = openStore(db, { readonly: true });
   try {
-    const sweep = store.getSweep(Number(ref));
-    if (!sweep) throw new UserError('no baseline sweep with this id', { location: { file: db }, value: ref, hint: '`sweep query sweeps` lists the sweeps' });
-    if (sweep.name !== exp.name) throw new UserError(`baseline sweep ${ref} is of experiment '${sweep.name}', not '${exp.name}'`, { location: { file: db }, value: ref });
+    baselineSweepById(store, ref, exp.name);
   } finally {
     store.close();
   }

@@ -39,6 +39,20 @@ export function isSweepId(ref: number | string): boolean {
   return typeof ref === 'number' || /^\d+$/.test(ref);
 }
 
+/** The sweep a baseline id names: bad input when there is none, or it is of another experiment. */
+export function baselineSweepById(store: Store, id: number | string, experiment: string): SweepRecord {
+  const sweep = store.getSweep(Number(id));
+  if (!sweep) throw new UserError('no sweep with this id', { location: { file: store.path }, value: id, hint: '`sweep query sweeps` lists them' });
+  if (sweep.name !== experiment) {
+    throw new UserError(`sweep ${sweep.id} is of experiment '${sweep.name}', not '${experiment}'`, {
+      location: { file: store.path },
+      value: id,
+      hint: 'a baseline must measure the same points: give a sweep of this experiment',
+    });
+  }
+  return sweep;
+}
+
 const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname AND cpu_model = @cpuModel)`;
 
 /**
@@ -49,15 +63,7 @@ const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname
 export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope): ResolvedBaseline | null {
   const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
   if (isSweepId(ref)) {
-    const sweep = store.getSweep(Number(ref));
-    if (!sweep) throw new UserError('no sweep with this id', { location: { file: store.path }, value: ref, hint: "`sweep query sweeps` lists them" });
-    if (sweep.name !== scope.experiment) {
-      throw new UserError(`sweep ${sweep.id} is of experiment '${sweep.name}', not '${scope.experiment}'`, {
-        location: { file: store.path },
-        value: ref,
-        hint: 'a baseline must measure the same points: give a sweep of this experiment',
-      });
-    }
+    const sweep = baselineSweepById(store, ref, scope.experiment);
     return { sweep, how: `sweep ${sweep.id}` };
   }
   const row = (sql: string) => store.db.prepare(sql).get(params) as Record<string, unknown> | undefined;

@@ -14,7 +14,7 @@ function sweep(args: string[]): { code: number | null; stdout: string; stderr: s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const COMMANDS = ['run', 'plan', 'topology', 'query', 'compare', 'report', 'export', 'infer', 'model', 'data', 'merge', 'fleet', 'submit'];
+const COMMANDS = ['run', 'plan', 'topology', 'query', 'compare', 'qualify', 'promote', 'prune', 'report', 'export', 'infer', 'model', 'data', 'merge', 'fleet', 'submit'];
 
 describe('sweep CLI', () => {
   it('--help lists every command; each command has its own --help', () => {
@@ -50,6 +50,27 @@ describe('sweep CLI', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--batch-size/);
     assert.match(bad.stderr, /two/);
+  });
+
+  it('qualify with a baseline id the database does not hold is exit 2 naming it, before any sweep runs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-baseline-'));
+    try {
+      const db = join(dir, 'r.db');
+      openStore(db).close();
+      const r = sweep(['qualify', packagePath('experiments', 'smoke.yaml'), '--db', db, '--baseline', '4242']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /no sweep with this id/);
+      assert.match(r.stderr, /4242/);
+      assert.match(r.stderr, /r\.db/);
+      const store = openStore(db, { readonly: true });
+      try {
+        assert.deepEqual(store.db.prepare('SELECT COUNT(*) AS n FROM sweeps').get(), { n: 0 }, 'no sweep was started');
+      } finally {
+        store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a reader that stops early (| head) ends the command quietly with 141, no stack trace', async () => {
