@@ -119,6 +119,7 @@ describe('sweep fleet (CLI)', () => {
     assert.match(r.stdout, /^2 outlier hosts:$/m);
     // The two-host cohort and the suspect point are said, not guessed.
     assert.match(r.stdout, /cohort C: .*: 2 hosts/);
+    assert.match(r.stdout, /\(x median: the median, over the host's judged points, of its throughput over the cohort's median/, 'the table says what its ratio is computed over');
     assert.match(r.stdout, /cannot judge 24 points: 2 hosts measured it; a robust score needs 3 or more/);
     assert.match(r.stdout, /not ranked: b-2 bs=1,inst=1,cpi=40,bind=none,prof=default,eng=onnxruntime,smt=0: suspect: foreign load/);
   });

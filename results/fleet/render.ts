@@ -40,6 +40,7 @@ function cohortLines(c: CohortAnalysis): string[] {
       .split('\n')
       .map((l) => `  ${l}`),
   );
+  lines.push("  (x median: the median, over the host's judged points, of its throughput over the cohort's median; worst: its judged point of lowest robust z)");
   const unjudged = c.points.filter((p) => !p.judged && p.ranked.length > 0);
   if (unjudged.length) {
     const byWhy = new Map<string, string[]>();
