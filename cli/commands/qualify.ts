@@ -63,7 +63,9 @@ options:
   --tag TAG             label stored with the sweep (e.g. nightly-2026-12-01)
   --allowed-cpus LIST   restrict to these CPUs, as a container cpuset would
   --allow-concurrent    run even while another sweep runs on this host (its points become suspect)
-  --max-foreign-load PCT  a point is suspect when others used more than PCT % of its CPUs (default 5)
+  --max-foreign-load PCT  a point is suspect when others used more than PCT % of an instance's
+                        CPUs (or of its cores' idle SMT siblings) in its timed window, or steal
+                        took that much (default 5)
 
 exit codes:
   0    pass: every judged figure within its rule

@@ -79,7 +79,8 @@ options:
   --allow-concurrent   run even while another sweep runs on this host (refused otherwise, exit 2);
                        the points of both sweeps that overlap are marked suspect
   --max-foreign-load PCT  a point is suspect when others used more than PCT % of an instance's
-                       CPUs in its timed window, or steal took that much (default 5)
+                       CPUs (or of its cores' idle SMT siblings) in its timed window, or steal
+                       took that much (default 5)
   --max-imbalance PCT  warn when the slowest instance is more than PCT % behind the fastest (default 10)
   --executor NAME      where the instances run (default ${DEFAULT_EXECUTOR}): ${executorList}
   --force              run even when this machine does not meet the experiment's host: expectations;
