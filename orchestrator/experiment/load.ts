@@ -164,20 +164,24 @@ function qualifyOf(src: YamlSource, raw: RawQualify | undefined): QualifySpec {
   };
 }
 
+/** A cpu_model pattern (host:, qualify.references[]) must be a regular expression; the problem, or null. */
+function cpuModelPatternProblem(src: YamlSource, path: readonly PathSegment[], pattern: string): Problem | null {
+  try {
+    new RegExp(pattern);
+    return null;
+  } catch (err) {
+    return problemAt(src, path, `not a regular expression: ${(err as Error).message}`, {
+      value: pattern,
+      hint: "escape ( ) [ ] . + with a backslash to match them literally, e.g. 'Intel\\(R\\) Xeon\\(R\\) Platinum 8380'",
+    });
+  }
+}
+
 /** qualify.references[].cpu_model must be a regular expression. */
 function qualifyProblems(src: YamlSource, raw: RawExperiment): Problem[] {
-  const problems: Problem[] = [];
-  (raw.qualify?.references ?? []).forEach((r, i) => {
-    try {
-      new RegExp(r.cpu_model);
-    } catch (err) {
-      problems.push(problemAt(src, ['qualify', 'references', i, 'cpu_model'], `not a regular expression: ${(err as Error).message}`, {
-        value: r.cpu_model,
-        hint: "escape the characters a regular expression reads itself, e.g. 'Xeon\\(R\\)' for Xeon(R)",
-      }));
-    }
-  });
-  return problems;
+  return (raw.qualify?.references ?? [])
+    .map((r, i) => cpuModelPatternProblem(src, ['qualify', 'references', i, 'cpu_model'], r.cpu_model))
+    .filter((p): p is Problem => p !== null);
 }
 
 function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly string[]): Problem[] {
@@ -236,14 +240,8 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
   for (const [name, profile] of Object.entries(profilesOf(raw.profiles))) problems.push(...engineOptionProblems(src, name, profile));
 
   if (raw.host !== undefined) {
-    try {
-      new RegExp(raw.host.cpu_model);
-    } catch (err) {
-      problems.push(problemAt(src, ['host', 'cpu_model'], `not a regular expression: ${(err as Error).message}`, {
-        value: raw.host.cpu_model,
-        hint: "escape ( ) [ ] . + with a backslash to match them literally, e.g. 'Intel\\(R\\) Xeon\\(R\\) Platinum 8380'",
-      }));
-    }
+    const problem = cpuModelPatternProblem(src, ['host', 'cpu_model'], raw.host.cpu_model);
+    if (problem) problems.push(problem);
   }
 
   const w = raw.workload;
