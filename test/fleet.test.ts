@@ -151,6 +151,8 @@ describe('sweep fleet (CLI)', () => {
     assert.equal(r.code, 0, r.stderr);
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     assert.match(html, /<section id="fleet"><h2>Fleet<\/h2>/);
+    assert.match(html, /Each host's newest ended sweep \(completed or failed\)/, 'the section says which sweeps it judged');
+    assert.match(html, /× cohort median: the median, over the host's judged points, of its throughput over the cohort's median/);
     assert.match(html, /<h3[^>]*>Cohort A: Intel\(R\) Xeon\(R\) Gold 6248 CPU @ 2\.50GHz, 2 sockets, 40 cores, 2 NUMA nodes, 375-377 GiB \(5 hosts\)<\/h3>/);
     assert.match(html, /<li class="error">a-3 \(cohort A\): slow on 24 of its 24 judged points/);
     assert.match(html, /<li class="error">a-4 \(cohort A\): configuration: bios_version &quot;2\.11\.2&quot;/);

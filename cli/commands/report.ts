@@ -20,7 +20,7 @@ default against optimized, numactl against none, models side by side (when the e
 a model axis: throughput and Dice per model, configuration by configuration; the previews use
 the first point's model), and segmentation previews of a few testing
 slices (MRI input, ground truth, prediction with its Dice) computed by running the sweep's
-model once more on its data. It needs no network. When the database holds completed sweeps of
+model once more on its data. It needs no network. When the database holds ended sweeps of
 the same experiment from more than one host (merged with sweep merge), a fleet section follows:
 the cohorts, each host's robust score and the outliers, as 'sweep fleet --experiment' gives them.
 

@@ -2,8 +2,8 @@ import { escapeText as esc } from './escape.js';
 import { fixed } from './format.js';
 import type { FleetAnalysis } from '../fleet/analyse.js';
 
-// The fleet section of a sweep's report: when the sweep's database holds completed sweeps of its
-// experiment from more than one host (a merged database), the same analysis as `sweep fleet`:
+// The fleet section of a sweep's report: when the sweep's database holds ended sweeps (completed
+// or failed) of its experiment from more than one host (a merged database), the same analysis as `sweep fleet`:
 // a table per cohort, this sweep's host marked, what could not be judged, and the outliers.
 
 export function fleetSection(a: FleetAnalysis, thisHost: string): string {
@@ -44,7 +44,7 @@ export function fleetSection(a: FleetAnalysis, thisHost: string): string {
   const fast = a.fast.map((f) => `<div class="warning">fast (not failing): ${esc(f.hostname)}: ${esc(f.reason)}</div>`).join('');
   return (
     '<section id="fleet"><h2>Fleet</h2>' +
-    `<p class="absent">Each host's newest completed sweep of ${esc(a.experiment)} in this database, hosts grouped into cohorts of the same hardware. ` +
-    `${esc(a.rule.text)}.</p>${cohorts}<h3 style="margin-top: 14px">Outliers</h3>${outliers}${fast}</section>`
+    `<p class="absent">Each host's newest ended sweep (completed or failed) of ${esc(a.experiment)} in this database, hosts grouped into cohorts of the same hardware. ` +
+    `${esc(a.rule.text)}. × cohort median: the median, over the host's judged points, of its throughput over the cohort's median.</p>${cohorts}<h3 style="margin-top: 14px">Outliers</h3>${outliers}${fast}</section>`
   );
 }
