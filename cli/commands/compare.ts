@@ -19,10 +19,14 @@ A throughput change is flagged only when it exceeds --min-change AND the candida
 interval lies wholly beyond the baseline's; each row says which interval it used (repeats:
 from 3 or more repeats; batch-means: from the point's own per-batch timings). The intervals
 measure one sweep's noise, not how far a host drifts between sweeps: a fall beyond them but
-within --drift is inconclusive, and only a fall beyond --drift is a regression. Latency ratios
+within --drift is inconclusive, and only a fall beyond --drift is a regression. A slower point
+also says what its instances did with their CPUs in their timed windows: the share of their
+CPUs' time they ran (less: preempted) and their images per CPU-second against the baseline's
+(less: slower CPUs, a busy SMT sibling, or more work per image). Latency ratios
 are shown, not judged. A point whose hard Dice fell by more than --max-dice-drop computes
 something else: a regression too. Host fingerprint differences (CPU, microcode, kernel, NUMA
-layout, ...) are listed. The baseline may live in another database (--baseline-db).
+layout, ...) are listed, and the host configuration's changes (BIOS, DIMMs, SMT, governor ...;
+docs/host.md) come first, before any figure. The baseline may live in another database (--baseline-db).
 
 exit codes (each reason is printed on its own line):
   0  pass: every baseline point is in the candidate and none regressed
@@ -32,8 +36,8 @@ exit codes (each reason is printed on its own line):
   2  bad input (an unknown sweep, a bad option)
   3  inconclusive (nothing failed, but the data cannot support a verdict): a point suspect in
      either sweep (foreign load, throttling, oversubscription), without an interval, with
-     intervals too wide to see a change of --min-change, or slower within --drift; a baseline point that failed; a
-     baseline sweep that did not complete. Rerun advised. Exit 1 wins over 3.
+     intervals too wide to see a change of --min-change, or slower within --drift; a baseline
+     point that failed; a baseline sweep that did not complete. Rerun advised. Exit 1 wins over 3.
 
 options:
   --db PATH             database of the candidate, and of the baseline unless --baseline-db (default ${DEFAULT_DB})
