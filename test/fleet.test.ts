@@ -184,6 +184,8 @@ describe('sweep fleet (CLI)', () => {
     const minChange = sweep(['fleet', '--db', central, '--min-change', '3']);
     assert.equal(minChange.code, 2);
     assert.match(minChange.stderr, /--min-change is a fraction below 1/);
-    assert.equal(sweep(['fleet', '--db', central, '--max-imbalance', '1']).code, 2);
+    assert.equal(sweep(['fleet', '--db', central, '--max-imbalance', '100']).code, 2);
+    // A percentage, as for sweep run: 0.1 is 0.1 %, accepted; 'x' is not a number.
+    assert.equal(sweep(['fleet', '--db', central, '--max-imbalance', 'x']).code, 2);
   });
 });

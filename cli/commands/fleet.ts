@@ -7,13 +7,13 @@ import { parseSince } from '../../results/fleet/members.js';
 import { renderFleet } from '../../results/fleet/render.js';
 import { DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, MAD_TO_SIGMA, MIN_HOSTS } from '../../results/fleet/robust-score.js';
 import { openStore } from '../../results/store/store.js';
-import { DEFAULT_DB } from './run.js';
+import { DEFAULT_DB, percentOption } from './run.js';
 
 export const fleetCommand: Command = {
   name: 'fleet',
   summary: 'name the hosts of a merged database that are out of line with their peers: exit 0 none, 1 outliers, 3 inconclusive',
   usage: `usage: sweep fleet [--db PATH] [--experiment NAME] [--tag T] [--since DATE] [--threshold Z]
-                   [--min-change F] [--max-imbalance F] [--json]
+                   [--min-change F] [--max-imbalance PCT] [--json]
 
 Reads each host's newest ended sweep (completed, or failed with some points failed) of the
 experiment from a database that holds many hosts' sweeps (sweep merge), groups the hosts into
@@ -43,8 +43,8 @@ options:
   --since DATE         only sweeps started at or after DATE (YYYY-MM-DD or ISO 8601, UTC)
   --threshold Z        robust z beyond which a host is slow or fast (default ${DEFAULT_THRESHOLD})
   --min-change F       smallest relative distance from the median that counts (default ${DEFAULT_MIN_CHANGE})
-  --max-imbalance F    NUMA node shortfall against the host's fastest node (default ${DEFAULT_MAX_IMBALANCE},
-                       the sweep's own default)
+  --max-imbalance PCT  NUMA node shortfall against the host's fastest node, in percent as for
+                       sweep run (default ${DEFAULT_MAX_IMBALANCE * 100}, the sweep's own default)
   --json               the whole analysis: cohorts, every point's ranking, configuration, NUMA, outliers`,
   async run(argv) {
     const p = parse('fleet', argv, {
@@ -57,8 +57,8 @@ options:
       'max-imbalance': { type: 'string' },
       json: { type: 'boolean' },
     });
-    const maxImbalance = num(p, 'max-imbalance', 0) ?? DEFAULT_MAX_IMBALANCE;
-    if (maxImbalance >= 1) throw new UserError('--max-imbalance is a fraction below 1 (0.1: a node 10 % slower than the fastest)', { value: str(p, 'max-imbalance') });
+    const maxImbalance = percentOption(str(p, 'max-imbalance'), '--max-imbalance', DEFAULT_MAX_IMBALANCE);
+    if (maxImbalance >= 1) throw new UserError('--max-imbalance must be below 100 (%): a node slower by all of it is no node', { value: str(p, 'max-imbalance') });
     const minChange = num(p, 'min-change', 0);
     // A slow host is at least this fraction under the median: 1 or more would name none, silently.
     if (minChange !== undefined && minChange >= 1) throw new UserError('--min-change is a fraction below 1 (0.05: 5 % from the median)', { value: str(p, 'min-change') });
