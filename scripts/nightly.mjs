@@ -23,6 +23,8 @@ import { writeWhole } from '../dist/common/write-whole.js';
 $.verbose = false;
 
 const OPTIONS = ['config', 'db', 'out', 'keep', 'confirm', 'no-confirm', 'previews', 'allowed-cpus', 'help', 'h'];
+/** The options a --config file may also hold. */
+const CONFIG_KEYS = ['db', 'out', 'keep', 'confirm', 'previews', 'allowed-cpus'];
 const argv = minimist(process.argv.slice(2), {
   boolean: ['confirm', 'help'],
   string: ['config', 'db', 'out', 'allowed-cpus'],
@@ -58,7 +60,10 @@ function fail(message) {
 
 function settings() {
   const fromFile = argv.config ? fs.readJsonSync(argv.config, { throws: false }) : {};
-  if (fromFile === null) fail(`--config ${argv.config}: not a readable JSON file`);
+  if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) fail(`--config ${argv.config}: not a readable JSON object`);
+  // A misspelt key would silently fall back to its default: refused, as an unknown option is.
+  const unknownKeys = Object.keys(fromFile).filter((key) => key !== 'experiments' && !CONFIG_KEYS.includes(key));
+  if (unknownKeys.length > 0) fail(`--config ${argv.config}: unknown key(s) ${unknownKeys.join(', ')} (known: experiments, ${CONFIG_KEYS.join(', ')})`);
   const pick = (name, fallback) => (name === 'confirm' && !confirmGiven ? undefined : argv[name]) ?? fromFile[name] ?? fallback;
   const experiments = argv._.length > 0 ? argv._.map(String) : (fromFile.experiments ?? []);
   if (experiments.length === 0) fail('no experiments: give experiment files as arguments, or "experiments" in --config');

@@ -280,6 +280,16 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     assert.match(readFileSync(join(night2, 'summary.md'), 'utf8'), /^# Nightly qualification .*: exit 2/);
   });
 
+  it('a --config key it does not know is bad input (exit 2, named), before any sweep runs', () => {
+    const config = join(dir, 'nightly.json');
+    writeFileSync(config, JSON.stringify({ experiments: [packagePath('experiments', 'smoke.yaml')], keeps: 3 }));
+    const out = join(dir, 'config-nights');
+    const r = spawnSync(process.execPath, [script, '--config', config, '--out', out], { encoding: 'utf8', cwd: dir });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /unknown key\(s\) keeps/);
+    assert.equal(existsSync(out), false, 'no night folder');
+  });
+
   it('a SIGTERM to the script alone stops the sweep it runs: exit 130, the night recorded, no sweep left running', async () => {
     const smoke = join(dir, 'smoke.yaml');
     copyFileSync(packagePath('experiments', 'smoke.yaml'), smoke);
