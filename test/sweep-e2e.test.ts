@@ -4,8 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { packagePath } from '../common/paths.js';
+import { rows } from './db-rows.js';
 
 // Real sweeps through the real CLI: real runner processes bound with numactl (when installed),
 // stored in a real SQLite file and read back through the `results` view.
@@ -26,15 +26,6 @@ const concurrent = (args: string[]) => (args[0]?.endsWith('.yaml') ? [...args, '
 function sweep(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [sweepBin, ...concurrent(args)], { encoding: 'utf8', cwd: dir, timeout: 240_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function rows<T>(db: string, sql: string, ...params: unknown[]): T[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
 }
 
 describe('sweep experiments/smoke.yaml', () => {

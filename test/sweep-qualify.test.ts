@@ -4,7 +4,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { packagePath } from '../common/paths.js';
 import { writeVerdictExperiment } from '../bench/lib/verdict-experiment.js';
 import { sweepCli } from '../bench/lib/sweep-cli.js';
@@ -13,6 +12,7 @@ import { qualify as qualifyInProcess } from '../orchestrator/qualify.js';
 import { createProgress } from '../orchestrator/progress.js';
 import { RUN_DIR_ENV, SweepRegistration } from '../orchestrator/sweep-lock.js';
 import { DEFAULT_AGGREGATE_LIMITS } from '../orchestrator/launch/aggregate.js';
+import { rows } from './db-rows.js';
 
 // `sweep qualify` on real sweeps of experiments/verdict.yaml (two numactl-bound points on CPUs
 // 0-1, short windows) with a qualify: section, through the real CLI, and scripts/nightly.mjs on
@@ -41,15 +41,6 @@ const TWO = 'bs=2,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,sm
 let dir: string;
 let db: string;
 let experiment: string;
-
-function rows<T>(sql: string, ...params: unknown[]): T[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
-}
 
 /** `sweep qualify` of `file` with the JUnit and summary written under `name`; waits while another sweep holds the host. */
 function qualify(name: string, file: string, ...options: string[]) {
@@ -149,14 +140,14 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     assert.match(r.stdout, /suspect in B: repeat 0 instance 0: foreign load/);
     assert.match(r.stderr, /--confirm: measuring 2 point\(s\) again before judging/);
     assert.match(r.stdout, new RegExp(`measured again \\(--confirm\\), 2 point\\(s\\):\\n  ${ONE}: first suspect: repeat 0 instance 0: foreign load`));
-    const [sweep] = rows<{ id: number }>("SELECT id FROM sweeps WHERE tag = 'busy'");
-    const reruns = rows<{ key: string; reason: string; first: string }>('SELECT key, reason, first FROM point_reruns WHERE sweep_id = ? ORDER BY id', sweep!.id);
+    const [sweep] = rows<{ id: number }>(db, "SELECT id FROM sweeps WHERE tag = 'busy'");
+    const reruns = rows<{ key: string; reason: string; first: string }>(db, 'SELECT key, reason, first FROM point_reruns WHERE sweep_id = ? ORDER BY id', sweep!.id);
     assert.deepEqual(reruns.map((x) => x.key), [ONE, TWO]);
     for (const x of reruns) {
       assert.match(x.reason, /^suspect: repeat 0 instance 0: foreign load/);
       assert.ok((JSON.parse(x.first) as { suspect_reasons: string[] }).suspect_reasons.length > 0);
     }
-    assert.deepEqual(rows('SELECT key FROM points WHERE sweep_id = ? ORDER BY key', sweep!.id), [{ key: ONE }, { key: TWO }], 'one row per point: the rerun replaced it');
+    assert.deepEqual(rows(db, 'SELECT key FROM points WHERE sweep_id = ? ORDER BY key', sweep!.id), [{ key: ONE }, { key: TWO }], 'one row per point: the rerun replaced it');
     assert.match(checkJunit(r.junit), /<property name="confirmed\.0" value="bs=2,inst=1[^"]*: first suspect: /);
 
     const refused = sweepCli(['promote', 'busy', '--tag', 'golden', '--db', db], dir);
@@ -211,7 +202,7 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     writeFileSync(file, readFileSync(experiment, 'utf8') + `
 host: { sockets: 64, cores_per_socket: 1, threads_per_core: 1, numa_nodes: 1, cpu_model: '.', min_memory_per_node_gib: 0.001 }
 `);
-    const sweeps = () => (existsSync(db) ? rows<{ n: number }>('SELECT COUNT(*) AS n FROM sweeps')[0]!.n : 0);
+    const sweeps = () => (existsSync(db) ? rows<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM sweeps')[0]!.n : 0);
     const before = sweeps();
     const refused = qualify('refused', file);
     assert.equal(refused.code, 2, refused.said);
@@ -225,7 +216,7 @@ host: { sockets: 64, cores_per_socket: 1, threads_per_core: 1, numa_nodes: 1, cp
     assert.match(forced.stdout, /^host\s+expected sockets\s+64\s+\d+\s+-\s+-\s+fail\s+does not meet the experiment's host expectation/m);
     assert.match(forced.stdout, /verdict: HOST MISMATCH \(exit 2\)/);
     assert.match(checkJunit(forced.junit), /<testcase classname="host" name="expected sockets" time="0">\s*<failure type="regression" message="does not meet the experiment&apos;s host expectation/);
-    const [mismatch] = rows<{ host_mismatch: string }>("SELECT host_mismatch FROM sweeps WHERE tag = 'forced'");
+    const [mismatch] = rows<{ host_mismatch: string }>(db, "SELECT host_mismatch FROM sweeps WHERE tag = 'forced'");
     assert.match(mismatch!.host_mismatch, /"field":"sockets","expected":"64"/);
   });
 });
@@ -298,46 +289,39 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     const running = (): { id: number }[] => {
       if (!existsSync(nightDb)) return [];
       try {
-        return rows<{ id: number }>("SELECT id FROM sweeps WHERE status = 'running'");
+        return rows<{ id: number }>(nightDb, "SELECT id FROM sweeps WHERE status = 'running'");
       } catch (err) {
         // The night's database is being created (or migrated): no sweep in it yet.
         if (/no such table|database is locked/.test((err as Error).message)) return [];
         throw err;
       }
     };
-    // The poll reads this test's database: `rows` reads `db`, so point it there for the while.
-    const testDb = db;
-    db = nightDb;
-    try {
-      // A night refused because another sweep holds the host never runs one: try again (at most 20 nights).
-      for (let attempt = 1; attempt <= 20; attempt++) {
-        const child = spawn(process.execPath, [script, smoke, '--db', nightDb, '--out', out, '--previews', '0', '--no-confirm', '--allowed-cpus', '0-1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-        let caught = false;
-        while (child.exitCode === null) {
-          if (running().length > 0) {
-            caught = true;
-            child.kill('SIGTERM');
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 50));
+    // A night refused because another sweep holds the host never runs one: try again (at most 20 nights).
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const child = spawn(process.execPath, [script, smoke, '--db', nightDb, '--out', out, '--previews', '0', '--no-confirm', '--allowed-cpus', '0-1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+      let caught = false;
+      while (child.exitCode === null) {
+        if (running().length > 0) {
+          caught = true;
+          child.kill('SIGTERM');
+          break;
         }
-        const code = await exited;
-        if (!caught) continue;
-        assert.equal(code, 130, stdout);
-        assert.match(stdout, /^smoke: exit 130 \(no report\)$/m);
-        const night = resolve(dir, /results in (\S+)/.exec(stdout)![1]!);
-        assert.equal((JSON.parse(readFileSync(join(night, 'nightly.json'), 'utf8')) as { exit_code: number }).exit_code, 130);
-        assert.match(readFileSync(join(night, 'smoke', 'qualify.log'), 'utf8'), /SIGTERM: stopping; finished points are kept/);
-        assert.deepEqual(running(), [], 'the sweep stopped with the night');
-        assert.deepEqual(rows<{ status: string }>("SELECT status FROM sweeps ORDER BY id DESC LIMIT 1"), [{ status: 'interrupted' }]);
-        return;
+        await new Promise((r) => setTimeout(r, 50));
       }
-      assert.fail('no night got to run a sweep in 20 attempts');
-    } finally {
-      db = testDb;
+      const code = await exited;
+      if (!caught) continue;
+      assert.equal(code, 130, stdout);
+      assert.match(stdout, /^smoke: exit 130 \(no report\)$/m);
+      const night = resolve(dir, /results in (\S+)/.exec(stdout)![1]!);
+      assert.equal((JSON.parse(readFileSync(join(night, 'nightly.json'), 'utf8')) as { exit_code: number }).exit_code, 130);
+      assert.match(readFileSync(join(night, 'smoke', 'qualify.log'), 'utf8'), /SIGTERM: stopping; finished points are kept/);
+      assert.deepEqual(running(), [], 'the sweep stopped with the night');
+      assert.deepEqual(rows<{ status: string }>(nightDb, "SELECT status FROM sweeps ORDER BY id DESC LIMIT 1"), [{ status: 'interrupted' }]);
+      return;
     }
+    assert.fail('no night got to run a sweep in 20 attempts');
   });
 });

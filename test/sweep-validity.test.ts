@@ -4,8 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { packagePath } from '../common/paths.js';
+import { rows } from './db-rows.js';
 
 // Real sweeps checking the numbers a point carries: Dice over the declared images whatever the
 // batch size and window, the monitors' thread count and foreign load (a busy loop this test
@@ -25,15 +25,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function sweep(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [sweepBin, ...args], { encoding: 'utf8', cwd: dir, timeout: 300_000, env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function rows<T>(db: string, sql: string, ...params: unknown[]): T[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    return conn.prepare(sql).all(...params) as T[];
-  } finally {
-    conn.close();
-  }
 }
 
 /** An experiment file in the test folder; `matrix` and `measurement` are YAML flow mappings. */
