@@ -47,16 +47,6 @@ export async function runGuest(opts: Omit<GuestRunOptions, 'image'>): Promise<Gu
   return result;
 }
 
-/** True when no process has this PID (any more). */
-export function pidGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /** A directory in the host's /tmp, which the guest sees at the same path; removed by the returned function. */
 export function sharedTempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -6,7 +6,8 @@ import { basename, join } from 'node:path';
 import { builtinModules, indexModules, moduleDepends, moduleLoadOrder } from './kernel-modules.js';
 import { chooseAccel, guestScript, runInGuest, shellQuote } from './guest.js';
 import { cpusByNode, layoutProblem, numaArgs } from './layout.js';
-import { guestSetup, pidGone, runGuest } from './guest-test.js';
+import { guestSetup, runGuest } from './guest-test.js';
+import { processAlive } from '../../common/process-alive.js';
 
 // The harness itself: layouts, accelerator choice, and two real guests: a command's output and
 // exit status come back, and a guest that outlives its timeout is killed by PID.
@@ -83,7 +84,7 @@ test('in a 2-node guest a command\'s stdout, stderr and exit status come back, a
   assert.equal(result.stdout, '31 10\n');
   assert.equal(result.stderr, 'to stderr\n');
   assert.equal(result.timedOut, false);
-  assert.ok(pidGone(result.qemuPid), `qemu ${result.qemuPid} still running`);
+  assert.ok(!processAlive(result.qemuPid), `qemu ${result.qemuPid} still running`);
 });
 
 test('a guest that outlives its timeout is killed by PID and reports no exit status', { timeout: 300_000 }, async (t) => {
@@ -93,5 +94,5 @@ test('a guest that outlives its timeout is killed by PID and reports no exit sta
   assert.equal(result.timedOut, true);
   assert.equal(result.exitCode, null);
   assert.match(result.failure!, /timed out after 4 s/);
-  assert.ok(pidGone(result.qemuPid), `qemu ${result.qemuPid} still running`);
+  assert.ok(!processAlive(result.qemuPid), `qemu ${result.qemuPid} still running`);
 });

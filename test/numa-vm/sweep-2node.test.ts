@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { packagePath } from '../../common/paths.js';
 import { MAX_PAGES_OFF_NODE_SHARE } from '../../orchestrator/launch/binding-check.js';
-import { guestSetup, pidGone, runGuest, sharedTempDir } from './guest-test.js';
+import { guestSetup, runGuest, sharedTempDir } from './guest-test.js';
+import { processAlive } from '../../common/process-alive.js';
 
 // A real sweep on a real 2-node kernel (a QEMU guest, one CPU and 640 MiB per node): one instance
 // per node bound with numactl (--physcpubind/--membind) and with `node` (--cpunodebind/--membind),
@@ -57,7 +58,7 @@ test('a sweep in a 2-node guest binds each instance to its node, and its pages a
     cwd: dir,
     timeoutMs: 800_000,
   });
-  assert.ok(pidGone(result.qemuPid));
+  assert.ok(!processAlive(result.qemuPid));
   assert.equal(result.exitCode, 0, `sweep exit ${result.exitCode}\n${result.stderr}`);
 
   const store = new Database(db, { readonly: true });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { packagePath } from '../../common/paths.js';
 import type { Topology } from '../../common/topology.js';
 import { cpusByNode, type GuestLayout } from './layout.js';
-import { guestSetup, pidGone, runGuest, sharedTempDir } from './guest-test.js';
+import { guestSetup, runGuest, sharedTempDir } from './guest-test.js';
+import { processAlive } from '../../common/process-alive.js';
 
 // `sweep topology` and `sweep plan` on real multi-node kernels: a 4-node guest whose node 3 has
 // memory and no CPU, and a 2-node guest with two threads per core. What they report must be the
@@ -38,7 +39,7 @@ async function topologyAndPlan(layout: GuestLayout, smt: string, extra = ''): Pr
   const script = `set -e; ${sweep} topology --json > topo.json; ${sweep} plan plan.yaml --json > plan.json; grep -m1 '^model name' /proc/cpuinfo > cpuinfo.txt; ${extra}`;
   try {
     const result = await runGuest({ layout, argv: ['sh', '-c', script], cwd: dir, timeoutMs: 300_000 });
-    assert.ok(pidGone(result.qemuPid));
+    assert.ok(!processAlive(result.qemuPid));
     assert.equal(result.exitCode, 0, result.stderr);
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     const modelName = /^model name\s*:\s*(.*\S)/.exec(read('cpuinfo.txt'))?.[1] ?? '';
