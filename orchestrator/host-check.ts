@@ -99,11 +99,12 @@ export function describeChecks(checks: readonly HostCheck[]): string[] {
 }
 
 /**
- * Refuses the machine (UserError, exit 2) when an expectation is not met, each mismatch on its
- * own line; with `force`, returns the mismatches to warn about and record instead.
+ * Refuses the machine (UserError, exit 2) when one of `checks` (hostChecks of `exp`) is not
+ * met, each mismatch on its own line; with `force`, returns the mismatches to warn about and
+ * record instead.
  */
-export function enforceHostExpectations(exp: Experiment, topo: Topology, force: boolean): HostMismatch[] {
-  const failed = hostChecks(exp, topo).filter((c) => !c.ok);
+export function enforceHostExpectations(exp: Experiment, checks: readonly HostCheck[], force: boolean): HostMismatch[] {
+  const failed = checks.filter((c) => !c.ok);
   if (failed.length === 0 || force) return failed.map(({ field, expected, found }) => ({ field, expected, found }));
   throw new UserError(
     `this machine does not match the experiment's host expectations (${failed.length} mismatch${failed.length > 1 ? 'es' : ''}):\n${describeChecks(failed).join('\n')}`,

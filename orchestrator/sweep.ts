@@ -136,8 +136,8 @@ async function prepareSweep(opts: SweepOptions): Promise<PreparedSweep> {
   const exp = loadExperiment(opts.experimentFile);
   const topo = await loadTopology({ from: opts.topologyFile, allowedCpus: opts.allowedCpus });
   // The machine is judged first: a machine that does not match is refused before anything is written.
-  const hostMismatch = enforceHostExpectations(exp, topo, opts.forceHost ?? false);
   const checks = hostChecks(exp, topo);
+  const hostMismatch = enforceHostExpectations(exp, checks, opts.forceHost ?? false);
   if (hostMismatch.length > 0) {
     const failed = describeChecks(checks.filter((c) => !c.ok));
     opts.progress.message(`warning: --force: this machine does not match the experiment's host expectations; running anyway, the mismatches are recorded on the sweep:\n${failed.join('\n')}`);

@@ -10,7 +10,7 @@ import type { HostConfiguration } from '../common/host-config.js';
 import type { Topology } from '../common/topology.js';
 import { parseExperiment } from '../orchestrator/experiment/load.js';
 import type { HostExpectations } from '../orchestrator/experiment/types.js';
-import { checkHost, enforceHostExpectations, microcodeValue } from '../orchestrator/host-check.js';
+import { checkHost, enforceHostExpectations, hostChecks, microcodeValue } from '../orchestrator/host-check.js';
 import { topologyFixture } from './results-fixtures.js';
 
 // Host expectations judged field by field against a constructed machine (the fixture: 2 sockets
@@ -202,7 +202,7 @@ describe('enforceHostExpectations', () => {
   const exp = parseExperiment(experimentText(`${validHost.replace('sockets: 2', 'sockets: 4')}\n  thp: never`), join(dir, 'h.yaml'));
 
   test('refuses with every mismatch on its own line, each with where it is written', () => {
-    assert.throws(() => enforceHostExpectations(exp, machine(), false), (err: unknown) => {
+    assert.throws(() => enforceHostExpectations(exp, hostChecks(exp, machine()), false), (err: unknown) => {
       assert.ok(err instanceof UserError);
       const lines = err.message.split('\n');
       assert.match(lines[0]!, /does not match the experiment's host expectations \(2 mismatches\)/);
@@ -214,11 +214,11 @@ describe('enforceHostExpectations', () => {
   });
 
   test('forced: the mismatches come back to be recorded', () => {
-    assert.deepEqual(enforceHostExpectations(exp, machine(), true), [
+    assert.deepEqual(enforceHostExpectations(exp, hostChecks(exp, machine()), true), [
       { field: 'sockets', expected: '4', found: '2' },
       { field: 'thp', expected: 'never', found: 'madvise' },
     ]);
     const noSection = parseExperiment(experimentText(validHost).replace(/host:[\s\S]*$/, ''), join(dir, 'h.yaml'));
-    assert.deepEqual(enforceHostExpectations(noSection, machine(), false), []);
+    assert.deepEqual(enforceHostExpectations(noSection, hostChecks(noSection, machine()), false), []);
   });
 });
