@@ -85,7 +85,7 @@ export interface RunnerResult {
   /** When each timed batch completed, ms after window.start_ms (for the common window of a point's instances). */
   batch_end_ms: number[];
   /**
-   * Pooled hard and soft Dice (seed definitions, smooth 0.01) over every image the job declares
+   * Pooled hard and soft Dice (the reference benchmark's definitions, docs/workload.md; smooth 0.01) over every image the job declares
    * (`images` after `skip`), whatever the window reached: the rest are predicted after it, untimed.
    */
   dice: number;
