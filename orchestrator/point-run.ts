@@ -1,25 +1,27 @@
-import type { PointOutcome } from '../results/types.js';
+import type { PointOutcome, StopReason, ThroughputInterval } from '../results/types.js';
 import type { RunnerResult } from '../runner/job.js';
+import type { InstanceOutcome } from '../results/types.js';
 import type { Executor } from './executors/executor.js';
 import type { ExperimentModel } from './experiment/types.js';
 import { pointModel } from './experiment/models.js';
 import type { SweepInputs } from './inputs-hash.js';
-import { aggregatePoint, overlapFraction, withDerived, type AggregateLimits } from './launch/aggregate.js';
+import { aggregatePoint, overlapFraction, withDerived, type AggregateLimits, type PointFigures } from './launch/aggregate.js';
+import { MIN_SAMPLES, relativeHalfWidth } from './launch/interval.js';
 import { diceGuardLine, precisionFigures } from './launch/precision.js';
 import { runPointRepeat } from './launch/run-point.js';
 import type { PlannedPoint } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { concurrentSweepReasons, type SweepRegistration } from './sweep-lock.js';
 
-// One point of a sweep: its repeats one after another (each a ready/go barrier over all its
-// instances, launch/run-point.ts), then its figures (launch/aggregate.ts) and everything the
-// store keeps of it. A failed repeat ends the point; an interrupted one discards it.
+// One point of a sweep, measured window by window: each window is one repeat (a ready/go barrier
+// over all its instances, launch/run-point.ts); the sweep's rounds (sweep-rounds.ts) decide when
+// the next one runs. After every window the point's figures (launch/aggregate.ts) say whether it
+// has reached its precision. A failed window ends the point; an interrupted one is discarded.
 
 /** Minimum share of the shortest timed window that all instances must run together. */
 const MIN_WINDOW_OVERLAP = 0.9;
 
 export interface PointContext {
-  repeats: number;
   timeoutMs: number;
   signal: AbortSignal;
   executor: Executor;
@@ -31,59 +33,144 @@ export interface PointContext {
   progress: Pick<ProgressSink, 'message'>;
 }
 
-/** The point as the store keeps it; null when the sweep was interrupted during it (its figures would be incomplete). */
-export async function runPoint(point: PlannedPoint, ctx: PointContext): Promise<PointOutcome | null> {
-  const startedMs = Date.now();
-  const instances = [];
-  const repeats: RunnerResult[][] = [];
-  let error: string | null = null;
-  const warnings = [...point.warnings];
-  const warn = (w: string) => {
-    warnings.push(w);
-    ctx.progress.message(`warning: ${point.key}: ${w}`);
-  };
-  for (let repeat = 0; repeat < ctx.repeats && error === null; repeat++) {
-    const outcome = await runPointRepeat(point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor });
-    instances.push(...outcome.instances);
-    if (outcome.interrupted) break;
-    error = outcome.error;
-    if (error === null) {
+export class PointMeasurement {
+  readonly point: PlannedPoint;
+  private readonly instances: InstanceOutcome[] = [];
+  private readonly repeats: RunnerResult[][] = [];
+  private readonly warnings: string[];
+  private readonly startedMs = Date.now();
+  private error: string | null = null;
+  private figures: PointFigures | null = null;
+  /** Windows measured (failed ones included) and the seconds they took, launch to exit. */
+  windowsRun = 0;
+  seconds = 0;
+  /** Windows it had stored before this run (a point measured further); 0 for a new point. */
+  windowsAtStart = 0;
+
+  constructor(point: PlannedPoint) {
+    this.point = point;
+    this.warnings = [...point.warnings];
+  }
+
+  get failed(): boolean {
+    return this.error !== null;
+  }
+
+  /** The point's interval as its windows so far give it; null before three clean windows or any interval. */
+  get interval(): ThroughputInterval | null {
+    return this.figures?.throughput_ci ?? null;
+  }
+
+  /** The seconds one more window is expected to take: the mean of those measured (null before the first). */
+  get secondsPerWindow(): number | null {
+    return this.windowsRun > 0 ? this.seconds / this.windowsRun : null;
+  }
+
+  /**
+   * A stored point to measure further: its windows, as the store kept their instances, in
+   * repeat order. A point whose stored windows include a failed one cannot be extended.
+   */
+  static fromStored(point: PlannedPoint, stored: { instances: InstanceOutcome[]; seconds: number }, limits: AggregateLimits): PointMeasurement {
+    const m = new PointMeasurement(point);
+    const byRepeat = new Map<number, InstanceOutcome[]>();
+    for (const inst of stored.instances) byRepeat.set(inst.repeat, [...(byRepeat.get(inst.repeat) ?? []), inst]);
+    for (const repeat of [...byRepeat.keys()].sort((a, b) => a - b)) {
+      const instances = byRepeat.get(repeat)!.sort((a, b) => a.index - b.index);
+      m.instances.push(...instances);
+      m.windowsRun++;
+      if (instances.some((i) => i.result === null)) m.error = `window ${repeat} has no result for every instance`;
+      else m.repeats.push(instances.map((i) => i.result!));
+    }
+    m.seconds = stored.seconds;
+    m.windowsAtStart = m.windowsRun;
+    if (m.error === null && m.repeats.length > 0) m.figures = aggregatePoint(m.repeats, point.instances.map((i) => i.nodes), limits);
+    return m;
+  }
+
+  /**
+   * Whether the point's throughput interval is as narrow as `target` (a relative half-width),
+   * from at least MIN_SAMPLES clean windows and not suspect: batch means over single windows
+   * never count, they do not see the host vary between windows.
+   */
+  precise(target: number): boolean {
+    const f = this.figures;
+    if (f === null || f.throughput_ci === null || f.throughput_ci.method !== 'repeats') return false;
+    if (f.windows_used.length < MIN_SAMPLES || f.suspect_reasons.length > 0) return false;
+    return relativeHalfWidth(f.throughput_ci) <= target;
+  }
+
+  /** Measures one more window; false when the sweep was interrupted during it (the window is discarded). */
+  async measureWindow(ctx: PointContext): Promise<boolean> {
+    const repeat = this.windowsRun;
+    const started = Date.now();
+    const outcome = await runPointRepeat(this.point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor });
+    if (outcome.interrupted || ctx.signal.aborted) return false;
+    this.windowsRun++;
+    this.seconds += (Date.now() - started) / 1000;
+    this.instances.push(...outcome.instances);
+    this.error = outcome.error;
+    if (this.error === null) {
       const results = outcome.instances.map((i) => i.result!);
       const overlap = overlapFraction(results);
-      if (overlap < MIN_WINDOW_OVERLAP) warn(`repeat ${repeat}: instances' timed windows overlapped for only ${(overlap * 100).toFixed(0)}% of the shortest`);
-      repeats.push(results);
+      if (overlap < MIN_WINDOW_OVERLAP) this.warn(ctx, `repeat ${repeat}: instances' timed windows overlapped for only ${(overlap * 100).toFixed(0)}% of the shortest`);
+      this.repeats.push(results);
+      this.figures = aggregatePoint(this.repeats, this.point.instances.map((i) => i.nodes), ctx.limits);
+    } else {
+      this.figures = null;
     }
+    return true;
   }
-  if (ctx.signal.aborted) return null;
-  const figures = error === null ? aggregatePoint(repeats, point.instances.map((i) => i.nodes), ctx.limits) : null;
-  for (const w of figures?.warnings ?? []) warn(w);
-  const precision = precisionFigures(point.params, repeats);
-  const model = pointModel(ctx.models, point.params);
-  const outcome: PointOutcome = {
-    key: point.key,
-    model: { id: model.id, sha256: ctx.inputs.models[model.id]! },
-    declared: point.declared,
-    params: point.params,
-    cpus: [...new Set(point.instances.flatMap((i) => i.cpus))].sort((a, b) => a - b),
-    nodes: [...new Set(point.instances.flatMap((i) => i.nodes))].sort((a, b) => a - b),
-    status: error === null ? 'ok' : 'failed',
-    error,
-    warnings,
-    throughput_ips: figures?.throughput_ips ?? null,
-    latency_ms: figures?.latency_ms ?? null,
-    dice: figures?.dice ?? null,
-    soft_dice: figures?.soft_dice ?? null,
-    throughput_repeats: figures?.throughput_repeats ?? [],
-    throughput_ci: figures?.throughput_ci ?? null,
-    suspect_reasons: figures ? [...figures.suspect_reasons, ...concurrentSweepReasons(ctx.registration, startedMs, Date.now())] : [],
-    dice_images: figures?.dice_images ?? null,
-    balance: figures?.balance ?? null,
-    ...precision,
-    started_at: new Date(startedMs).toISOString(),
-    ended_at: new Date().toISOString(),
-    instances: withDerived(instances, figures),
-  };
-  const guard = error === null ? diceGuardLine(precision, outcome.dice) : null;
-  if (guard !== null) ctx.progress.message(`${point.key}: ${guard}`);
-  return outcome;
+
+  private warn(ctx: PointContext, w: string): void {
+    this.warnings.push(w);
+    ctx.progress.message(`warning: ${this.point.key}: ${w}`);
+  }
+
+  /** The point as the store keeps it, with how it was measured and why it stopped. */
+  outcome(ctx: PointContext, stop: StopReason, precisionTarget: number): PointOutcome {
+    const point = this.point;
+    const figures = this.error === null ? this.figures : null;
+    const precision = precisionFigures(point.params, this.repeats);
+    const model = pointModel(ctx.models, point.params);
+    const warnings = [...this.warnings, ...(figures?.warnings ?? [])];
+    const outcome: PointOutcome = {
+      key: point.key,
+      model: { id: model.id, sha256: ctx.inputs.models[model.id]! },
+      declared: point.declared,
+      params: point.params,
+      cpus: [...new Set(point.instances.flatMap((i) => i.cpus))].sort((a, b) => a - b),
+      nodes: [...new Set(point.instances.flatMap((i) => i.nodes))].sort((a, b) => a - b),
+      status: this.error === null && figures !== null ? 'ok' : 'failed',
+      error: this.error ?? (figures === null ? 'no window finished' : null),
+      warnings,
+      throughput_ips: figures?.throughput_ips ?? null,
+      latency_ms: figures?.latency_ms ?? null,
+      dice: figures?.dice ?? null,
+      soft_dice: figures?.soft_dice ?? null,
+      throughput_repeats: figures?.throughput_repeats ?? [],
+      throughput_ci: figures?.throughput_ci ?? null,
+      suspect_reasons: figures ? [...figures.suspect_reasons, ...concurrentSweepReasons(ctx.registration, this.startedMs, Date.now())] : [],
+      dice_images: figures?.dice_images ?? null,
+      balance: figures?.balance ?? null,
+      ...precision,
+      started_at: new Date(this.startedMs).toISOString(),
+      ended_at: new Date().toISOString(),
+      measuring: {
+        windows: figures?.windows_used.length ?? 0,
+        windows_left_out: figures?.windows_left_out.length ?? 0,
+        left_out: figures?.windows_left_out ?? [],
+        seconds: this.seconds,
+        precision_target: precisionTarget,
+        stop_reason: this.error !== null ? 'failed' : stop,
+      },
+      instances: withDerived(this.instances, figures),
+    };
+    return outcome;
+  }
+
+  /** The int8 Dice guard line, said once when the point stops. */
+  guardLine(outcome: PointOutcome): string | null {
+    if (outcome.status !== 'ok') return null;
+    return diceGuardLine(precisionFigures(this.point.params, this.repeats), outcome.dice);
+  }
 }

@@ -2,6 +2,7 @@
 // far) rewritten in place; elsewhere (CI logs, pipes) one plain line per event.
 
 import type { SweepPointSummary } from './sweep.js';
+import type { PointMeasuring } from '../results/types.js';
 
 export interface ProgressSink {
   pointStarted(index: number, total: number, key: string): void;
@@ -35,7 +36,27 @@ export function pointResult(point: SweepPointSummary): string {
   const ci = point.throughput_ci ? ` (95% ${point.throughput_ci.low.toFixed(1)}-${point.throughput_ci.high.toFixed(1)})` : '';
   const [first, ...more] = point.suspect_reasons;
   const suspect = first === undefined ? '' : `, SUSPECT: ${first}${more.length > 0 ? ` (+${more.length} more)` : ''}`;
-  return `${point.throughput_ips?.toFixed(1)} img/s${ci}, p50 ${ms(point.latency_p50_ms)}, p99 ${ms(point.latency_p99_ms)}, Dice ${dice}${suspect}`;
+  const m = point.measuring;
+  const windows = m ? `, ${m.windows} window${m.windows === 1 ? '' : 's'} in ${m.seconds.toFixed(1)} s (${stopText(m)})` : '';
+  return `${point.throughput_ips?.toFixed(1)} img/s${ci}, p50 ${ms(point.latency_p50_ms)}, p99 ${ms(point.latency_p99_ms)}, Dice ${dice}${windows}${suspect}`;
+}
+
+/** Why a point stopped, in words: "precision ±1.9% reached", "max_repeats: ±3.1%, aimed at ±1.9%". */
+export function stopText(m: PointMeasuring): string {
+  const target = `±${(m.precision_target * 100).toFixed(1)}%`;
+  const left = m.windows_left_out > 0 ? `, ${m.windows_left_out} disturbed left out` : '';
+  switch (m.stop_reason) {
+    case 'precision':
+      return `stopped at its precision ${target}${left}`;
+    case 'max_repeats':
+      return `max_repeats reached before its precision ${target}${left}`;
+    case 'budget':
+      return `budget spent before its precision ${target}${left}`;
+    case 'failed':
+      return 'a window failed';
+    case 'interrupted':
+      return 'interrupted before it stopped';
+  }
 }
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressSink {
@@ -54,7 +75,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     const elapsed = (Date.now() - started) / 1000;
     const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
     const bestText = best ? `, best ${best.throughput.toFixed(1)} img/s${bestKey ? ` (${best.key})` : ''}` : '';
-    return `[${done}/${total}] ${clock(elapsed)} elapsed${Number.isFinite(eta) ? `, ETA ${clock(eta)}` : ''}${bestText}`;
+    return `[${done}/~${total} windows] ${clock(elapsed)} elapsed${Number.isFinite(eta) ? `, ETA ${clock(eta)}` : ''}${bestText}`;
   };
   const draw = (text: string) => {
     const width = stream.columns ?? 120;
@@ -74,6 +95,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
 
   return {
     pointStarted(index, total, key) {
+      // Progress counts windows: a sweep measures its points in rounds (sweep-rounds.ts).
+      done = index;
       current = key;
       currentStarted = Date.now();
       totalPoints = total;
@@ -83,18 +106,17 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
         stopTicker();
         ticker = setInterval(drawRunning, 1000);
         ticker.unref();
-      } else stream.write(`point ${index + 1}/${total} ${key}: running\n`);
+      } else stream.write(`window ${index + 1}/~${total} ${key}: running\n`);
     },
     pointDone(index, total, point) {
       stopTicker();
-      done++;
       if (point.throughput_ips !== null && (!best || point.throughput_ips > best.throughput)) {
         best = { throughput: point.throughput_ips, key: point.key };
       }
       clearLine();
       stream.write(`point ${index + 1}/${total} ${point.key}: ${pointResult(point)}\n`);
-      if (live) draw(status(total, false));
-      else stream.write(`${status(total)}\n`);
+      if (live) draw(status(totalPoints, false));
+      else stream.write(`${status(totalPoints)}\n`);
     },
     message(line) {
       clearLine();

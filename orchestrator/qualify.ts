@@ -23,6 +23,8 @@ export interface QualifyOptions extends Omit<SweepOptions, 'progress'> {
   /** Overrides the experiment's qualify.baseline: a sweep id, a tag or 'latest'. */
   baseline?: string;
   confirm?: boolean;
+  /** Overrides the experiment's qualify.rules.tolerance_pct (a share: 0.05 for 5 %). */
+  tolerance?: number;
 }
 
 export type QualifyOutcome =
@@ -94,10 +96,13 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
   const summary = await runSweep({ ...opts, progress });
   if (summary.status === 'interrupted') return { kind: 'interrupted', summary };
   const judge = (): Qualification => {
-    const store = openStore(opts.db, { readonly: true });
+    const store = openStore(opts.db);
     try {
-      const rules = { throughputDrop: exp.qualify.throughputDrop, p99Rise: exp.qualify.p99Rise, diceDrop: exp.qualify.diceDrop };
-      return qualifySweep(store, summary.sweepId, referenceOf(store, exp, ref, summary.sweepId), rules, summary.hostChecks);
+      const rules = { tolerance: opts.tolerance ?? exp.qualify.tolerance, p99Rise: exp.qualify.p99Rise, diceDrop: exp.qualify.diceDrop };
+      const q = qualifySweep(store, summary.sweepId, referenceOf(store, exp, ref, summary.sweepId), rules, summary.hostChecks);
+      // Kept so that `latest` and the learned drift never build on a sweep judged a regression.
+      store.recordVerdict(summary.sweepId, q.against, q.verdict);
+      return q;
     } finally {
       store.close();
     }
@@ -114,11 +119,23 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
     }
   })();
   if (again.size === 0) return { kind: 'judged', qualification: first, summary };
+  // A failed point is measured again from its start; the others get more rounds on top of theirs.
+  const { failed, undecided } = (() => {
+    const store = openStore(opts.db, { readonly: true });
+    try {
+      const status = store.pointStatusesOf(summary.sweepId);
+      const failed = new Map([...again].filter(([key]) => status.get(key) === 'failed'));
+      return { failed, undecided: new Map([...again].filter(([key]) => !failed.has(key))) };
+    } finally {
+      store.close();
+    }
+  })();
   const rerunProgress = opts.newProgress();
-  rerunProgress.message(`--confirm: measuring ${again.size} point(s) again before judging: ${[...again.keys()].join('; ')}`);
+  rerunProgress.message(`--confirm: measuring ${again.size} point(s) further before judging: ${[...again.keys()].join('; ')}`);
+  const confirmStarted = Date.now();
   let rerun: SweepSummary;
   try {
-    rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: again });
+    rerun = await runSweep({ ...opts, progress: rerunProgress, tag: null, resume: String(summary.sweepId), rerun: failed, extend: undecided });
   } catch (err) {
     if (!isUserError(err)) throw err;
     // Refused before anything was measured again (another sweep took the host meanwhile): the
@@ -128,5 +145,8 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
     return { kind: 'judged', qualification: { ...first, notes: [...first.notes, note] }, summary };
   }
   if (rerun.status === 'interrupted') return { kind: 'interrupted', summary: rerun };
-  return { kind: 'judged', qualification: withConfirmed(judge(), again), summary: rerun };
+  const windows = rerun.points.reduce((sum, p) => sum + (p.measuring?.windows ?? 0), 0);
+  const cost = `--confirm measured ${again.size} point(s) further: ${Math.round((Date.now() - confirmStarted) / 1000)} s, ${windows} window(s) in those points now`;
+  const confirmed = withConfirmed(judge(), again);
+  return { kind: 'judged', qualification: { ...confirmed, notes: [...confirmed.notes, cost] }, summary: rerun };
 }

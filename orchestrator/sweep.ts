@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../common/errors.js';
 import type { Topology } from '../common/topology.js';
-import type { PointStatus, SweepStatus, ThroughputInterval } from '../results/types.js';
+import type { PointMeasuring, PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../results/types.js';
 import { openStore, type Store } from '../results/store/store.js';
 import { requireWritableDatabase } from '../results/store/db.js';
 import { pointValidity, type PointValidity } from '../results/point-validity.js';
@@ -21,7 +21,9 @@ import { preflightSweep } from './preflight.js';
 import { modelCacheDir, prepareSweepModels, sweepModelPaths, type ModelFiles } from './model-cache.js';
 import { resumableSweep } from './resume.js';
 import { engineVersions, gitRevision, toolVersion } from './software.js';
-import { runPoint } from './point-run.js';
+import { PointMeasurement, type PointContext } from './point-run.js';
+import { measureInRounds, type RoundsPlan } from './sweep-rounds.js';
+import { mixSeed } from '../common/prng.js';
 import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
 import type { HostMismatch } from '../results/types.js';
 
@@ -47,6 +49,13 @@ export interface SweepOptions {
    * figures are kept in point_reruns with the reason (`sweep qualify --confirm`).
    */
   rerun?: ReadonlyMap<string, string>;
+  /**
+   * With `resume`: give these points (key -> why) more interleaved rounds on top of the windows
+   * they stored, until each reaches its precision or the doubled max_repeats, within the budget
+   * (`sweep qualify --confirm` on undecided and regressed points); the first measurement is kept
+   * in point_reruns with the reason.
+   */
+  extend?: ReadonlyMap<string, string>;
   /** Run even while another sweep runs on this host; the overlapping points of both are marked suspect. */
   allowConcurrent?: boolean;
   /** Foreign-load and imbalance limits (default 5 % and 10 %). */
@@ -75,6 +84,8 @@ export interface SweepPointSummary {
   suspect_reasons: string[];
   /** What the instances' monitors saw, summed up for the table. */
   validity: PointValidity;
+  /** Windows, seconds and why the point stopped. */
+  measuring: PointMeasuring | null;
 }
 
 /** Thrown when the sweep is interrupted before it has written anything (no sweep record, no point). */
@@ -238,6 +249,24 @@ function announce(
   for (const [w, count] of planned) progress.message(`warning (${count} of ${toRun.length} points): ${w}`);
 }
 
+/**
+ * The rounds of this run: the experiment's measurement, or for points measured further
+ * (`extend`), up to twice max_repeats windows in all. The order's seed is the sweep's id mixed
+ * with the experiment's name, so a rerun of the same sweep shuffles alike.
+ */
+function roundsPlanOf(exp: Experiment, sweepId: number, extend: ReadonlyMap<string, string> | undefined): RoundsPlan {
+  const m = exp.measurement;
+  let nameHash = 0;
+  for (const ch of exp.name) nameHash = (Math.imul(nameHash, 31) + ch.charCodeAt(0)) | 0;
+  return {
+    minWindows: m.repeats,
+    maxWindows: extend ? 2 * m.max_repeats : m.max_repeats,
+    precision: m.precision,
+    budgetSeconds: m.budget_seconds,
+    seed: mixSeed(nameHash, sweepId, extend ? 1 : 0),
+  };
+}
+
 export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const executor = getExecutor(opts.executor ?? DEFAULT_EXECUTOR);
   const prepared = await prepareSweep(opts);
@@ -269,10 +298,22 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const { sweepId, stored } = record;
   const resuming = opts.resume !== undefined;
   const rerun = opts.rerun;
-  const toRun = rerun ? plan.points.filter((p) => rerun.has(p.key) && stored.has(p.key)) : plan.points.filter((p) => stored.get(p.key) !== 'ok');
+  const again = rerun || opts.extend ? new Map([...(rerun ?? []), ...(opts.extend ?? [])]) : undefined;
+  // A point stored before it stopped (the sweep was interrupted) is measured again from its start.
+  const unfinished = resuming ? store.unfinishedPointsOf(sweepId) : new Set<string>();
+  const toRun = again ? plan.points.filter((p) => again.has(p.key) && stored.has(p.key)) : plan.points.filter((p) => stored.get(p.key) !== 'ok' || unfinished.has(p.key));
   const alreadyStored = plan.points.filter((p) => stored.get(p.key) === 'ok' && !toRun.includes(p)).length;
-  if (rerun) progress.message(`sweep ${sweepId} '${exp.name}': measuring ${toRun.length} point(s) again, each replacing its first measurement`);
-  else announce(progress, { exp, plan, sweepId, resuming, stored, toRun, db: opts.db });
+  if (again) {
+    const extended = toRun.filter((p) => opts.extend?.has(p.key)).length;
+    progress.message(
+      `sweep ${sweepId} '${exp.name}': ` +
+        [extended > 0 ? `${extended} point(s) measured in more rounds until decided` : '', toRun.length - extended > 0 ? `${toRun.length - extended} point(s) measured again from the start` : '']
+          .filter((x) => x)
+          .join(', ') +
+        '; each first measurement is kept in point_reruns',
+    );
+  }
+  if (!again) announce(progress, { exp, plan, sweepId, resuming, stored, toRun, db: opts.db });
 
   const summary: SweepSummary = {
     sweepId,
@@ -284,8 +325,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     db: opts.db,
     hostChecks: prepared.hostChecks,
   };
-  const context = {
-    repeats: exp.measurement.repeats,
+  const context: PointContext = {
     timeoutMs: exp.measurement.timeout_seconds * 1000,
     signal: opts.signal,
     executor,
@@ -295,34 +335,47 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     registration,
     progress,
   };
-  const total = toRun.length;
+  const rounds = roundsPlanOf(exp, sweepId, opts.extend);
+  const measurements = toRun.map((point) => opts.extend?.has(point.key) ? PointMeasurement.fromStored(point, store.storedWindowsOf(sweepId, point.key), context.limits) : new PointMeasurement(point));
+  // A point measured again (--confirm) keeps its first measurement in point_reruns, once.
+  const firstKept = new Set<string>();
+  const save = (outcome: PointOutcome): void => {
+    const rerunReason = rerun?.get(outcome.key) ?? opts.extend?.get(outcome.key);
+    if (rerunReason !== undefined && !firstKept.has(outcome.key)) {
+      store.replacePoint(sweepId, outcome, rerunReason);
+      firstKept.add(outcome.key);
+    } else store.savePoint(sweepId, outcome);
+    registration.heartbeat();
+  };
+  let stoppedCount = 0;
   try {
-    for (const [index, point] of toRun.entries()) {
-      if (opts.signal.aborted) break;
-      progress.pointStarted(index, total, point.key);
-      registration.heartbeat();
-      const outcome = await runPoint(point, context);
-      // The point in flight when interrupted is not stored: its figures are incomplete.
-      if (outcome === null) break;
-      const rerunReason = rerun?.get(point.key);
-      if (rerunReason !== undefined) store.replacePoint(sweepId, outcome, rerunReason);
-      else store.recordPoint(sweepId, outcome, { replaceFailed: resuming });
-      registration.heartbeat();
-      const pointSummary: SweepPointSummary = {
-        key: point.key,
-        status: outcome.status,
-        throughput_ips: outcome.throughput_ips,
-        latency_p50_ms: outcome.latency_ms?.p50 ?? null,
-        latency_p99_ms: outcome.latency_ms?.p99 ?? null,
-        dice: outcome.dice,
-        error: outcome.error,
-        throughput_ci: outcome.throughput_ci,
-        suspect_reasons: outcome.suspect_reasons,
-        validity: pointValidity(outcome.instances),
-      };
-      summary.points.push(pointSummary);
-      progress.pointDone(index, total, pointSummary);
-    }
+    const finished = await measureInRounds(measurements, rounds, context, {
+      windowStarted: (done, planned, key, window) => {
+        registration.heartbeat();
+        progress.pointStarted(done, planned, `${key} (window ${window + 1})`);
+      },
+      store: (outcome) => save(outcome),
+      stopped: (outcome, m) => {
+        const pointSummary: SweepPointSummary = {
+          key: outcome.key,
+          status: outcome.status,
+          throughput_ips: outcome.throughput_ips,
+          latency_p50_ms: outcome.latency_ms?.p50 ?? null,
+          latency_p99_ms: outcome.latency_ms?.p99 ?? null,
+          dice: outcome.dice,
+          error: outcome.error,
+          throughput_ci: outcome.throughput_ci,
+          suspect_reasons: outcome.suspect_reasons,
+          validity: pointValidity(outcome.instances),
+          measuring: outcome.measuring ?? null,
+        };
+        summary.points.push(pointSummary);
+        progress.pointDone(stoppedCount++, toRun.length, pointSummary);
+        const guard = m.guardLine(outcome);
+        if (guard !== null) progress.message(`${outcome.key}: ${guard}`);
+      },
+    });
+    if (!finished && !opts.signal.aborted) throw new Error('rounds ended before every point stopped');
     summary.status = opts.signal.aborted ? 'interrupted' : summary.points.some((p) => p.status === 'failed') ? 'failed' : 'completed';
   } catch (err) {
     summary.status = 'failed';

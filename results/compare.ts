@@ -2,6 +2,10 @@ import { formatCpuList } from '../common/cpulist.js';
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
 import { compareHosts, CONFIG_FIELD_PREFIX, type HostDifference } from './store/host.js';
+import type { PointMeasuring } from './types.js';
+import { judgeRatio, logEstimateOf, type Drift } from './verdict-rule.js';
+import { learnDrift } from './drift.js';
+import { MIN_P99_SAMPLES, p99RatioInterval, sampleCount } from './latency-interval.js';
 
 // `sweep compare A B`: the candidate B judged against the baseline A, point by point (points are
 // matched by key, the declared axis values, so a host with fewer usable cores still matches).
@@ -24,42 +28,36 @@ import { compareHosts, CONFIG_FIELD_PREFIX, type HostDifference } from './store/
 //   change of minChange, or failed in A (no reference); and a baseline that did not complete.
 //  PASS (exit 0) otherwise.
 //
-// Throughput rule. Every point carries a 95 % interval for its throughput (from its repeats when
-// it has 3 or more, else batch means over its own timed window). B is 'slower' when its whole
-// interval lies below A's (B.high < A.low) AND B/A < 1 - max(minChange, drift); 'faster' when
-// B.low > A.high and B/A > 1 + minChange. The intervals measure one sweep's noise only: a
-// sweep's repeats run back to back and batch means span one window, so neither sees how far a
-// host drifts between two sweeps (a quieter minute, another turbo state). A fall beyond the
-// intervals but within `drift` (default 10 %; measure a host's with bench/false-alarm.ts) is
-// therefore 'inconclusive' (rerun), never a regression: an identical rerun does not page anyone.
-// When neither holds and the intervals' relative half-widths add up to more than minChange, a
-// change of minChange could hide inside them: 'inconclusive', not 'same'. Latency is shown
-// (B/A of p50 and p99) but not judged unless `maxP99Rise` is given (`sweep qualify`'s rule): it
-// has no interval, so a p99 above A's by more than that fails, and a suspect point is inconclusive.
+// Throughput rule (results/verdict-rule.ts, docs/validity.md): an equivalence verdict on the
+// ratio B/A. Each point's stored 95 % interval gives its log throughput and standard error; the
+// ratio's 95 % interval (Welch) is widened by the point's between-sweep drift, learned from the
+// host's earlier comparable sweeps of the experiment (results/drift.ts; unknown with fewer than
+// 3: said so, and not widened). 'same' (pass) when it lies inside 1 +- tolerance, 'slower'
+// (a regression) when wholly below 1 - tolerance, 'faster' when wholly above 1 + tolerance, and
+// 'inconclusive' otherwise, with the smallest change this comparison could have decided and why
+// each side stopped measuring. p99 latency, when judged (`maxP99Rise`, `sweep qualify`'s rule),
+// has a bootstrap interval of its ratio (results/latency-interval.ts): it fails only when that
+// interval lies wholly above 1 + maxP99Rise, passes when wholly at or below it, and with fewer
+// than 100 batches a side it is inconclusive, never failed. A suspect point is inconclusive.
 //
 // Each point also lists its verdict figure by figure (`figures`: status, throughput, p99, Dice),
 // and the comparison the reasons that belong to no point (`sweepChecks`), for reports that give
-// one line or one test case per figure. `judgeReference` applies the same interval rule to an
+// one line or one test case per figure. `judgeReference` applies an interval rule to an
 // absolute reference (an expected img/s with a tolerance) when there is no baseline sweep.
 
-export const DEFAULT_MIN_CHANGE = 0.05;
-/** How far a host's throughput may drift between two sweeps of the same configuration. */
-export const DEFAULT_DRIFT = 0.1;
+export const DEFAULT_TOLERANCE = 0.05;
 export const DEFAULT_MAX_DICE_DROP = 0.002;
 
 export const COMPARE_RULE =
-  "throughput 'slower' when B's 95 % interval lies wholly below A's and B/A < 1 - max(min change, drift) ('faster': above, beyond min change); " +
-  "'inconclusive' when it is below the intervals but within the drift allowance, " +
-  "'inconclusive' when neither and the intervals' half-widths add up to more than min change, or a point is suspect " +
-  'or has no interval; regression = slower, Dice down by more than max Dice drop, or failed/missing in B';
+  "throughput: the 95 % interval of B/A (Welch on log throughput, widened by the host's learned between-sweep drift) " +
+  "inside 1 +- tolerance: same (pass); wholly below 1 - tolerance: slower (regression); wholly above 1 + tolerance: faster; otherwise inconclusive; " +
+  'a suspect point is inconclusive; regression = slower, p99 interval wholly above its rule, Dice down by more than max Dice drop, or failed/missing in B'
 
 export type Verdict = 'faster' | 'slower' | 'same' | 'inconclusive';
 
 export interface CompareOptions {
-  /** Smallest relative throughput change ever flagged, whatever the intervals (default 0.05). */
-  minChange?: number;
-  /** Fall the host may drift between sweeps: below the intervals but within it is inconclusive (default 0.1). */
-  drift?: number;
+  /** The equivalence margin of the throughput ratio, a share (default 0.05). */
+  tolerance?: number;
   /** Largest fall in hard Dice (absolute) that is not a regression (default 0.002). */
   maxDiceDrop?: number;
   /** Points of A missing from B, and an incomplete B, are notes instead of failures. */
@@ -68,6 +66,8 @@ export interface CompareOptions {
   baselineStore?: Store;
   /** Largest relative rise of p99 latency that is not a regression; unset: p99 is shown, not judged. */
   maxP99Rise?: number;
+  /** Learn the between-sweep drift from the baseline store's history (default true). */
+  learnDrift?: boolean;
 }
 
 /** One figure of one point, judged: what a report shows as one row or one test case. */
@@ -105,9 +105,27 @@ export interface ThroughputJudgement {
   /** b / a; null when either is missing. */
   ratio: number | null;
   interval: { a: IntervalUsed | null; b: IntervalUsed | null };
+  /** The 95 % interval of B/A the verdict used (drift included), or null where there is none. */
+  ratioInterval: { low: number; high: number; df: number } | null;
+  tolerance: number;
+  /** The smallest relative change this comparison could have decided; null without an interval. */
+  smallestDetectable: number | null;
+  /** The point's learned between-sweep drift (log sd) and how many sweeps gave it; null: not yet known. */
+  drift: Drift | null;
+  /** How each side was measured: windows and why it stopped (null: stored before rounds). */
+  measuring: { a: PointMeasuring | null; b: PointMeasuring | null };
   verdict: Verdict;
-  /** Why the verdict, in words ("B's interval lies below A's", "intervals too wide ..."). */
+  /** Why the verdict, in words. */
   why: string;
+}
+
+/** p99 latency judged: the ratio with its bootstrap interval, or why not. */
+export interface P99Judgement {
+  a: number | null;
+  b: number | null;
+  ratio: number | null;
+  interval: { low: number; high: number } | null;
+  samples: { a: number; b: number } | null;
 }
 
 export interface RatioOnly {
@@ -121,7 +139,7 @@ export interface PointComparison {
   status: { a: string; b: string };
   throughput: ThroughputJudgement;
   latency_p50: RatioOnly;
-  latency_p99: RatioOnly;
+  latency_p99: RatioOnly & { interval: { low: number; high: number } | null; samples: { a: number; b: number } | null };
   dice: { a: number | null; b: number | null };
   /** What the key resolved to on each host, when that differs ("2 cores/instance on CPUs 0-1 -> 1 on 0"). */
   placementChange: string | null;
@@ -154,8 +172,9 @@ export interface Comparison {
   a: SweepSide;
   b: SweepSide;
   rule: string;
-  minChange: number;
-  drift: number;
+  tolerance: number;
+  /** The host's between-sweep drift as learned from the baseline store (null fields: not yet known). */
+  drift: { tau: number | null; floor: number | null; sweeps: number[]; text: string };
   maxDiceDrop: number;
   allowMissing: boolean;
   points: PointComparison[];
@@ -206,39 +225,58 @@ function cpuUse(a: PointMeasures, b: PointMeasures): string | null {
   return `in their timed windows (all instances and repeats), B's instances ran ${pct(b.cpu_share)} of their CPUs' time (A ${pct(a.cpu_share)}) and finished ${formatNumber(work, 3)}x A's images per CPU-second`;
 }
 
+/** Why a side stopped short of its precision, for an inconclusive reason ("" when it reached it or is older). */
+function shortOfPrecision(side: string, m: PointMeasuring | null): string {
+  if (m === null || m.stop_reason === 'precision') return '';
+  const why = m.stop_reason === 'budget' ? 'its budget was spent' : m.stop_reason === 'max_repeats' ? 'it reached max_repeats' : `it was ${m.stop_reason}`;
+  return `; ${side} stopped after ${m.windows} window(s) because ${why}, before its precision ±${pct(m.precision_target)}`;
+}
+
 /** The throughput rule (top of this file) for two ok points; pure. */
-export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: number, drift = DEFAULT_DRIFT): ThroughputJudgement {
+export function judgeThroughput(a: PointMeasures, b: PointMeasures, tolerance: number, drift: Drift | null = null): ThroughputJudgement {
   const ratio = a.throughput_ips !== null && b.throughput_ips !== null && a.throughput_ips > 0 ? b.throughput_ips / a.throughput_ips : null;
   const ia = intervalUsed(a);
   const ib = intervalUsed(b);
-  const base = { a: a.throughput_ips, b: b.throughput_ips, ratio, interval: { a: ia, b: ib } };
-  if (ratio === null) return { ...base, verdict: 'inconclusive', why: 'no throughput to compare' };
-  if (ia === null || ib === null) {
-    const which = ia === null && ib === null ? 'A and B' : ia === null ? 'A' : 'B';
-    return { ...base, verdict: 'inconclusive', why: `no throughput interval in ${which}` };
+  const base = {
+    a: a.throughput_ips,
+    b: b.throughput_ips,
+    ratio,
+    interval: { a: ia, b: ib },
+    tolerance,
+    drift,
+    measuring: { a: a.measuring, b: b.measuring },
+  };
+  if (ratio === null) return { ...base, ratioInterval: null, smallestDetectable: null, verdict: 'inconclusive', why: 'no throughput to compare' };
+  const ea = logEstimateOf(a.throughput_ips, a.throughput_ci);
+  const eb = logEstimateOf(b.throughput_ips, b.throughput_ci);
+  if (ea === null || eb === null) {
+    const which = ea === null && eb === null ? 'A and B' : ea === null ? 'A' : 'B';
+    return { ...base, ratioInterval: null, smallestDetectable: null, verdict: 'inconclusive', why: `no throughput interval in ${which}` };
   }
-  const intervals = `A ±${pct(ia.relativeHalfWidth)} (${ia.method}), B ±${pct(ib.relativeHalfWidth)} (${ib.method})`;
-  if (ib.high < ia.low && ratio < 1 - minChange) {
-    const use = cpuUse(a, b);
-    const cpu = use === null ? '' : `; ${use}`;
-    if (ratio >= 1 - drift) {
-      return {
-        ...base,
-        verdict: 'inconclusive',
-        why: `throughput ${formatNumber(ratio, 3)}x: below A's interval but within the ${pct(drift)} a host may drift between sweeps (--drift); rerun; ${intervals}${cpu}`,
-      };
+  const j = judgeRatio(ea, eb, tolerance, drift);
+  const ratioInterval = { low: j.low, high: j.high, df: j.df };
+  const driftText = drift === null ? 'drift not yet known' : `drift ${pct(drift.tau)} from ${drift.sweeps} sweeps`;
+  const range = `B/A ${formatNumber(j.ratio, 3)}x, 95% ${formatNumber(j.low, 3)}-${formatNumber(j.high, 3)} (${driftText})`;
+  const common = { ...base, ratioInterval, smallestDetectable: j.smallestDetectable };
+  switch (j.verdict) {
+    case 'pass':
+      return { ...common, verdict: 'same', why: `${range}: inside 1 ±${pct(tolerance)}` };
+    case 'faster':
+      return { ...common, verdict: 'faster', why: `${range}: wholly above 1 +${pct(tolerance)}` };
+    case 'regression': {
+      const use = cpuUse(a, b);
+      return { ...common, verdict: 'slower', why: `${range}: wholly below 1 -${pct(tolerance)}${use === null ? '' : `; ${use}`}` };
     }
-    return { ...base, verdict: 'slower', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies below A's, beyond the ${pct(drift)} drift allowance; ${intervals}${cpu}` };
+    default:
+      return {
+        ...common,
+        verdict: 'inconclusive',
+        why:
+          `${range}: neither inside 1 ±${pct(tolerance)} nor beyond it; this comparison can decide changes of ${pct(j.smallestDetectable)} or more` +
+          shortOfPrecision('A', a.measuring) +
+          shortOfPrecision('B', b.measuring),
+      };
   }
-  if (ib.low > ia.high && ratio > 1 + minChange) {
-    return { ...base, verdict: 'faster', why: `throughput ${formatNumber(ratio, 3)}x: B's interval lies above A's; ${intervals}` };
-  }
-  if (ia.relativeHalfWidth + ib.relativeHalfWidth > minChange) {
-    return { ...base, verdict: 'inconclusive', why: `intervals too wide to see a change of ${pct(minChange)}: ${intervals}` };
-  }
-  // Outside each other's intervals but by less than minChange: a change too small to count.
-  const apart = ib.high < ia.low || ib.low > ia.high;
-  return { ...base, verdict: 'same', why: apart ? `throughput ${formatNumber(ratio, 3)}x: beyond the intervals but within the ${pct(minChange)} change that counts; ${intervals}` : `within the intervals: ${intervals}` };
 }
 
 function ratioOnly(a: number | null, b: number | null): RatioOnly {
@@ -251,24 +289,39 @@ function placementOf(p: PointMeasures): string {
 }
 
 /** One matched point; `a` and `b` carry the same key. */
-export function comparePoints(
-  a: PointMeasures,
-  b: PointMeasures,
-  minChange: number,
-  maxDiceDrop = DEFAULT_MAX_DICE_DROP,
-  drift = DEFAULT_DRIFT,
-  maxP99Rise?: number,
-): PointComparison {
+export interface PointRule {
+  tolerance: number;
+  maxDiceDrop?: number;
+  /** The point's learned between-sweep drift; null: not yet known. */
+  drift?: Drift | null;
+  maxP99Rise?: number;
+  /** Each side's per-batch latencies by window, for the p99 interval (read only when maxP99Rise is set). */
+  latency?: { a: number[][]; b: number[][] };
+}
+
+export function comparePoints(a: PointMeasures, b: PointMeasures, rule: PointRule): PointComparison {
+  const { tolerance, maxP99Rise } = rule;
+  const maxDiceDrop = rule.maxDiceDrop ?? DEFAULT_MAX_DICE_DROP;
   const failures: string[] = [];
   const inconclusive: string[] = [];
   const figures: FigureCheck[] = [];
-  const throughput = judgeThroughput(a, b, minChange, drift);
-  const p99 = ratioOnly(a.latency_p99_ms, b.latency_p99_ms);
+  const throughput = judgeThroughput(a, b, tolerance, rule.drift ?? null);
+  const p99Interval = maxP99Rise !== undefined && rule.latency ? p99RatioInterval(a.key, rule.latency.a, rule.latency.b) : null;
+  const p99 = {
+    ...ratioOnly(a.latency_p99_ms, b.latency_p99_ms),
+    interval: p99Interval === null ? null : { low: p99Interval.low, high: p99Interval.high },
+    samples: rule.latency ? { a: sampleCount(rule.latency.a), b: sampleCount(rule.latency.b) } : null,
+  };
   const placementA = placementOf(a);
   const placementB = placementOf(b);
   const status = { baseline: null, candidate: null, change: null, interval: null };
   const tputFigure = { baseline: a.throughput_ips, candidate: b.throughput_ips, change: ratioText(throughput.ratio), interval: intervalText(throughput) };
-  const p99Figure = { baseline: p99.a, candidate: p99.b, change: ratioText(p99.ratio), interval: null };
+  const p99Figure = {
+    baseline: p99.a,
+    candidate: p99.b,
+    change: ratioText(p99.ratio),
+    interval: p99.interval === null ? null : `95% ${formatNumber(p99.interval.low, 3)}-${formatNumber(p99.interval.high, 3)}x (bootstrap over ${p99.samples!.a} and ${p99.samples!.b} batches)`,
+  };
   if (b.status === 'failed') {
     const reason = `failed in B: ${b.error ?? 'no error recorded'}`;
     failures.push(reason);
@@ -305,16 +358,26 @@ export function comparePoints(
       const verdict = throughput.verdict === 'slower' ? 'fail' : throughput.verdict === 'inconclusive' ? 'inconclusive' : 'pass';
       figures.push({ figure: 'throughput', ...tputFigure, verdict, reason: throughput.why });
       if (maxP99Rise !== undefined) {
+        const limit = 1 + maxP99Rise;
         if (p99.ratio === null) {
           const reason = 'no p99 latency to compare';
           inconclusive.push(reason);
           figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'inconclusive', reason });
-        } else if (p99.ratio > 1 + maxP99Rise) {
-          const reason = `p99 latency ${formatNumber(p99.ratio, 3)}x: up by more than ${pct(maxP99Rise)}`;
+        } else if (p99.interval === null) {
+          const n = p99.samples;
+          const reason = `p99 latency ${formatNumber(p99.ratio, 3)}x not judged: ${n ? `${n.a} and ${n.b} batches` : 'no per-batch latencies'}, fewer than ${MIN_P99_SAMPLES} on a side`;
+          inconclusive.push(reason);
+          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'inconclusive', reason });
+        } else if (p99.interval.low > limit) {
+          const reason = `p99 latency ${formatNumber(p99.ratio, 3)}x (${p99Figure.interval}): wholly above the allowed rise of ${pct(maxP99Rise)}`;
           failures.push(reason);
           figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'fail', reason });
+        } else if (p99.interval.high <= limit) {
+          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'pass', reason: `interval at or below the allowed rise of ${pct(maxP99Rise)}` });
         } else {
-          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'pass', reason: `within the allowed rise of ${pct(maxP99Rise)}` });
+          const reason = `p99 latency ${formatNumber(p99.ratio, 3)}x (${p99Figure.interval}): straddles the allowed rise of ${pct(maxP99Rise)}`;
+          inconclusive.push(reason);
+          figures.push({ figure: 'latency_p99', ...p99Figure, verdict: 'inconclusive', reason });
         }
       }
     }
@@ -338,8 +401,9 @@ function ratioText(ratio: number | null): string | null {
 }
 
 function intervalText(t: ThroughputJudgement): string | null {
-  const side = (i: IntervalUsed | null) => (i === null ? 'none' : `±${pct(i.relativeHalfWidth)} (${i.method})`);
-  return t.interval.a === null && t.interval.b === null ? null : `A ${side(t.interval.a)}, B ${side(t.interval.b)}`;
+  if (t.ratioInterval === null) return null;
+  const stop = (m: PointMeasuring | null) => (m === null ? '-' : `${m.windows} ${m.stop_reason}`);
+  return `B/A 95% ${formatNumber(t.ratioInterval.low, 3)}-${formatNumber(t.ratioInterval.high, 3)}; windows A ${stop(t.measuring.a)}, B ${stop(t.measuring.b)}`;
 }
 
 /** An expected throughput with a tolerance, for a machine that has no baseline sweep yet. */
@@ -413,9 +477,8 @@ function inputChecks(sa: SweepRecord, sb: SweepRecord, matched: [PointMeasures, 
 
 /** Compares sweep `b` against sweep `a` (ids, or names/tags meaning the latest such sweep). */
 export function compareSweeps(store: Store, a: string | number, b: string | number, opts: CompareOptions = {}): Comparison {
-  const minChange = opts.minChange ?? DEFAULT_MIN_CHANGE;
+  const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const maxDiceDrop = opts.maxDiceDrop ?? DEFAULT_MAX_DICE_DROP;
-  const drift = opts.drift ?? DEFAULT_DRIFT;
   const allowMissing = opts.allowMissing ?? false;
   const storeA = opts.baselineStore ?? store;
   const sa = storeA.findSweep(a);
@@ -425,6 +488,11 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   const pa = storeA.pointMeasuresOf(sa.id);
   const pb = store.pointMeasuresOf(sb.id);
   const byKeyB = new Map(pb.map((p) => [p.key, p]));
+  // The drift of this host, from the baseline store's history of the experiment (B left out).
+  const drift =
+    opts.learnDrift === false
+      ? { points: new Map<string, Drift>(), sweeps: [], tau: null, floor: null, text: 'between-sweep drift not learned (turned off)' }
+      : learnDrift(storeA, { experiment: sa.name, hostname: ha.hostname, cpuModel: ha.cpu_model, exclude: storeA === store ? [sb.id] : [] });
   const keysA = new Set(pa.map((p) => p.key));
   const skippedB = new Map(sb.skipped.map((s) => [s.key, s.reason]));
 
@@ -459,7 +527,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   for (const p of pa) {
     const q = byKeyB.get(p.key);
     if (q) {
-      points.push(comparePoints(p, q, minChange, maxDiceDrop, drift, opts.maxP99Rise));
+      const latency = opts.maxP99Rise === undefined ? undefined : { a: storeA.latencyWindowsOf(sa.id, p.key), b: store.latencyWindowsOf(sb.id, q.key) };
+      points.push(comparePoints(p, q, { tolerance, maxDiceDrop, drift: drift.points.get(p.key) ?? null, maxP99Rise: opts.maxP99Rise, latency }));
       matched.push([p, q]);
       continue;
     }
@@ -496,8 +565,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     a: side(sa, ha, storeA),
     b: side(sb, hb, store),
     rule: COMPARE_RULE,
-    minChange,
-    drift,
+    tolerance,
+    drift: { tau: drift.tau, floor: drift.floor, sweeps: drift.sweeps, text: drift.text },
     maxDiceDrop,
     allowMissing,
     points,
@@ -527,10 +596,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
 const ratioCell = (ratio: number | null, verdict?: Verdict) =>
   ratio === null ? '-' : `${formatNumber(ratio, 3)}${verdict === 'faster' ? ' +' : verdict === 'slower' ? ' -' : ''}`;
 const halfWidth = (i: IntervalUsed | null) => (i === null ? '-' : `±${pct(i.relativeHalfWidth)}`);
-const methods = (t: ThroughputJudgement) => {
-  const m = [t.interval.a?.method ?? 'none', t.interval.b?.method ?? 'none'];
-  return m[0] === m[1] ? m[0] : `${m[0]}/${m[1]}`;
-};
+/** "5/8": the windows each side's figures come from ("-" for points stored before rounds). */
+const windowsCell = (t: ThroughputJudgement) => `${t.measuring.a?.windows ?? '-'}/${t.measuring.b?.windows ?? '-'}`;
 const value = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 function pointVerdict(p: PointComparison): string {
@@ -558,7 +625,8 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
   const out = [
     `A: ${title(c.a)}`,
     `B: ${title(c.b)}`,
-    `rule: ${c.rule}; min change ${pct(c.minChange)}, drift ${pct(c.drift)}, max Dice drop ${c.maxDiceDrop}`,
+    `rule: ${c.rule}; tolerance ${pct(c.tolerance)}, max Dice drop ${c.maxDiceDrop}${c.maxP99Rise === null ? '' : `, max p99 rise ${pct(c.maxP99Rise)}`}`,
+    `host: ${c.drift.text}`,
     '',
     ...configurationChangeLines(c.hostConfigurationChanges),
   ];
@@ -569,13 +637,14 @@ export function renderComparison(c: Comparison, format: 'table' | 'json' = 'tabl
     ratioCell(p.throughput.ratio, p.throughput.verdict),
     halfWidth(p.throughput.interval.a),
     halfWidth(p.throughput.interval.b),
-    methods(p.throughput),
+    p.throughput.ratioInterval === null ? '-' : `${formatNumber(p.throughput.ratioInterval.low, 3)}-${formatNumber(p.throughput.ratioInterval.high, 3)}`,
+    windowsCell(p.throughput),
     ratioCell(p.latency_p50.ratio),
     ratioCell(p.latency_p99.ratio),
     pointVerdict(p),
   ]);
   if (rows.length > 0) {
-    out.push(formatTable(['point', 'A ips', 'B ips', 'tput B/A', 'A ci', 'B ci', 'interval', 'p50 B/A', 'p99 B/A', 'verdict'], rows, { nullText: '-', maxWidth: 100 }));
+    out.push(formatTable(['point', 'A ips', 'B ips', 'tput B/A', 'A ci', 'B ci', 'B/A 95%', 'windows', 'p50 B/A', 'p99 B/A', 'verdict'], rows, { nullText: '-', maxWidth: 100 }));
   }
   const placed = c.points.filter((p) => p.placementChange !== null);
   if (placed.length) out.push('resolved differently on the two hosts:', ...placed.map((p) => `  ${p.key}: ${p.placementChange}`), '');

@@ -68,6 +68,24 @@ export interface PrecisionFigures {
   calibration: Calibration | null;
 }
 
+/** Why a point's rounds ended (orchestrator/sweep/rounds.ts). */
+export type StopReason = 'precision' | 'max_repeats' | 'budget' | 'failed' | 'interrupted';
+
+/** How a point was measured: the windows its figures come from, the time spent, and why it stopped. */
+export interface PointMeasuring {
+  /** Windows (rounds) its figures are computed over. */
+  windows: number;
+  /** Windows measured but left out of its figures: disturbed (suspect) while enough clean ones remained. */
+  windows_left_out: number;
+  /** Their repeat numbers. */
+  left_out: number[];
+  /** Seconds spent measuring it (every window, from launch to the runners' exit). */
+  seconds: number;
+  /** The relative half-width its throughput interval aimed at. */
+  precision_target: number;
+  stop_reason: StopReason;
+}
+
 export interface PointOutcome extends Partial<PrecisionFigures> {
   /** The point's identity: its declared axis values (`cpi=auto`), the same on every host. */
   key: string;
@@ -99,6 +117,8 @@ export interface PointOutcome extends Partial<PrecisionFigures> {
   suspect_reasons: string[];
   started_at: string;
   ended_at: string;
+  /** Null or absent for points measured before rounds existed (migration 012). */
+  measuring?: PointMeasuring | null;
   instances: InstanceOutcome[];
 }
 

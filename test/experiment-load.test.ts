@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { UserError, formatError } from '../common/errors.js';
 import { packagePath } from '../common/paths.js';
 import { loadExperiment } from '../orchestrator/experiment/load.js';
+import { PRECISION_PER_TOLERANCE } from '../orchestrator/experiment/load.js';
 import { editDistance, nearest } from '../common/nearest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'numa-sweep-exp-'));
@@ -190,7 +191,17 @@ describe('loadExperiment: the experiment it returns', () => {
     assert.equal(exp.sha256, createHash('sha256').update(text).digest('hex'));
     assert.equal(exp.text, text);
     assert.equal(exp.description, '');
-    assert.deepEqual(exp.measurement, { warmup_batches: 3, min_seconds: 10, min_batches: 10, repeats: 1, timeout_seconds: 600 });
+    assert.deepEqual(exp.measurement, {
+      warmup_batches: 3,
+      min_seconds: 10,
+      min_batches: 10,
+      repeats: 3,
+      max_repeats: 10,
+      precision: 0.05 * PRECISION_PER_TOLERANCE,
+      precision_source: 'tolerance',
+      budget_seconds: null,
+      timeout_seconds: 600,
+    });
     assert.deepEqual(exp.workload, {
       data: { synthetic: { seed: 0, testing: 8 } },
       split: 'testing',

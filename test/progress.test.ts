@@ -18,26 +18,28 @@ const KEY = 'bs=128,inst=4,cpi=20,bind=numactl,prof=optimized,eng=onnxruntime,sm
 const noMonitors = { foreign_max: null, steal_max: null, cpu_mhz: null, threads: null };
 const ok: SweepPointSummary = {
   key: KEY, status: 'ok', throughput_ips: 268.94, latency_p50_ms: 1903.2, latency_p99_ms: 2210.55, dice: 0.97981, error: null,
-  throughput_ci: { low: 260.12, high: 277.76, method: 'batch-means', samples: 10 }, suspect_reasons: [],
+  throughput_ci: { low: 260.12, high: 277.76, method: 'batch-means', samples: 10 }, suspect_reasons: [], measuring: null,
   validity: { foreign_max: 0.01, steal_max: 0, cpu_mhz: 2400, threads: '20/20' },
 };
 const failed: SweepPointSummary = {
   key: 'bs=1,x', status: 'failed', throughput_ips: null, latency_p50_ms: null, latency_p99_ms: null, dice: null, error: 'binding not applied\nplanned 0-9',
-  throughput_ci: null, suspect_reasons: [], validity: noMonitors,
+  throughput_ci: null, suspect_reasons: [], measuring: null, validity: noMonitors,
 };
 
-test('in a log: one plain line per event, each point with its figures', () => {
+test('in a log: one plain line per window started and per point stopped, each point with its figures', () => {
   const { stream, text } = sink(false);
   const progress = createProgress(stream);
+  // Progress counts windows (a sweep measures in rounds); a point's line comes when it stops.
   progress.pointStarted(0, 2, KEY);
   progress.pointDone(0, 2, ok);
   progress.pointStarted(1, 2, 'bs=1,x');
   progress.pointDone(1, 2, failed);
   progress.finish();
   const lines = text().trimEnd().split('\n');
-  assert.equal(lines[0], `point 1/2 ${KEY}: running`);
+  assert.equal(lines[0], `window 1/~2 ${KEY}: running`);
   assert.equal(lines[1], `point 1/2 ${KEY}: 268.9 img/s (95% 260.1-277.8), p50 1903.2 ms, p99 2210.6 ms, Dice 0.9798`);
-  assert.match(lines[2]!, new RegExp(`^\\[1/2\\] 00:00 elapsed, ETA 00:00, best 268\\.9 img/s \\(${KEY.replace(/[.]/g, '\\.')}\\)$`));
+  assert.match(lines[2]!, new RegExp(`^\\[0/~2 windows\\] 00:00 elapsed, best 268\\.9 img/s \\(${KEY.replace(/[.]/g, '\\.')}\\)$`));
+  assert.equal(lines[3], 'window 2/~2 bs=1,x: running');
   assert.equal(lines[4], 'point 2/2 bs=1,x: FAILED: binding not applied');
   assert.ok(!text().includes('\x1b'), 'no terminal control codes in a log');
 });
@@ -53,7 +55,7 @@ test('on a terminal: one live line, never wider than the terminal, the clock bef
   const frames = text().split('\r\x1b[2K').filter((f) => f.length > 0 && !f.includes('\n'));
   assert.ok(frames.length >= 2);
   for (const f of frames) assert.ok(f.length <= 79, `${f.length}: ${f}`);
-  assert.ok(frames.some((f) => /^\[1\/3\] 00:00 elapsed, ETA 00:00, best 268\.9 img\/s; running for 00:00: bs=128,ins/.test(f)), frames.join('\n'));
+  assert.ok(frames.some((f) => /^\[1\/~3 windows\] 00:00 elapsed, ETA 00:00, best 268\.9 img\/s; running for 00:00: b/.test(f)), frames.join('\n'));
   // Finished points still get a line of their own that stays on screen.
   assert.ok(text().includes(`point 1/3 ${KEY}: 268.9 img/s`));
 });

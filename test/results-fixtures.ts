@@ -117,7 +117,8 @@ export function runnerResultFixture(o: {
   batches?: number;
 }): RunnerResult {
   const rnd = noise(o.seed ?? 7);
-  const batches = o.batches ?? 24;
+  // 120: enough for a judged p99 (results/latency-interval.ts needs 100 batches a side).
+  const batches = o.batches ?? 120;
   const perBatchMs = (o.batchSize / o.throughput) * 1000;
   const samples = Array.from({ length: batches }, () => perBatchMs * (0.97 + 0.08 * rnd()));
   const seconds = samples.reduce((a, b) => a + b, 0) / 1000;

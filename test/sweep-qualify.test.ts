@@ -33,7 +33,7 @@ const hasXmllint = spawnSync('xmllint', ['--version'], { stdio: 'ignore' }).stat
 const QUALIFY = `
 qualify:
   baseline: golden
-  rules: { throughput_drop_pct: 45, p99_rise_pct: 200, dice_drop: 0.002 }
+  rules: { tolerance_pct: 45, p99_rise_pct: 200, dice_drop: 0.002 }
 `;
 const ONE = 'bs=2,inst=1,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0';
 const TWO = 'bs=2,inst=2,cpi=auto,bind=numactl,prof=optimized,eng=onnxruntime,smt=0';

@@ -12,7 +12,7 @@ import { qualificationJunit } from '../../results/qualify/junit.js';
 import { qualificationMarkdown } from '../../results/qualify/markdown.js';
 import { checkTag } from '../../results/baselines.js';
 import { interruptible } from '../interrupt.js';
-import { DEFAULT_DB, percentOption } from './run.js';
+import { DEFAULT_DB, percentOption, refuseReplacedOptions, toleranceOption } from './run.js';
 
 /** An output file's folder must exist before the sweep is spent: bad input otherwise. */
 function outputPath(path: string | undefined, option: string): string | undefined {
@@ -29,17 +29,23 @@ export const qualifyCommand: Command = {
   summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
                      [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
-                     [--max-foreign-load PCT]
+                     [--max-foreign-load PCT] [--tolerance PCT] [--json]
 
 Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
 experiment's qualify: section (schemas/experiment.schema.json): against a baseline sweep (an
 id; a tag: its newest promotion by \`sweep promote\`, else the newest sweep run with --tag;
 latest: the newest completed sweep of this experiment on this host; default latest), by the
-rules throughput_drop_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet,
-against the expected img/s the section lists for this host's CPU model. Throughput is judged
-on each point's 95 % interval: a fall counts only beyond the intervals and beyond the rule;
-a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing or
-failed fails. The experiment's host: expectations come first (a machine that does not meet them
+rules tolerance_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet, against the
+expected img/s the section lists for this host's CPU model. The sweep measures its points in
+interleaved rounds until each is precise (measurement.precision_pct, by default set by the
+tolerance so that a change of twice it is caught) or its budget is spent. Throughput is judged
+by the equivalence rule of \`sweep compare\` (docs/validity.md): the 95 % interval of each point's
+ratio to the baseline, widened by the host's learned between-sweep drift, passes inside
+1 +- tolerance, regresses wholly below 1 - tolerance, and is inconclusive otherwise, with the
+smallest change it could have decided; p99 has a bootstrap interval and needs 100 batches a
+side; a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing
+or failed fails. The verdict is stored (table sweep_verdicts): \`latest\` and the learned drift
+skip a sweep judged a regression. The experiment's host: expectations come first (a machine that does not meet them
 is refused before anything runs, unless --force), then the host's differences from the
 baseline: another machine is a host mismatch; a changed configuration is named, and the figures
 judge it.
@@ -53,10 +59,15 @@ options:
   --junit FILE          write the verdict as JUnit XML: one testcase per point and figure and per
                         host check; a regression is a <failure>, inconclusive an <error>
   --summary FILE        write the verdict as a Markdown table (for a CI page or a chat)
-  --confirm             measure each regressed or suspect point once more in the same sweep
-                        before judging (the new measurement replaces the point; the first is
-                        kept in the table point_reruns); the output names the points measured again.
-                        Refused by then (another sweep took the host): the first verdict, with a note
+  --confirm             measure each regressed, undecided or suspect point further in the same
+                        sweep before judging: more interleaved rounds on top of its windows, until
+                        precise or twice max_repeats, within the budget (a failed point is measured
+                        again from the start); the first measurement is kept in point_reruns, and
+                        the output names the points and what it cost. Refused by then (another
+                        sweep took the host): the first verdict, with a note
+  --tolerance PCT       the throughput change that counts, in percent; overrides qualify.rules.tolerance_pct
+  --json                print the verdict as JSON (rows, and the comparison: ratio intervals,
+                        tolerance, smallest detectable changes, learned drift, stop reasons)
   --force               run on a machine that does not meet the experiment's host: expectations;
                         the mismatches are recorded on the sweep, the figures judged, and the
                         verdict is still host mismatch (exit 2)
@@ -69,16 +80,18 @@ options:
 
 exit codes:
   0    pass: every judged figure within its rule
-  1    regression: a point slower beyond its interval and the rule, p99 up or Dice down beyond
+  1    regression: a point's ratio interval wholly below 1 - tolerance, p99 up or Dice down beyond
        the rule, a point failed or missing, the sweep incomplete (a file that could not be
        written also exits 1, naming it)
   2    bad input (experiment, option, baseline id; nothing is run) or host mismatch (the machine
        does not meet the host: expectations: refused, or with --force run and judged; or the
        baseline ran on another machine)
-  3    inconclusive: nothing failed, but a figure could not be judged (a suspect point, intervals
-       too wide for the rule, no baseline or reference yet); rerun advised, or --confirm
+  3    inconclusive: nothing failed, but a figure could not be decided (a suspect point, a ratio
+       interval across a tolerance bound, too few batches for p99, no baseline or reference yet);
+       measure longer (budget_seconds, --confirm) or allow a larger tolerance
   130  interrupted (Ctrl-C, SIGTERM): finished points are kept, nothing is judged`,
   async run(argv) {
+    refuseReplacedOptions(argv);
     const p = parse('qualify', argv, {
       db: { type: 'string' },
       baseline: { type: 'string' },
@@ -90,7 +103,11 @@ exit codes:
       'allowed-cpus': { type: 'string' },
       'allow-concurrent': { type: 'boolean' },
       'max-foreign-load': { type: 'string' },
+      tolerance: { type: 'string' },
+      json: { type: 'boolean' },
     });
+    const toleranceText = str(p, 'tolerance');
+    const tolerance = toleranceText === undefined ? undefined : toleranceOption(toleranceText, '--tolerance', 0);
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'qualify');
     const junit = outputPath(str(p, 'junit'), '--junit');
     const summaryFile = outputPath(str(p, 'summary'), '--summary');
@@ -117,6 +134,7 @@ exit codes:
         baseline,
         confirm: flag(p, 'confirm'),
         forceHost: flag(p, 'force'),
+        tolerance,
       });
       if (outcome.kind === 'interrupted') {
         progress.message(`sweep ${outcome.summary.sweepId} interrupted: not judged`);
@@ -124,7 +142,7 @@ exit codes:
       }
       const q = outcome.qualification;
       // The verdict first: a file that cannot be written must not hide it.
-      process.stdout.write(renderQualification(q));
+      process.stdout.write(flag(p, 'json') ? JSON.stringify(q, null, 2) + '\n' : renderQualification(q));
       if (junit !== undefined) writeWhole(junit, qualificationJunit(q), 'JUnit report');
       if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
       return q.exitCode;

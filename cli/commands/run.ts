@@ -59,6 +59,35 @@ export function percentOption(text: string | undefined, name: string, fallback: 
   return value / 100;
 }
 
+/**
+ * The tolerance, in percent like every relative threshold of the CLI (5 -> 0.05). A value below
+ * 0.1 is refused: it is a fraction written where a percent belongs (0.05 would mean 0.05 %).
+ */
+export function toleranceOption(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text.trim().replace(/%$/, ''));
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0.1 || value >= 90) {
+    throw new UserError(`${name} is a percentage between 0.1 and 90`, {
+      value: text,
+      hint: value > 0 && value < 0.1 ? `percent, not a fraction: write ${value * 100} for ${value * 100} %` : 'e.g. 5 for 5 %',
+    });
+  }
+  return value / 100;
+}
+
+/** Options an earlier version took, refused with what replaced them (exit 2). */
+export function refuseReplacedOptions(argv: readonly string[]): void {
+  for (const arg of argv) {
+    const name = arg.split('=')[0];
+    if (name === '--min-change' || name === '--drift') {
+      throw new UserError(`${name} was replaced by --tolerance`, {
+        value: arg,
+        hint: 'one knob: --tolerance PCT, the equivalence margin of the throughput ratio; the drift between sweeps is learned from the host\'s history (docs/validity.md)',
+      });
+    }
+  }
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'run an experiment matrix and store every point (same as `sweep <experiment.yaml>`)',

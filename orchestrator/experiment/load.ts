@@ -8,7 +8,7 @@ import type { Split } from '../../runner/job.js';
 import { nearest } from '../../common/nearest.js';
 import { experimentValidator, knownEngines } from './schema.js';
 import { locationOf, problemAt, schemaProblems, toUserError, type Problem, type YamlSource } from './schema-errors.js';
-import type { AxisValue, Experiment, ExperimentModel, HostExpectationKey, HostExpectations, Matrix, Profile, QualifySpec, ThreadSetting, Workload } from './types.js';
+import type { AxisValue, Experiment, ExperimentModel, HostExpectationKey, HostExpectations, Matrix, Measurement, Profile, QualifySpec, ThreadSetting, Workload } from './types.js';
 import { experimentModels, modelIdOf, resolveModelSpec } from './models.js';
 import { ENV_VARIABLES, NUMBER_VARIABLES, variablesIn } from './variables.js';
 import { firstAliasOffset, openingQuoteBefore, type PathSegment } from './yaml-locate.js';
@@ -83,6 +83,8 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     });
   }
   const src: YamlSource = { file: path, doc, lineCounter, data };
+  const renamed = renamedKeyProblems(src, data as Record<string, unknown>);
+  if (renamed.length > 0) throw toUserError(renamed);
   const validate = experimentValidator();
   if (!validate(data)) throw toUserError(schemaProblems(src, validate.errors ?? []));
 
@@ -94,6 +96,7 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     written.map((w) => ({ spec: resolveModelSpec(w.spec, dirname(path)), location: locationOf(src, w.path).location })),
   );
 
+  const qualify = qualifyOf(src, raw.qualify);
   return {
     name: raw.name,
     description: raw.description,
@@ -104,10 +107,10 @@ export function parseExperiment(text: string, file: string, opts: LoadOptions = 
     models,
     // Where the data is written, for errors found later (a file missing at run time).
     locations: { data: locationOf(src, ['workload', 'data']).location },
-    measurement: raw.measurement,
+    measurement: measurementOf(raw.measurement, qualify.tolerance),
     profiles: profilesOf(raw.profiles),
     matrix: matrixOf(raw.matrix, models, dirname(path)),
-    qualify: qualifyOf(src, raw.qualify),
+    qualify,
     host: raw.host === undefined ? null : { expect: raw.host, locations: hostLocations(src, raw.host) },
   };
 }
@@ -131,26 +134,75 @@ interface RawExperiment {
     images?: number;
     skip: number;
   };
-  measurement: Experiment['measurement'];
+  measurement: RawMeasurement;
   profiles: Record<string, { description?: string; env: Record<string, string | number | boolean>; threads: Profile['threads']; engine_options: NonNullable<Profile['engineOptions']> }>;
   matrix: Record<string, RawAxis> & { include: RawEntry[]; exclude: RawEntry[] };
   host?: HostExpectations;
   qualify?: RawQualify;
 }
+interface RawMeasurement {
+  warmup_batches: number;
+  min_seconds: number;
+  min_batches: number;
+  repeats: number;
+  max_repeats?: number;
+  precision_pct?: number;
+  budget_seconds?: number;
+  timeout_seconds: number;
+}
+
+/** Fewest windows most points get by default: one more repeat rarely costs what a rerun does. */
+const DEFAULT_MAX_REPEATS = 10;
+
+/**
+ * The default precision is the one at which a comparison of two such points detects a change
+ * of twice the tolerance with 95 % probability (docs/validity.md): the ratio's standard error
+ * is sqrt(2) x the point's, and (1.96 + 1.645) x sqrt(2) x se <= tolerance gives a point
+ * half-width of 1.96 x se = 0.385 x tolerance.
+ */
+export const PRECISION_PER_TOLERANCE = 1.96 / ((1.96 + 1.645) * Math.SQRT2);
+
+function measurementOf(raw: RawMeasurement, tolerance: number): Measurement {
+  const declared = raw.precision_pct !== undefined;
+  return {
+    warmup_batches: raw.warmup_batches,
+    min_seconds: raw.min_seconds,
+    min_batches: raw.min_batches,
+    repeats: raw.repeats,
+    max_repeats: Math.max(raw.repeats, raw.max_repeats ?? DEFAULT_MAX_REPEATS),
+    precision: declared ? raw.precision_pct! / 100 : tolerance * PRECISION_PER_TOLERANCE,
+    precision_source: declared ? 'declared' : 'tolerance',
+    budget_seconds: raw.budget_seconds ?? null,
+    timeout_seconds: raw.timeout_seconds,
+  };
+}
+
 interface RawQualify {
   baseline: number | string;
-  rules: { throughput_drop_pct: number; p99_rise_pct: number; dice_drop: number };
+  rules: { tolerance_pct: number; p99_rise_pct: number; dice_drop: number };
   references: { cpu_model: string; tolerance_pct: number; points: Record<string, number> }[];
 }
 
+/** Keys an earlier version took, refused with the key that replaced them (the schema would only say "unknown key"). */
+function renamedKeyProblems(src: YamlSource, data: Record<string, unknown>): Problem[] {
+  const rules = (data.qualify as { rules?: Record<string, unknown> } | undefined)?.rules;
+  if (rules === null || typeof rules !== 'object' || !('throughput_drop_pct' in rules)) return [];
+  return [
+    problemAt(src, ['qualify', 'rules', 'throughput_drop_pct'], 'qualify.rules.throughput_drop_pct was replaced by tolerance_pct', {
+      value: rules.throughput_drop_pct,
+      hint: 'write tolerance_pct: the equivalence margin of the throughput ratio (a point passes inside 1 +- tolerance, regresses wholly below 1 - tolerance; docs/validity.md)',
+    }),
+  ];
+}
+
 /** The schema's defaults for an experiment without a qualify: section. */
-const QUALIFY_DEFAULTS: RawQualify = { baseline: 'latest', rules: { throughput_drop_pct: 10, p99_rise_pct: 25, dice_drop: 0.002 }, references: [] };
+const QUALIFY_DEFAULTS: RawQualify = { baseline: 'latest', rules: { tolerance_pct: 5, p99_rise_pct: 25, dice_drop: 0.002 }, references: [] };
 
 function qualifyOf(src: YamlSource, raw: RawQualify | undefined): QualifySpec {
   const q = raw ?? QUALIFY_DEFAULTS;
   return {
     baseline: q.baseline,
-    throughputDrop: q.rules.throughput_drop_pct / 100,
+    tolerance: q.rules.tolerance_pct / 100,
     p99Rise: q.rules.p99_rise_pct / 100,
     diceDrop: q.rules.dice_drop,
     references: q.references.map((r, i) => ({

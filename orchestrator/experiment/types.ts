@@ -40,7 +40,16 @@ export interface Measurement {
   warmup_batches: number;
   min_seconds: number;
   min_batches: number;
+  /** Fewest windows (rounds) per point. */
   repeats: number;
+  /** Most windows (rounds) per point (>= repeats). */
+  max_repeats: number;
+  /** The relative half-width (a share: 0.019 for 1.9 %) a point's throughput interval must reach. */
+  precision: number;
+  /** Where `precision` comes from: the experiment's precision_pct, or derived from the tolerance. */
+  precision_source: 'declared' | 'tolerance';
+  /** The sweep's measuring time; null: no budget. */
+  budget_seconds: number | null;
   /** A point's runners are stopped and the point failed after this long. */
   timeout_seconds: number;
 }
@@ -91,8 +100,8 @@ export interface QualifyReference {
 export interface QualifySpec {
   /** A sweep id, a tag, or 'latest'. */
   baseline: number | string;
-  /** Shares, not percentages: 0.1 for 10 %. */
-  throughputDrop: number;
+  /** Shares, not percentages: 0.05 for 5 %. The throughput ratio's equivalence margin. */
+  tolerance: number;
   p99Rise: number;
   /** Absolute, in hard Dice. */
   diceDrop: number;

@@ -1,12 +1,18 @@
-import { mean } from '../../common/stats.js';
 import type { ThroughputInterval } from '../../results/types.js';
+import { studentTQuantile } from '../../common/student-t.js';
 
-// The 95 % confidence interval of a point's throughput, a Student t interval of a mean:
-// - 'repeats' (3 or more repeats): over the repeats' throughputs, one sample each;
-// - 'batch-means' (fewer repeats): over the rates of equal time slices of each repeat's common
-//   window (orchestrator/launch/common-window.ts), slices of at least MIN_BATCHES_PER_SLICE
-//   batches so that neighbouring slices are close to independent; the slices of every repeat
-//   are pooled. Too few slices for an interval gives none (null), never a made-up width.
+// The 95 % confidence interval of a point's throughput, a Student t interval of the mean of the
+// LOGS of its samples (so that comparisons take ratios, and a ratio's interval is a difference of
+// logs; docs/validity.md):
+// - 'repeats' (3 or more windows): over the windows' throughputs, one sample each. A sweep
+//   measures its points in interleaved rounds, so the windows of a point lie across the sweep and
+//   their spread holds the host's variation over it, not only one window's batch noise;
+// - 'batch-means' (fewer windows): over the rates of equal time slices of each window's common
+//   span (orchestrator/launch/common-window.ts), slices of at least MIN_BATCHES_PER_SLICE
+//   batches so that neighbouring slices are close to independent; the slices of every window are
+//   pooled. It sees one window's noise only, so a point never reaches its precision on it.
+// The centre is exp(mean of logs): the geometric mean, the point's throughput. Too few samples
+// for an interval gives none (null), never a made-up width.
 
 /** Most slices per window: more would make them short and correlated. */
 export const MAX_SLICES = 10;
@@ -15,31 +21,27 @@ export const MIN_BATCHES_PER_SLICE = 2;
 /** Fewest samples an interval is computed from. */
 export const MIN_SAMPLES = 3;
 
-// Two-sided 95 % quantiles of Student's t, t(0.975, df), for df = 1..30.
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101,
-  2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
-
-/** t(0.975, df); beyond 30 degrees of freedom the tabulated values at 40, 60 and 120, then the normal 1.96. */
+/** t(0.975, df): the two-sided 95 % quantile of Student's t. */
 export function tQuantile975(df: number): number {
-  if (!Number.isInteger(df) || df < 1) throw new RangeError(`degrees of freedom must be a whole number >= 1, got ${df}`);
-  if (df <= 30) return T975[df - 1]!;
-  if (df <= 40) return 2.021;
-  if (df <= 60) return 2.0;
-  if (df <= 120) return 1.98;
-  return 1.96;
+  if (!(df > 0)) throw new RangeError(`degrees of freedom must be > 0, got ${df}`);
+  return studentTQuantile(0.975, df);
 }
 
-/** Mean +- t(0.975, n-1) x s / sqrt(n) of the samples (low bound at least 0); null for fewer than MIN_SAMPLES. */
+/** Mean and standard error of the logs of positive samples. */
+export function logMean(samples: readonly number[]): { mean: number; se: number; n: number } {
+  const logs = samples.map((x) => Math.log(x));
+  const n = logs.length;
+  const mean = logs.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? logs.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, se: Math.sqrt(variance / n), n };
+}
+
+/** exp(mean log +- t(0.975, n-1) x se) of the samples; null for fewer than MIN_SAMPLES or any sample <= 0. */
 export function meanInterval(samples: readonly number[], method: ThroughputInterval['method']): ThroughputInterval | null {
-  const n = samples.length;
-  if (n < MIN_SAMPLES) return null;
-  const centre = mean(samples);
-  const variance = samples.reduce((sum, x) => sum + (x - centre) ** 2, 0) / (n - 1);
-  const half = tQuantile975(n - 1) * Math.sqrt(variance / n);
-  // A throughput is never negative: a very wide interval stops at 0.
-  return { low: Math.max(0, centre - half), high: centre + half, method, samples: n };
+  if (samples.length < MIN_SAMPLES || samples.some((x) => !(x > 0))) return null;
+  const { mean, se, n } = logMean(samples);
+  const half = tQuantile975(n - 1) * se;
+  return { low: Math.exp(mean - half), high: Math.exp(mean + half), method, samples: n };
 }
 
 /** How many slices a window with this few batches (of its slowest instance) is cut into. */
@@ -48,10 +50,20 @@ export function sliceCount(fewestBatches: number): number {
 }
 
 /**
- * The point's interval: from the repeats' throughputs when there are 3 or more, else from the
- * pooled slice rates of its repeats' windows.
+ * The point's interval: from the windows' throughputs when there are 3 or more, else from the
+ * pooled slice rates of its windows.
  */
-export function throughputInterval(repeatThroughputs: readonly number[], sliceRatesPerRepeat: readonly (readonly number[])[]): ThroughputInterval | null {
-  if (repeatThroughputs.length >= MIN_SAMPLES) return meanInterval(repeatThroughputs, 'repeats');
-  return meanInterval(sliceRatesPerRepeat.flat(), 'batch-means');
+export function throughputInterval(windowThroughputs: readonly number[], sliceRatesPerWindow: readonly (readonly number[])[]): ThroughputInterval | null {
+  if (windowThroughputs.length >= MIN_SAMPLES) return meanInterval(windowThroughputs, 'repeats');
+  return meanInterval(sliceRatesPerWindow.flat(), 'batch-means');
+}
+
+/** The geometric mean of positive figures (the centre of their interval). */
+export function geometricMean(values: readonly number[]): number {
+  return Math.exp(logMean(values).mean);
+}
+
+/** Half the interval's width over its centre, the geometric mean of its ends (what a point's precision is judged by). */
+export function relativeHalfWidth(ci: ThroughputInterval): number {
+  return (ci.high - ci.low) / (2 * Math.sqrt(ci.low * ci.high));
 }

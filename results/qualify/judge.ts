@@ -1,4 +1,4 @@
-import { compareSweeps, judgeReference, type FigureCheck, type ThroughputReference } from '../compare.js';
+import { compareSweeps, judgeReference, type Comparison, type FigureCheck, type ThroughputReference } from '../compare.js';
 import type { HostDifference } from '../store/host.js';
 import type { Store, SweepRecord } from '../store/store.js';
 import type { ResolvedBaseline } from '../baselines.js';
@@ -16,8 +16,8 @@ import type { HostMismatch } from '../types.js';
 // 'inconclusive', exit 3 (rerun advised); else 'pass', exit 0.
 
 export interface QualifyRules {
-  /** Shares: 0.1 for 10 %. */
-  throughputDrop: number;
+  /** Shares: 0.05 for 5 %. The throughput ratio's equivalence margin. */
+  tolerance: number;
   p99Rise: number;
   /** Absolute hard Dice. */
   diceDrop: number;
@@ -76,6 +76,8 @@ export interface Qualification {
   rows: QualifyRow[];
   confirmed: ConfirmedPoint[];
   notes: string[];
+  /** The comparison against the baseline sweep (ratio intervals, drift, stop reasons); null without one. */
+  comparison: Comparison | null;
   verdict: 'pass' | 'regression' | 'inconclusive' | 'host mismatch';
   exitCode: 0 | 1 | 2 | 3;
 }
@@ -141,17 +143,13 @@ export function qualifySweep(store: Store, candidateId: number, reference: Refer
   const notes: string[] = [];
   let hostDifferences: HostDifference[] = [];
   let against: string;
+  let comparison: Comparison | null = null;
 
   if (reference.kind === 'baseline') {
     const b = reference.baseline;
     against = `${b.how}: sweep ${b.sweep.id} started ${b.sweep.started_at}`;
-    // The rule's allowance is both the smallest change that counts and the drift it tolerates.
-    const c = compareSweeps(store, b.sweep.id, candidateId, {
-      minChange: rules.throughputDrop,
-      drift: rules.throughputDrop,
-      maxDiceDrop: rules.diceDrop,
-      maxP99Rise: rules.p99Rise,
-    });
+    const c = compareSweeps(store, b.sweep.id, candidateId, { tolerance: rules.tolerance, maxDiceDrop: rules.diceDrop, maxP99Rise: rules.p99Rise });
+    comparison = c;
     hostDifferences = c.hostDifferences;
     rows.push(...hostRows(c.hostDifferences));
     for (const d of c.sweepDifferences) notes.push(`sweep ${d.field}: ${show(d.a)} -> ${show(d.b)}`);
@@ -192,7 +190,7 @@ export function qualifySweep(store: Store, candidateId: number, reference: Refer
       rows.push({ group: p.key, check: 'throughput', baseline: null, value: num(p.throughput_ips), change: null, interval: null, verdict: 'not judged', reason });
     }
   }
-  return { experiment: sweep.name, candidate, against, rules, hostDifferences, rows, confirmed: [], notes, ...verdictOf(rows) };
+  return { experiment: sweep.name, candidate, against, rules, hostDifferences, rows, confirmed: [], notes, comparison, ...verdictOf(rows) };
 }
 
 /**
@@ -206,7 +204,8 @@ export function pointsToConfirm(store: Store, q: Qualification): Map<string, str
   for (const row of q.rows) {
     const point = stored.get(row.group);
     if (!point || out.has(row.group)) continue;
-    if (row.verdict === 'fail') out.set(row.group, `${row.check}: ${row.reason}`);
+    // Regressed and undecided figures get more rounds: a transient or too few windows decides nothing.
+    if (row.verdict === 'fail' || row.verdict === 'inconclusive') out.set(row.group, `${row.check} ${row.verdict === 'fail' ? 'failed' : 'undecided'}: ${row.reason}`);
   }
   for (const [key, point] of stored) {
     if (!out.has(key) && point.suspect_reasons.length > 0) out.set(key, `suspect: ${point.suspect_reasons.join('; ')}`);

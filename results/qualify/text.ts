@@ -17,7 +17,7 @@ export function verdictWord(q: Qualification): string {
 
 export function rulesText(q: Qualification): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-  return `throughput not below by more than ${pct(q.rules.throughputDrop)}, p99 latency not above by more than ${pct(q.rules.p99Rise)}, Dice not below by more than ${q.rules.diceDrop}`;
+  return `throughput ratio's 95 % interval inside 1 ± ${pct(q.rules.tolerance)}, p99 latency ratio's interval not wholly above 1 + ${pct(q.rules.p99Rise)}, Dice not below by more than ${q.rules.diceDrop}`;
 }
 
 export function renderQualification(q: Qualification): string {
@@ -26,6 +26,7 @@ export function renderQualification(q: Qualification): string {
     `qualify '${q.experiment}': sweep ${c.id}${c.tag ? ` [${c.tag}]` : ''} (${c.status}) ${c.started_at} on ${c.host} (${c.cpu_model})`,
     `against: ${q.against}`,
     `rules: ${rulesText(q)}`,
+    ...(q.comparison ? [`host: ${q.comparison.drift.text}`] : []),
     '',
   ];
   if (q.hostDifferences.length > 0) {

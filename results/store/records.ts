@@ -1,5 +1,5 @@
 import type { RunnerResult } from '../../runner/job.js';
-import type { HostMismatch, PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
+import type { HostMismatch, PointMeasuring, PointOutcome, PointStatus, StopReason, SweepStatus, ThroughputInterval } from '../types.js';
 import type { DeclaredParams } from '../../common/point-params.js';
 import { parseCpuList } from '../../common/cpulist.js';
 import type { HostFingerprint } from './host.js';
@@ -71,6 +71,11 @@ export interface PointMeasures {
    */
   cpu_share: number | null;
   images_per_cpu_second: number | null;
+  /** Windows, seconds and stop reason; null before migration 012. */
+  measuring: PointMeasuring | null;
+  /** When the point's measuring began and ended (null only for rows that lack them). */
+  started_at: string | null;
+  ended_at: string | null;
 }
 
 export interface InstanceRecord {
@@ -189,6 +194,7 @@ export function pointFromRow(r: Row): PointRecord {
     dice_fp32: num(r.dice_fp32),
     dice_change: num(r.dice_change),
     calibration: r.calibration === null || r.calibration === undefined ? null : json(r.calibration),
+    measuring: measuringFromRow(r),
   };
 }
 
@@ -210,6 +216,22 @@ export function measuresFromRow(r: Row): PointMeasures {
     model_sha256: str(r.model_sha256),
     cpu_share: num(r.cpu_share),
     images_per_cpu_second: num(r.images_per_cpu_second),
+    measuring: measuringFromRow(r),
+    started_at: str(r.started_at),
+    ended_at: str(r.ended_at),
+  };
+}
+
+/** How a point was measured; null for points stored before migration 012. */
+export function measuringFromRow(r: Row): PointMeasuring | null {
+  if (r.stop_reason === null || r.stop_reason === undefined) return null;
+  return {
+    windows: Number(r.windows),
+    windows_left_out: Number(r.windows_left_out ?? 0),
+    left_out: r.left_out_windows ? json<number[]>(r.left_out_windows) : [],
+    seconds: Number(r.measure_seconds),
+    precision_target: Number(r.precision_target),
+    stop_reason: r.stop_reason as StopReason,
   };
 }
 

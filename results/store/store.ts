@@ -18,7 +18,7 @@ import {
   type PointRecord,
   type SweepRecord,
 } from './records.js';
-import { encodeSamples } from './samples.js';
+import { decodeSamples, encodeSamples } from './samples.js';
 import { formatCpuList } from '../../common/cpulist.js';
 
 // The results store: what a sweep writes (sweep, then one transaction per finished point) and
@@ -159,6 +159,81 @@ export class Store {
     return run.immediate();
   }
 
+  /**
+   * Writes a point as it stands, replacing the sweep's stored point of the same key (and its
+   * instances) in one transaction: a sweep stores each point after every window it measures.
+   */
+  savePoint(sweepId: number, outcome: PointOutcome): number {
+    const w = this.writes();
+    const run = this.db.transaction((): number => {
+      if (!w.sweepExists.get(sweepId)) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
+      w.deletePointByKey.run(sweepId, outcome.key);
+      const pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
+      for (const inst of outcome.instances) w.insertInstance.run(instanceBindings(pointId, inst));
+      return pointId;
+    });
+    return run.immediate();
+  }
+
+  /**
+   * A point's per-batch latencies by window (every instance of a repeat pooled), the windows its
+   * figures were computed over only (those left out as disturbed are not); [] for a missing point.
+   */
+  latencyWindowsOf(sweepId: number, key: string): number[][] {
+    const point = this.db.prepare('SELECT id, left_out_windows FROM points WHERE sweep_id = ? AND key = ?').get(sweepId, key) as { id: number; left_out_windows: string | null } | undefined;
+    if (!point) return [];
+    const leftOut = new Set(point.left_out_windows ? (JSON.parse(point.left_out_windows) as number[]) : []);
+    const rows = this.db.prepare('SELECT repeat, latency_samples FROM instances WHERE point_id = ? AND latency_samples IS NOT NULL ORDER BY repeat, idx').all(point.id) as { repeat: number; latency_samples: Buffer }[];
+    const byRepeat = new Map<number, number[]>();
+    for (const r of rows) {
+      if (leftOut.has(r.repeat)) continue;
+      byRepeat.set(r.repeat, [...(byRepeat.get(r.repeat) ?? []), ...decodeSamples(r.latency_samples)]);
+    }
+    return [...byRepeat.values()];
+  }
+
+  /** Records what `sweep qualify` decided about a sweep (`latest` and the learned drift skip regressions). */
+  recordVerdict(sweepId: number, against: string, verdict: string): void {
+    this.db.prepare('INSERT INTO sweep_verdicts (sweep_id, against, verdict, judged_at) VALUES (?, ?, ?, ?)').run(sweepId, against, verdict, new Date().toISOString());
+  }
+
+  /** The newest verdict qualify recorded for a sweep, or null. */
+  latestVerdictOf(sweepId: number): string | null {
+    const row = this.db.prepare('SELECT verdict FROM sweep_verdicts WHERE sweep_id = ? ORDER BY id DESC LIMIT 1').get(sweepId) as { verdict: string } | undefined;
+    return row?.verdict ?? null;
+  }
+
+  /** Keys of a sweep's points stored before they stopped (stop reason 'interrupted'): a resumed sweep measures them again. */
+  unfinishedPointsOf(sweepId: number): Set<string> {
+    const rows = this.db.prepare("SELECT key FROM points WHERE sweep_id = ? AND stop_reason = 'interrupted'").all(sweepId) as { key: string }[];
+    return new Set(rows.map((r) => r.key));
+  }
+
+  /** A stored point's windows, to measure it further (`sweep qualify --confirm`): its instances with their results, and its measuring seconds. */
+  storedWindowsOf(sweepId: number, key: string): { instances: InstanceOutcome[]; seconds: number } {
+    const row = this.db.prepare('SELECT id, measure_seconds FROM points WHERE sweep_id = ? AND key = ?').get(sweepId, key) as { id: number; measure_seconds: number | null } | undefined;
+    if (!row) throw new Error(`results store ${this.path}: sweep ${sweepId} has no point "${key}"`);
+    const instances = this.instancesOf(row.id).map(
+      (i): InstanceOutcome => ({
+        index: i.index,
+        repeat: i.repeat,
+        argv: i.argv,
+        env: i.env,
+        planned_cpus: i.planned_cpus,
+        planned_nodes: i.planned_nodes,
+        exit_code: i.exit_code,
+        signal: i.signal,
+        stderr_tail: i.stderr_tail,
+        spawn_to_ready_s: i.spawn_to_ready_s,
+        result: i.result,
+        foreign_cpu_fraction: i.foreign_cpu_fraction,
+        steal_fraction: i.steal_fraction,
+        common_throughput_ips: i.common_throughput_ips,
+      }),
+    );
+    return { instances, seconds: row.measure_seconds ?? 0 };
+  }
+
   /** The points of a sweep measured again, with the first measurement's figures, in order. */
   rerunsOf(sweepId: number): { key: string; reason: string; first: Record<string, unknown>; replaced_at: string }[] {
     const rows = this.db.prepare('SELECT key, reason, first, replaced_at FROM point_reruns WHERE sweep_id = ? ORDER BY id').all(sweepId) as {
@@ -251,7 +326,8 @@ export class Store {
     const rows = this.db
       .prepare(`SELECT key, status, error, throughput_ips, latency_p50_ms, latency_p99_ms, dice, throughput_repeats,
           throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons,
-          cores_per_instance, cpus, nodes, model_sha256,
+          cores_per_instance, cpus, nodes, model_sha256, windows, windows_left_out, left_out_windows, measure_seconds, precision_target, stop_reason,
+          started_at, ended_at,
           (SELECT SUM(i.cpu_time_ms) / SUM(i.seconds * 1000 * i.allowed_cpu_count) FROM instances i WHERE i.point_id = points.id) AS cpu_share,
           (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second
         FROM points WHERE sweep_id = ? ORDER BY id`)
@@ -289,12 +365,14 @@ function prepareWrites(db: Database.Database) {
         binding, profile, engine, smt, status, error, warnings, throughput_ips, latency_mean_ms, latency_p50_ms,
         latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, throughput_repeats, throughput_ci_low,
         throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons, dice_images, imbalance_ratio, balance, started_at,
-        ended_at, declared, cpus, nodes, precision, dice_fp32, dice_change, calibration, model, model_sha256)
+        ended_at, declared, cpus, nodes, precision, dice_fp32, dice_change, calibration, model, model_sha256,
+        windows, windows_left_out, left_out_windows, measure_seconds, precision_target, stop_reason)
       VALUES (:sweep_id, :key, :params, :batch_size, :instances, :cores_per_instance, :binding, :profile, :engine,
         :smt, :status, :error, :warnings, :throughput_ips, :latency_mean_ms, :latency_p50_ms, :latency_p90_ms,
         :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :throughput_repeats, :throughput_ci_low,
         :throughput_ci_high, :throughput_ci_method, :throughput_ci_samples, :suspect_reasons, :dice_images, :imbalance_ratio, :balance, :started_at,
-        :ended_at, :declared, :cpus, :nodes, :precision, :dice_fp32, :dice_change, :calibration, :model, :model_sha256)`),
+        :ended_at, :declared, :cpus, :nodes, :precision, :dice_fp32, :dice_change, :calibration, :model, :model_sha256,
+        :windows, :windows_left_out, :left_out_windows, :measure_seconds, :precision_target, :stop_reason)`),
     insertInstance: db.prepare(`INSERT INTO instances (point_id, idx, repeat, argv, env, planned_cpus, planned_mems,
         actual_cpus, actual_mems, exit_code, signal, stderr_tail, engine_version, throughput_ips, latency_mean_ms,
         latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms, dice, soft_dice, images, batches, seconds,
@@ -315,6 +393,7 @@ function prepareWrites(db: Database.Database) {
         latency_p50_ms, latency_p99_ms, dice, suspect_reasons, started_at, ended_at FROM points WHERE sweep_id = ? AND key = ?`),
     insertRerun: db.prepare('INSERT INTO point_reruns (sweep_id, key, reason, first, replaced_at) VALUES (:sweep_id, :key, :reason, :first, :replaced_at)'),
     deletePoint: db.prepare('DELETE FROM points WHERE id = ?'),
+    deletePointByKey: db.prepare('DELETE FROM points WHERE sweep_id = ? AND key = ?'),
     resumeSweep: db.prepare(
       "UPDATE sweeps SET status = 'running', ended_at = NULL, owner_host = :owner_host, owner_pid = :owner_pid WHERE id = :id AND status <> 'running'",
     ),
@@ -368,6 +447,12 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
     calibration: o.calibration ? JSON.stringify(o.calibration) : null,
     model: o.model?.id ?? null,
     model_sha256: o.model?.sha256 ?? null,
+    windows: o.measuring?.windows ?? null,
+    windows_left_out: o.measuring?.windows_left_out ?? null,
+    left_out_windows: o.measuring ? JSON.stringify(o.measuring.left_out) : null,
+    measure_seconds: o.measuring?.seconds ?? null,
+    precision_target: o.measuring?.precision_target ?? null,
+    stop_reason: o.measuring?.stop_reason ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Engine } from './engine.js';
 import { onnxruntimeEngine } from './onnxruntime.js';
 import { tfjsNodeAvailability, tfjsNodeEngine } from './tfjs-node.js';
 import { tfjsWasmEngine } from './tfjs-wasm.js';
+import { syntheticEngine } from './synthetic.js';
 
 // Engines by name. Adding one is a line here; nothing else chooses between them.
 
@@ -32,6 +33,8 @@ const ENGINES = new Map<string, { engine: Engine; availability: () => Omit<Engin
   ['onnxruntime', { engine: onnxruntimeEngine, availability: packageCheck('onnxruntime-node') }],
   ['tfjs-node', { engine: tfjsNodeEngine, availability: tfjsNodeAvailability }],
   ['tfjs-wasm', { engine: tfjsWasmEngine, availability: packageCheck('@tensorflow/tfjs-backend-wasm') }],
+  // Known-truth timings for testing the gate's statistics (synthetic.ts); it computes nothing.
+  ['synthetic', { engine: syntheticEngine, availability: () => ({ available: true }) }],
 ]);
 
 export const DEFAULT_ENGINE = 'onnxruntime';
