@@ -6,7 +6,7 @@ import type { ExperimentModel } from './experiment/types.js';
 import { pointModel } from './experiment/models.js';
 import type { SweepInputs } from './inputs-hash.js';
 import { aggregatePoint, overlapFraction, withDerived, type AggregateLimits, type PointFigures } from './launch/aggregate.js';
-import { MIN_SAMPLES, relativeHalfWidth } from './launch/interval.js';
+import { relativeHalfWidth } from './launch/interval.js';
 import { diceGuardLine, precisionFigures } from './launch/precision.js';
 import { runPointRepeat } from './launch/run-point.js';
 import type { PlannedPoint } from './plan.js';
@@ -17,6 +17,14 @@ import { concurrentSweepReasons, type SweepRegistration } from './sweep-lock.js'
 // over all its instances, launch/run-point.ts); the sweep's rounds (sweep-rounds.ts) decide when
 // the next one runs. After every window the point's figures (launch/aggregate.ts) say whether it
 // has reached its precision. A failed window ends the point; an interrupted one is discarded.
+
+/**
+ * Fewest clean windows a point may stop on for its precision: with fewer, the interval's own
+ * width is too uncertain, and stopping when it happens to look narrow makes intervals too narrow
+ * (bench/gate.ts measures it: 3 windows let 23 % of identical reruns stay undecided and 13 % of
+ * 10 % slowdowns go unflagged where 6 give 10 % and 4 %).
+ */
+export const MIN_WINDOWS_FOR_PRECISION = 6;
 
 /** Minimum share of the shortest timed window that all instances must run together. */
 const MIN_WINDOW_OVERLAP = 0.9;
@@ -89,13 +97,13 @@ export class PointMeasurement {
 
   /**
    * Whether the point's throughput interval is as narrow as `target` (a relative half-width),
-   * from at least MIN_SAMPLES clean windows and not suspect: batch means over single windows
+   * from at least MIN_WINDOWS_FOR_PRECISION clean windows and not suspect: batch means over single windows
    * never count, they do not see the host vary between windows.
    */
   precise(target: number): boolean {
     const f = this.figures;
     if (f === null || f.throughput_ci === null || f.throughput_ci.method !== 'repeats') return false;
-    if (f.windows_used.length < MIN_SAMPLES || f.suspect_reasons.length > 0) return false;
+    if (f.windows_used.length < MIN_WINDOWS_FOR_PRECISION || f.suspect_reasons.length > 0) return false;
     return relativeHalfWidth(f.throughput_ci) <= target;
   }
 

@@ -1,4 +1,5 @@
 import type { Store } from './store/store.js';
+import { normalQuantile } from '../common/student-t.js';
 import { logEstimateOf, driftFloor, type Drift } from './verdict-rule.js';
 
 // The host's between-sweep drift, learned from its own history (docs/validity.md): for each point,
@@ -6,18 +7,15 @@ import { logEstimateOf, driftFloor, type Drift } from './verdict-rule.js';
 // regression by qualify, the point ok and not suspect, with an interval), newest MAX_SWEEPS of
 // them. Each sweep i gives the point's log throughput m_i with its standard error se_i; what the
 // m_i vary by beyond their own sampling error is the drift:
-//     tau^2 = max(0, s_m^2 - mean(se_i^2))          (a method-of-moments random effect)
-// with s_m the robust standard deviation of the m_i (1.4826 x their median absolute deviation).
+//     tau^2 = (Q - (k - 1)) / (sum w - sum w^2 / sum w),   w_i = 1 / se_i^2
+// (DerSimonian and Laird's method-of-moments random effect, Q being Cochran's heterogeneity
+// statistic sum w_i (m_i - weighted mean)^2), and 0 when Q lies below its 95th percentile under
+// no drift (chi-square, k - 1 degrees of freedom): a spread the sweeps' own errors explain is not
+// drift. A sweep judged a regression (sweep_verdicts) is left out of the history.
 // With fewer than MIN_SWEEPS sweeps the drift is not known, and the gate says so.
 
 export const MIN_SWEEPS = 3;
-const MAD_TO_SD = 1.4826;
-
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
+const Z95 = normalQuantile(0.95);
 export const MAX_SWEEPS = 20;
 
 export interface HostDrift {
@@ -54,6 +52,26 @@ export function comparableSweeps(store: Store, scope: DriftScope): number[] {
   return rows.map((r) => r.id).filter((id) => !scope.exclude.includes(id)).slice(0, MAX_SWEEPS);
 }
 
+/** The chi-square distribution's 95th percentile (Wilson-Hilferty; within 3 % of the exact value for 1 degree of freedom, closer above). */
+function chiSquare95(df: number): number {
+  const a = 2 / (9 * df);
+  return df * (1 - a + Z95 * Math.sqrt(a)) ** 3;
+}
+
+/** One point's drift from its estimates in earlier sweeps (top of this file); null for fewer than MIN_SWEEPS. */
+export function driftOf(es: readonly { mean: number; se: number }[]): Drift | null {
+  if (es.length < MIN_SWEEPS) return null;
+  const k = es.length;
+  const w = es.map((e) => 1 / Math.max(e.se, 1e-9) ** 2);
+  const sw = w.reduce((a, b) => a + b, 0);
+  const centre = es.reduce((a, e, i) => a + w[i]! * e.mean, 0) / sw;
+  const q = es.reduce((a, e, i) => a + w[i]! * (e.mean - centre) ** 2, 0);
+  // No more spread than the sweeps' own errors explain (Cochran's Q below its 95th percentile): no drift.
+  if (q <= chiSquare95(k - 1)) return { tau: 0, sweeps: k };
+  const tau2 = (q - (k - 1)) / (sw - w.reduce((a, b) => a + b * b, 0) / sw);
+  return { tau: Math.sqrt(Math.max(0, tau2)), sweeps: k };
+}
+
 export function learnDrift(store: Store, scope: DriftScope): HostDrift {
   const sweeps = comparableSweeps(store, scope);
   const perKey = new Map<string, { mean: number; se: number }[]>();
@@ -67,15 +85,8 @@ export function learnDrift(store: Store, scope: DriftScope): HostDrift {
   }
   const points = new Map<string, Drift>();
   for (const [key, es] of perKey) {
-    if (es.length < MIN_SWEEPS) continue;
-    // Robust spread (1.4826 x the median absolute deviation): one night that regressed, or ran on
-    // a disturbed host without being judged, does not become the host's drift.
-    const means = es.map((e) => e.mean);
-    const centre = medianOf(means);
-    const spread = MAD_TO_SD * medianOf(means.map((m) => Math.abs(m - centre)));
-    const variance = spread ** 2;
-    const sampling = es.reduce((a, e) => a + e.se ** 2, 0) / es.length;
-    points.set(key, { tau: Math.sqrt(Math.max(0, variance - sampling)), sweeps: es.length });
+    const d = driftOf(es);
+    if (d !== null) points.set(key, d);
   }
   const taus = [...points.values()].map((d) => d.tau).sort((a, b) => a - b);
   const tau = taus.length === 0 ? null : taus.length % 2 ? taus[(taus.length - 1) / 2]! : (taus[taus.length / 2 - 1]! + taus[taus.length / 2]!) / 2;
