@@ -189,7 +189,7 @@ describe('sweep data prepare on a fixture Decathlon task', { skip: nibabelSkipRe
         '  split: testing',
         '  skip: 8',
         '  images: 16',
-        'measurement: { warmup_batches: 1, min_seconds: 0.2, min_batches: 2, repeats: 1, timeout_seconds: 120 }',
+        'measurement: { warmup_batches: 1, min_seconds: 0.2, min_batches: 2, repeats: 1, max_repeats: 1, timeout_seconds: 120 }',
         'matrix: { batch_size: 4, instances: 1, binding: none, cores_per_instance: 1, engine: onnxruntime }',
         '',
       ].join('\n'),

@@ -40,7 +40,7 @@ workload:
   model: builtin:unet2d-decathlon?weights=random&fms=4&height=32&width=32
   data: data.h5
   images: 2
-measurement: { warmup_batches: 1, min_seconds: 0.01, min_batches: 1 }
+measurement: { warmup_batches: 1, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1 }
 profiles:
 ${profiles}matrix:
 ${matrix}`,

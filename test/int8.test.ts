@@ -77,7 +77,7 @@ describe('quantize', () => {
 describe('the precision axis', () => {
   function experiment(name: string, matrix: string): string {
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, `name: ${name}\nworkload:\n  model: builtin:unet2d-decathlon\n  data: { synthetic: { seed: 2, testing: 16 } }\nmeasurement: { warmup_batches: 1, min_seconds: 0.2, min_batches: 2 }\nmatrix:\n${matrix}`);
+    writeFileSync(file, `name: ${name}\nworkload:\n  model: builtin:unet2d-decathlon\n  data: { synthetic: { seed: 2, testing: 16 } }\nmeasurement: { warmup_batches: 1, min_seconds: 0.2, min_batches: 2, repeats: 1, max_repeats: 1 }\nmatrix:\n${matrix}`);
     return file;
   }
 

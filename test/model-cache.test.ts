@@ -42,7 +42,7 @@ function experiment(): string {
 workload:
   model: unet.h5
   data: { synthetic: { seed: 1, testing: 2 } }
-measurement: { warmup_batches: 1, min_seconds: 0.05, min_batches: 1 }
+measurement: { warmup_batches: 1, min_seconds: 0.05, min_batches: 1, repeats: 1, max_repeats: 1 }
 matrix:
   instances: [1, 2]
   cores_per_instance: 1

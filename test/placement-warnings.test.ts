@@ -32,7 +32,7 @@ function experiment(name: string, matrix: string): string {
     file,
     `name: ${name}
 workload: { model: 'builtin:unet2d-decathlon?fms=4&weights=random', data: { synthetic: { seed: 1, testing: 2 } }, images: 2 }
-measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, timeout_seconds: 120 }
+measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 120 }
 matrix: ${matrix}
 `,
   );

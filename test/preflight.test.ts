@@ -38,7 +38,7 @@ function experiment(dir: string, fields: { model?: string; data?: string; images
       `  model: '${fields.model ?? SMALL_MODEL}'`,
       `  data: ${fields.data ?? '{ synthetic: { seed: 7, testing: 4 } }'}`,
       `  images: ${fields.images ?? 2}`,
-      'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, timeout_seconds: 60 }',
+      'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 60 }',
       'matrix:',
       `  batch_size: ${fields.batch ?? 1}`,
       '',

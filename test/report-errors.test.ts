@@ -73,7 +73,7 @@ describe('report errors', () => {
         "  model: 'builtin:unet2d-decathlon?fms=4&weights=random'",
         '  data: data.h5',
         '  images: 2',
-        'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, timeout_seconds: 60 }',
+        'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 60 }',
         'matrix: { batch_size: 1 }',
         '',
       ].join('\n'),

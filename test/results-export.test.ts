@@ -72,7 +72,7 @@ test('json: sweep, host and points with their instances and samples', () => {
   assert.equal(doc.points.length, 2);
   assert.equal(doc.points[0].instances.length, 4); // 2 instances x 2 repeats
   const inst = doc.points[0].instances[0];
-  assert.equal(inst.result.latency_samples_ms.length, 24);
+  assert.equal(inst.result.latency_samples_ms.length, 120);
   assert.deepEqual(inst.result.affinity, { cpus: inst.planned_cpus, mems: [0] });
   assert.equal(doc.points[1].instances.filter((i: { result: unknown }) => i.result === null).length, 1);
 });

@@ -90,7 +90,7 @@ workload:
   data: { synthetic: { seed: 7, testing: ${images} } }
   images: ${images}
 # A window far longer than the test: only the orchestrator's death can end it early.
-measurement: { warmup_batches: 1, min_seconds: 3600, min_batches: 2, repeats: 1, timeout_seconds: 7200 }
+measurement: { warmup_batches: 1, min_seconds: 3600, min_batches: 2, repeats: 1, max_repeats: 1, timeout_seconds: 7200 }
 matrix: { batch_size: 1, instances: 2, binding: none, cores_per_instance: 1, engine: onnxruntime }
 `,
   );

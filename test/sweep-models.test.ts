@@ -40,7 +40,7 @@ function experiment(name: string, models: string[]): string {
       'workload:',
       `  data: { synthetic: { seed: 3, testing: ${IMAGES} } }`,
       `  images: ${IMAGES}`,
-      'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, timeout_seconds: 300 }',
+      'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 300 }',
       'matrix:',
       '  model:',
       ...models.map((m) => `    - '${m}'`),

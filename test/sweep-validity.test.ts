@@ -53,7 +53,7 @@ describe('the numbers a point carries', () => {
     const yaml = experiment('dice-declared', {
       model: 'builtin:unet2d-decathlon',
       images: 12,
-      measurement: '{ warmup_batches: 1, min_seconds: 0.01, min_batches: 2, repeats: 1, timeout_seconds: 240 }',
+      measurement: '{ warmup_batches: 1, min_seconds: 0.01, min_batches: 2, repeats: 1, max_repeats: 1, timeout_seconds: 240 }',
       matrix: '{ batch_size: [1, 4], instances: 1, binding: none, cores_per_instance: auto, profile: one-thread, engine: onnxruntime }',
     });
     const db = join(dir, 'dice.db');
@@ -83,7 +83,7 @@ describe('the numbers a point carries', () => {
     const yaml = experiment('busy-neighbour', {
       model: 'builtin:unet2d-decathlon?fms=8&weights=random',
       images: 8,
-      measurement: '{ warmup_batches: 1, min_seconds: 2, min_batches: 2, repeats: 1, timeout_seconds: 240 }',
+      measurement: '{ warmup_batches: 1, min_seconds: 2, min_batches: 2, repeats: 1, max_repeats: 1, timeout_seconds: 240 }',
       matrix: '{ batch_size: 1, instances: 1, binding: numactl, cores_per_instance: 1, profile: one-thread, engine: onnxruntime }',
     });
     const plan = JSON.parse(sweep(['plan', yaml, '--json']).stdout) as { points: { instances: { cpus: number[] }[] }[] };
@@ -118,13 +118,13 @@ describe('the numbers a point carries', () => {
     const long = experiment('long', {
       model: 'builtin:unet2d-decathlon?fms=4&weights=random',
       images: 4,
-      measurement: '{ warmup_batches: 1, min_seconds: 12, min_batches: 1, repeats: 1, timeout_seconds: 240 }',
+      measurement: '{ warmup_batches: 1, min_seconds: 12, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 240 }',
       matrix: '{ batch_size: 1, instances: 1, binding: none, cores_per_instance: auto, profile: one-thread, engine: onnxruntime }',
     });
     const short = experiment('short', {
       model: 'builtin:unet2d-decathlon?fms=4&weights=random',
       images: 4,
-      measurement: '{ warmup_batches: 1, min_seconds: 0.01, min_batches: 2, repeats: 1, timeout_seconds: 240 }',
+      measurement: '{ warmup_batches: 1, min_seconds: 0.01, min_batches: 2, repeats: 1, max_repeats: 1, timeout_seconds: 240 }',
       matrix: '{ batch_size: 1, instances: 1, binding: none, cores_per_instance: auto, profile: one-thread, engine: onnxruntime }',
     });
     const dbA = join(dir, 'first.db');

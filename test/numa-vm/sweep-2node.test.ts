@@ -19,7 +19,7 @@ workload:
   model: builtin:unet2d-decathlon?fms=4&weights=random
   data: { synthetic: { seed: 3, testing: 2 } }
   images: 2
-measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, timeout_seconds: 900 }
+measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 900 }
 matrix:
   batch_size: 1
   instances: 2
