@@ -8,9 +8,10 @@ import { qualify } from '../../orchestrator/qualify.js';
 import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js';
 import { createProgress } from '../../orchestrator/progress.js';
 import { renderQualification } from '../../results/qualify/text.js';
-import { qualificationJunit } from '../../results/qualify/junit.js';
+import { JUNIT_INCONCLUSIVE, pointSeconds, qualificationJunit, type JunitInconclusive } from '../../results/qualify/junit.js';
 import { qualificationMarkdown } from '../../results/qualify/markdown.js';
 import { checkTag } from '../../results/baselines.js';
+import { openStore } from '../../results/store/store.js';
 import { interruptible } from '../interrupt.js';
 import { DEFAULT_DB, percentOption } from './run.js';
 
@@ -28,7 +29,7 @@ export const qualifyCommand: Command = {
   name: 'qualify',
   summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
-                     [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
+                     [--junit-inconclusive skipped|error] [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
                      [--max-foreign-load PCT]
 
 Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
@@ -52,7 +53,11 @@ options:
   --db PATH             database (default ${DEFAULT_DB})
   --baseline REF        a sweep id, a tag, or latest; overrides the experiment's qualify.baseline
   --junit FILE          write the verdict as JUnit XML: one testcase per point and figure and per
-                        host check; a regression is a <failure>, inconclusive an <error>
+                        host check, a point's cases timed by its measuring seconds; a regression
+                        is a <failure>, an inconclusive figure <skipped message="inconclusive: ...">
+                        (neither red nor green)
+  --junit-inconclusive error  write an inconclusive figure as <error type="inconclusive"> instead
+                        (red in most CI), as before; default skipped
   --summary FILE        write the verdict as a Markdown table (for a CI page or a chat)
   --confirm             measure each regressed or suspect point once more in the same sweep
                         before judging (the new measurement replaces the point; the first is
@@ -84,6 +89,7 @@ exit codes:
       db: { type: 'string' },
       baseline: { type: 'string' },
       junit: { type: 'string' },
+      'junit-inconclusive': { type: 'string' },
       summary: { type: 'string' },
       confirm: { type: 'boolean' },
       force: { type: 'boolean' },
@@ -94,6 +100,10 @@ exit codes:
     });
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'qualify');
     const junit = outputPath(str(p, 'junit'), '--junit');
+    const junitInconclusive = str(p, 'junit-inconclusive') ?? 'skipped';
+    if (!(JUNIT_INCONCLUSIVE as readonly string[]).includes(junitInconclusive)) {
+      throw new UserError('--junit-inconclusive takes skipped or error', { value: junitInconclusive, hint: 'error keeps the earlier form: <error type="inconclusive">' });
+    }
     const summaryFile = outputPath(str(p, 'summary'), '--summary');
     const baseline = str(p, 'baseline');
     if (baseline !== undefined && baseline !== 'latest' && !/^\d+$/.test(baseline)) checkTag(baseline);
@@ -126,7 +136,17 @@ exit codes:
       const q = outcome.qualification;
       // The verdict first: a file that cannot be written must not hide it.
       process.stdout.write(renderQualification(q));
-      if (junit !== undefined) writeWhole(junit, qualificationJunit(q), 'JUnit report');
+      if (junit !== undefined) {
+        const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });
+        const seconds = (() => {
+          try {
+            return pointSeconds(store, q.candidate.id);
+          } finally {
+            store.close();
+          }
+        })();
+        writeWhole(junit, qualificationJunit(q, { inconclusive: junitInconclusive as JunitInconclusive, pointSeconds: seconds }), 'JUnit report');
+      }
       if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
       return q.exitCode;
     });
