@@ -74,6 +74,10 @@ describe('a promoted tag names a sweep everywhere', () => {
     assert.equal(query.code, 0, query.stderr);
     assert.deepEqual((JSON.parse(query.stdout) as { sweep_id: number }[]).map((r) => r.sweep_id), [first]);
 
+    const adHoc = sweep(['query', 'SELECT id FROM sweeps WHERE id = :sweep', '--param', 'sweep=golden', '--format', 'json']);
+    assert.equal(adHoc.code, 0, adHoc.stderr);
+    assert.deepEqual(JSON.parse(adHoc.stdout), [{ id: first }], 'in a statement of ones own too');
+
     // A promoted tag is itself a way to name the sweep to promote.
     assert.equal(sweep(['promote', 'golden', '--tag', 'kept']).code, 0);
   });
