@@ -119,6 +119,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  */
 export function latestBaseline(store: Store, scope: BaselineScope, skip?: BaselineSkip): { sweep: SweepRecord | null; skipped: SkippedBaseline[] } {
   const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1 };
+  // All rows first, not an iterator: `skip` may read the same connection, which better-sqlite3
+  // refuses while a statement is still being iterated.
   const rows = store.db
     .prepare(
       `SELECT s.*,
@@ -127,7 +129,7 @@ export function latestBaseline(store: Store, scope: BaselineScope, skip?: Baseli
        FROM sweeps s WHERE s.name = @name AND s.id <> @exclude AND ${SAME_HOST}
        ORDER BY s.started_at DESC, s.id DESC`,
     )
-    .iterate(params) as IterableIterator<Record<string, unknown>>;
+    .all(params) as Record<string, unknown>[];
   const skipped: SkippedBaseline[] = [];
   for (const r of rows) {
     const sweep = sweepFromRow(r);

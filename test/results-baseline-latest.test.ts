@@ -57,7 +57,9 @@ describe('latest skips a failed, suspect or (by the hook) regressed baseline', (
     const asked: number[] = [];
     const found = resolveBaseline(store, 'latest', scope(ids.candidate), (id) => {
       asked.push(id);
-      return id === ids.regressed ? 'regressed against sweep ' + ids.sound : null;
+      // A hook reads the store, as one reading a stored verdict would.
+      const { tag } = store.db.prepare('SELECT tag FROM sweeps WHERE id = ?').get(id) as { tag: string };
+      return tag === 'regressed' ? 'regressed against sweep ' + ids.sound : null;
     });
     assert.equal(found?.sweep.id, ids.sound);
     assert.deepEqual(asked, [ids.regressed, ids.sound], 'asked only of sweeps the built-in rules keep');
