@@ -29,15 +29,14 @@ export const qualifyCommand: Command = {
   name: 'qualify',
   summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
-                     [--junit-inconclusive skipped|error] [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
-                     [--max-foreign-load PCT]
+                     [--junit-inconclusive skipped|error] [--summary FILE] [--confirm] [--force]
+                     [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent] [--max-foreign-load PCT]
 
 Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
 experiment's qualify: section (schemas/experiment.schema.json): against a baseline sweep (an
 id; a tag: its newest promotion by \`sweep promote\`, else the newest sweep run with --tag;
 latest: the newest sweep of this experiment on this host that completed with no failed or
-suspect point, naming those it passed over; default latest), by the
-rules throughput_drop_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet,
+suspect point, naming those it passed over; default latest), by the rules throughput_drop_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet,
 against the expected img/s the section lists for this host's CPU model. Throughput is judged
 on each point's 95 % interval: a fall counts only beyond the intervals and beyond the rule;
 a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing or
