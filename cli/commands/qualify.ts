@@ -38,12 +38,12 @@ id; a tag: its newest promotion by \`sweep promote\`, else the newest sweep run 
 latest: the newest sweep of this experiment on this host that completed with no failed or
 suspect point, naming those it passed over; default latest), by the rules throughput_drop_pct,
 p99_rise_pct and dice_drop; or, when no baseline exists yet, against the expected img/s the
-section lists for this host's CPU model. Throughput is judged on each point's 95 % interval: a fall counts only beyond the intervals and beyond the rule;
-a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing or
-failed fails. The experiment's host: expectations come first (a machine that does not meet them
-is refused before anything runs, unless --force), then the host's differences from the
-baseline: another machine is a host mismatch; a changed configuration is named, and the figures
-judge it.
+section lists for this host's CPU model. Throughput is judged on each point's 95 % interval: a
+fall counts only beyond the intervals and beyond the rule; a suspect point (foreign load,
+throttling, another sweep) is inconclusive; a point missing or failed fails. The experiment's
+host: expectations come first (a machine that does not meet them is refused before anything
+runs, unless --force), then the host's differences from the baseline: another machine is a host
+mismatch; a changed configuration is named, and the figures judge it.
 
 The table has one row per point and figure (throughput, latency_p99, dice, status) and per
 host check: baseline, value, change, the intervals used, verdict and reason.
