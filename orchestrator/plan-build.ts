@@ -7,6 +7,7 @@ import type { Topology } from '../common/topology.js';
 import { pointModel } from './experiment/models.js';
 import { placePoint } from './placement/place.js';
 import { bindCommand } from './placement/command.js';
+import { oversubscriptionWarnings, plannedThreads, type InstanceThreads } from './placement/threads.js';
 import type { Plan, PlannedInstance, PlannedPoint, PointParams } from './plan.js';
 import { PREPARED_ENGINES, precisionOf, type ModelFiles } from './model-cache.js';
 
@@ -37,9 +38,12 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
     const modelFile = PREPARED_ENGINES.includes(params.engine) ? prepared?.get(precision) : undefined;
     const referenceModelFile = precision === 'fp32' ? undefined : prepared?.get('fp32');
     const pointCpus = new Set(placement.instances.flatMap((place) => place.cpus));
+    const threadPlan: InstanceThreads[] = [];
     const instances: PlannedInstance[] = placement.instances.map((place, index) => {
       const engine = resolveEngineSettings(profile, params, topo, place.cpus);
       const watchCpus = idleSiblings(place.cpus, pointCpus, topo);
+      const threads = plannedThreads(params.engine, engine.threads, topo);
+      threadPlan.push({ cpus: place.cpus, threads });
       const job: RunnerJob = {
         model: model.spec,
         data,
@@ -57,6 +61,7 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
         ...(referenceModelFile !== undefined ? { referenceModelFile } : {}),
         ...(Object.keys(engine.options).length > 0 ? { engineOptions: engine.options } : {}),
         ...(watchCpus.length > 0 ? { watchCpus } : {}),
+        ...(threads !== null ? { plannedThreads: threads.count } : {}),
       };
       const inner = [process.execPath, runnerEntry, '--job', JSON.stringify(job)];
       const bound = bindCommand(params.binding, place.cpus, place.nodes, topo.numactl, inner, narrowerThanBinding(params.binding, place.cpus, topo));
@@ -69,6 +74,8 @@ export function buildPlan(exp: Experiment, topo: Topology, data: string, modelFi
         env: resolveEnv(profile, params, topo, index, place.cpus),
       };
     });
+    // Threads beyond the CPUs the plan gives them: the configuration's doing, said here (monitors.ts then does not call it suspect).
+    for (const w of oversubscriptionWarnings(threadPlan, params.binding === 'none')) warnings.push(w);
     planned.push({ key, declared, params, instances, warnings });
   }
   return {

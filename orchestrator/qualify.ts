@@ -74,7 +74,9 @@ function referenceFor(exp: Experiment, cpuModel: string): ApplicableReference | 
 function referenceOf(store: Store, exp: Experiment, ref: number | string, candidateId: number): Reference {
   const candidate = store.getSweep(candidateId)!;
   const host = store.getHost(candidate.host_id);
-  const baseline: ResolvedBaseline | null = resolveBaseline(store, ref, { experiment: exp.name, hostname: host.hostname, cpuModel: host.cpu_model, excludeSweepId: candidateId });
+  // A sweep that qualify judged a regression is never the next night's baseline.
+  const regressed = (id: number) => (store.latestVerdictOf(id) === 'regression' ? 'judged a regression by qualify' : null);
+  const baseline: ResolvedBaseline | null = resolveBaseline(store, ref, { experiment: exp.name, hostname: host.hostname, cpuModel: host.cpu_model, excludeSweepId: candidateId }, regressed);
   if (baseline) return { kind: 'baseline', baseline };
   const reference = referenceFor(exp, host.cpu_model);
   if (reference) return { kind: 'reference', reference };

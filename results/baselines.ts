@@ -28,9 +28,25 @@ export interface BaselineScope {
 
 export interface ResolvedBaseline {
   sweep: SweepRecord;
-  /** How it was found, in words: "sweep 12", "tag 'golden' (promoted 2026-11-30T...)", "latest completed sweep". */
+  /**
+   * How it was found, in words: "sweep 12", "tag 'golden' (promoted 2026-11-30T...)",
+   * "latest: sweep 7 of 'local' on vm-1 (skipped 9: 2 suspect points; 8: interrupted)".
+   */
   how: string;
+  /** `latest` only: the newer sweeps passed over, newest first, with why. */
+  skipped?: SkippedBaseline[];
 }
+
+export interface SkippedBaseline {
+  sweepId: number;
+  why: string;
+}
+
+/**
+ * A further reason to pass a sweep over as `latest` (e.g. a stored "regressed" verdict): the
+ * reason in words, or null to keep it. Asked only of sweeps the built-in rules keep.
+ */
+export type BaselineSkip = (sweepId: number) => string | null;
 
 const LATEST = 'latest';
 
@@ -57,10 +73,11 @@ const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname
 
 /**
  * The sweep `ref` names for a candidate of `scope`, or null when none exists yet (a tag never
- * given, no earlier completed sweep): the caller falls back to references, or says so. A sweep
- * id that does not exist, or names a sweep of another experiment, is bad input.
+ * given, no earlier sound sweep): the caller falls back to references, or says so. A sweep
+ * id that does not exist, or names a sweep of another experiment, is bad input. `latest` is the
+ * newest sound sweep (latestBaseline); `skip` adds a reason of the caller's own to pass one over.
  */
-export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope): ResolvedBaseline | null {
+export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope, skip?: BaselineSkip): ResolvedBaseline | null {
   const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
   if (isSweepId(ref)) {
     const sweep = baselineSweepById(store, ref, scope.experiment);
@@ -68,9 +85,10 @@ export function resolveBaseline(store: Store, ref: number | string, scope: Basel
   }
   const row = (sql: string) => store.db.prepare(sql).get(params) as Record<string, unknown> | undefined;
   if (ref === LATEST) {
-    const found = row(`SELECT s.* FROM sweeps s WHERE s.name = @name AND s.status = 'completed' AND s.id <> @exclude AND ${SAME_HOST}
-      ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
-    return found ? { sweep: sweepFromRow(found), how: `latest completed sweep of '${scope.experiment}' on ${scope.hostname}` } : null;
+    const { sweep, skipped } = latestBaseline(store, scope, skip);
+    if (!sweep) return null;
+    const passed = skipped.length > 0 ? ` (skipped ${describeSkipped(skipped)})` : '';
+    return { sweep, how: `latest: sweep ${sweep.id} of '${scope.experiment}' on ${scope.hostname}${passed}`, skipped };
   }
   // A promoted tag first (its newest promotion), then a tag given with --tag when the sweep ran.
   const promoted = row(`SELECT s.*, t.promoted_at AS promoted_at FROM sweep_tags t JOIN sweeps s ON s.id = t.sweep_id
@@ -79,6 +97,56 @@ export function resolveBaseline(store: Store, ref: number | string, scope: Basel
   const tagged = row(`SELECT s.* FROM sweeps s WHERE s.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST}
     ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
   return tagged ? { sweep: sweepFromRow(tagged), how: `tag '${ref}' (given when the sweep ran)` } : null;
+}
+
+/** At most this many skipped sweeps are named one by one in `how`; the rest are counted. */
+const NAMED_SKIPS = 5;
+
+function describeSkipped(skipped: readonly SkippedBaseline[]): string {
+  const named = skipped.slice(0, NAMED_SKIPS).map((s) => `${s.sweepId}: ${s.why}`);
+  const more = skipped.length - named.length;
+  return named.join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * What `latest` picks: the newest sweep of the experiment on this host (never the candidate)
+ * that completed, with no failed point and no suspect point, and that `skip` keeps; with the
+ * newer sweeps passed over and why. A baseline that was itself broken or measured under foreign
+ * load would make every later night look faster, or hide a regression. `sweep` is null when
+ * no sweep qualifies (`skipped` then lists them all).
+ */
+export function latestBaseline(store: Store, scope: BaselineScope, skip?: BaselineSkip): { sweep: SweepRecord | null; skipped: SkippedBaseline[] } {
+  const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1 };
+  // All rows first, not an iterator: `skip` may read the same connection, which better-sqlite3
+  // refuses while a statement is still being iterated.
+  const rows = store.db
+    .prepare(
+      `SELECT s.*,
+         (SELECT COUNT(*) FROM points p WHERE p.sweep_id = s.id AND p.status = 'failed') AS failed_points,
+         (SELECT COUNT(*) FROM points p WHERE p.sweep_id = s.id AND p.suspect_reasons <> '[]') AS suspect_points
+       FROM sweeps s WHERE s.name = @name AND s.id <> @exclude AND ${SAME_HOST}
+       ORDER BY s.started_at DESC, s.id DESC`,
+    )
+    .all(params) as Record<string, unknown>[];
+  const skipped: SkippedBaseline[] = [];
+  for (const r of rows) {
+    const sweep = sweepFromRow(r);
+    const reasons: string[] = [];
+    if (sweep.status !== 'completed') reasons.push(sweep.status);
+    const failed = Number(r.failed_points);
+    const suspect = Number(r.suspect_points);
+    if (failed > 0) reasons.push(`${plural(failed, 'failed point')}`);
+    if (suspect > 0) reasons.push(`${plural(suspect, 'suspect point')}`);
+    if (reasons.length === 0) {
+      const own = skip?.(sweep.id) ?? null;
+      if (own !== null) reasons.push(own);
+    }
+    if (reasons.length === 0) return { sweep, skipped };
+    skipped.push({ sweepId: sweep.id, why: reasons.join(', ') });
+  }
+  return { sweep: null, skipped };
 }
 
 /** Tags are names: not a number (an id) and not 'latest'. */

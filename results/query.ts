@@ -58,8 +58,8 @@ const looksLikeName = (s: string) => /^[A-Za-z0-9][\w-]*$/.test(s.trim());
 
 /**
  * Runs `sqlOrName` (SQL text, or the name of a file in results/queries/) read-only.
- * `params` bind `:name` placeholders; `:sweep` takes a sweep id, name or tag (the latest
- * sweep with that name or tag), as `sweep compare` does.
+ * `params` bind `:name` placeholders; `:sweep` takes whatever names a sweep elsewhere (an id,
+ * a promoted tag, an experiment name or run tag: Store.findSweep), bound as that sweep's id.
  */
 export function executeQuery(dbPath: string, sqlOrName: string, params: Record<string, string> = {}): QueryResult {
   const saved = looksLikeName(sqlOrName) ? savedQuery(sqlOrName.trim()) : undefined;

@@ -39,6 +39,12 @@ export interface RunnerJob {
    * monitor counts busy time there, since work on a sibling slows the instance's cores.
    */
   watchCpus?: number[];
+  /**
+   * Threads the plan expects busy (orchestrator/placement/threads.ts): the engine's pool at its
+   * resolved or default size. Echoed in the result; the monitor calls only busy threads beyond
+   * both this and the allowed CPUs oversubscription (the plan already warns of the rest).
+   */
+  plannedThreads?: number;
 }
 
 export type { LatencySummary };
@@ -98,7 +104,8 @@ export interface RunnerResult {
   };
   /** CPUs from the affinity mask; memory nodes from the memory policy (numactl --membind) within the cpuset. */
   affinity: { cpus: number[]; mems: number[]; mem_policy?: string };
-  threads: { intra: number | null; inter: number | null };
+  /** The job's thread counts as given (null: the engine's default), and its plannedThreads when it had one. */
+  threads: { intra: number | null; inter: number | null; planned?: number };
   knobs: KnobReport;
   rss_peak_mb: number;
   /** Pages of the anonymous mappings per NUMA node at the end of the timed window; absent without /proc/self/numa_maps. */

@@ -157,7 +157,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
       without_tumour: { dice: nullIfNaN(pooled.withoutTumour.dice), soft_dice: nullIfNaN(pooled.withoutTumour.softDice), images: pooled.withoutTumour.images },
     },
     affinity: { cpus: affinity.cpus, mems: affinity.mems, ...(affinity.policy ? { mem_policy: affinity.policy.mode } : {}) },
-    threads: { intra: job.threads.intra ?? null, inter: job.threads.inter ?? null },
+    threads: { intra: job.threads.intra ?? null, inter: job.threads.inter ?? null, ...(job.plannedThreads !== undefined ? { planned: job.plannedThreads } : {}) },
     knobs,
     rss_peak_mb: peakRssMb(),
     ...(numaPages ? { numa_pages: numaPages } : {}),
@@ -201,6 +201,9 @@ function validateJob(job: RunnerJob): void {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
       throw new UserError(`threads.${name} must be a whole number >= 1`, { value: v });
     }
+  }
+  if (job.plannedThreads !== undefined && !(Number.isInteger(job.plannedThreads) && job.plannedThreads >= 1)) {
+    throw new UserError('plannedThreads must be a whole number >= 1', { value: job.plannedThreads });
   }
   if (job.watchCpus !== undefined && !(Array.isArray(job.watchCpus) && job.watchCpus.every((c) => Number.isInteger(c) && c >= 0))) {
     throw new UserError('watchCpus must be a list of CPU numbers', { value: job.watchCpus });

@@ -116,8 +116,9 @@ after(() => {
 });
 
 describe('baselines: resolve, promote, prune', () => {
-  test('latest: the newest completed sweep of the experiment on this host, never the candidate', () => {
-    assert.equal(resolveBaseline(store, 'latest', scope(ids.slow))?.sweep.id, ids.suspect);
+  test('latest: the newest sound sweep of the experiment on this host, never the candidate', () => {
+    // Passed over: 'suspect' (a suspect point) and 'stopped' (interrupted); test/results-baseline-latest.test.ts has the rest.
+    assert.equal(resolveBaseline(store, 'latest', scope(ids.slow))?.sweep.id, ids.base);
     assert.equal(resolveBaseline(store, 'latest', { ...scope(), hostname: 'clx-02' })?.sweep.id, ids.elsewhere);
     assert.equal(resolveBaseline(store, 'latest', { ...scope(), experiment: 'other' }), null);
   });

@@ -10,8 +10,8 @@ export const exportCommand: Command = {
   summary: 'export one sweep as CSV (points) or JSON (points, instances, latency samples)',
   usage: `usage: sweep export <sweep> --format ${Object.keys(exporters).join('|')} [--out FILE] [--db PATH]
 
-The sweep is an id, or a name or tag (the latest such sweep). Without --out the export goes
-to stdout.`,
+The sweep is an id, a tag given with \`sweep promote\` (its newest promotion), or an experiment
+name or run tag (the latest such sweep). Without --out the export goes to stdout.`,
   async run(argv) {
     const p = parse('export', argv, { db: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } });
     const ref = needPositional(p, 0, 'sweep (id, name or tag)', 'export');

@@ -9,7 +9,7 @@ export const promoteCommand: Command = {
   summary: 'name a sweep as a baseline (e.g. golden) for `sweep qualify --baseline TAG`',
   usage: `usage: sweep promote <sweep> --tag TAG [--force] [--db PATH]
 
-Tags the sweep (an id, or a name or tag: the latest such sweep) with TAG in the table
+Tags the sweep (an id, a promoted tag, or a name or run tag: the latest such sweep) with TAG in the table
 sweep_tags, in one transaction. \`sweep qualify\` with baseline TAG then judges against the
 newest sweep promoted with TAG for the same experiment on the same host. A sweep may carry
 several tags; promoting another sweep with the same TAG makes it the newer promotion, and

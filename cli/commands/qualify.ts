@@ -8,9 +8,10 @@ import { qualify } from '../../orchestrator/qualify.js';
 import { DEFAULT_AGGREGATE_LIMITS } from '../../orchestrator/launch/aggregate.js';
 import { createProgress } from '../../orchestrator/progress.js';
 import { renderQualification } from '../../results/qualify/text.js';
-import { qualificationJunit } from '../../results/qualify/junit.js';
+import { JUNIT_INCONCLUSIVE, pointSeconds, qualificationJunit, type JunitInconclusive } from '../../results/qualify/junit.js';
 import { qualificationMarkdown } from '../../results/qualify/markdown.js';
 import { checkTag } from '../../results/baselines.js';
+import { openStore } from '../../results/store/store.js';
 import { interruptible } from '../interrupt.js';
 import { DEFAULT_DB, percentOption, refuseReplacedOptions, toleranceOption } from './run.js';
 
@@ -28,27 +29,28 @@ export const qualifyCommand: Command = {
   name: 'qualify',
   summary: 'run an experiment and judge it against its baseline or reference: exit 0 pass, 1 regression, 3 inconclusive',
   usage: `usage: sweep qualify <experiment.yaml> [--db PATH] [--baseline SWEEP|TAG|latest] [--junit FILE]
-                     [--summary FILE] [--confirm] [--force] [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent]
-                     [--max-foreign-load PCT] [--tolerance PCT] [--json]
+                     [--junit-inconclusive skipped|error] [--summary FILE] [--confirm] [--force]
+                     [--tag TAG] [--allowed-cpus LIST] [--allow-concurrent] [--max-foreign-load PCT]
+                     [--tolerance PCT] [--json]
 
 Runs the experiment as \`sweep <experiment.yaml>\` does, then judges the new sweep by the
 experiment's qualify: section (schemas/experiment.schema.json): against a baseline sweep (an
 id; a tag: its newest promotion by \`sweep promote\`, else the newest sweep run with --tag;
-latest: the newest completed sweep of this experiment on this host; default latest), by the
-rules tolerance_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet, against the
-expected img/s the section lists for this host's CPU model. The sweep measures its points in
-interleaved rounds until each is precise (measurement.precision_pct, by default set by the
-tolerance so that a change of twice it is caught) or its budget is spent. Throughput is judged
-by the equivalence rule of \`sweep compare\` (docs/validity.md): the 95 % interval of each point's
-ratio to the baseline, widened by the host's learned between-sweep drift, passes inside
-1 +- tolerance, regresses wholly below 1 - tolerance, and is inconclusive otherwise, with the
-smallest change it could have decided; p99 has a bootstrap interval and needs 100 batches a
-side; a suspect point (foreign load, throttling, another sweep) is inconclusive; a point missing
-or failed fails. The verdict is stored (table sweep_verdicts): \`latest\` and the learned drift
-skip a sweep judged a regression. The experiment's host: expectations come first (a machine that does not meet them
-is refused before anything runs, unless --force), then the host's differences from the
-baseline: another machine is a host mismatch; a changed configuration is named, and the figures
-judge it.
+latest: the newest sweep of this experiment on this host that completed with no failed or
+suspect point and was not judged a regression, naming those it passed over; default latest),
+by the rules tolerance_pct, p99_rise_pct and dice_drop; or, when no baseline exists yet,
+against the expected img/s the section lists for this host's CPU model. The sweep measures its
+points in interleaved rounds until each is precise (measurement.precision_pct, by default set
+by the tolerance so that a change of twice it is caught) or its budget is spent. Throughput is
+judged by the equivalence rule of \`sweep compare\` (docs/validity.md): the 95 % interval of
+each point's ratio to the baseline, widened by the host's learned between-sweep drift, passes
+inside 1 +- tolerance, regresses wholly below 1 - tolerance, and is inconclusive otherwise,
+with the smallest change it could have decided; p99 has a bootstrap interval and needs 100
+batches a side; a suspect point (foreign load, throttling, another sweep) is inconclusive; a
+point missing or failed fails. The verdict is stored (table sweep_verdicts). The experiment's
+host: expectations come first (a machine that does not meet them is refused before anything
+runs, unless --force), then the host's differences from the baseline: another machine is a host
+mismatch; a changed configuration is named, and the figures judge it.
 
 The table has one row per point and figure (throughput, latency_p99, dice, status) and per
 host check: baseline, value, change, the intervals used, verdict and reason.
@@ -57,7 +59,11 @@ options:
   --db PATH             database (default ${DEFAULT_DB})
   --baseline REF        a sweep id, a tag, or latest; overrides the experiment's qualify.baseline
   --junit FILE          write the verdict as JUnit XML: one testcase per point and figure and per
-                        host check; a regression is a <failure>, inconclusive an <error>
+                        host check, a point's cases timed by its measuring seconds; a regression
+                        is a <failure>, an inconclusive figure <skipped message="inconclusive: ...">
+                        (neither red nor green)
+  --junit-inconclusive error  write an inconclusive figure as <error type="inconclusive"> instead
+                        (red in most CI), as before; default skipped
   --summary FILE        write the verdict as a Markdown table (for a CI page or a chat)
   --confirm             measure each regressed, undecided or suspect point further in the same
                         sweep before judging: more interleaved rounds on top of its windows, until
@@ -96,6 +102,7 @@ exit codes:
       db: { type: 'string' },
       baseline: { type: 'string' },
       junit: { type: 'string' },
+      'junit-inconclusive': { type: 'string' },
       summary: { type: 'string' },
       confirm: { type: 'boolean' },
       force: { type: 'boolean' },
@@ -110,6 +117,10 @@ exit codes:
     const tolerance = toleranceText === undefined ? undefined : toleranceOption(toleranceText, '--tolerance', 0);
     const experimentFile = needPositional(p, 0, 'experiment file (YAML)', 'qualify');
     const junit = outputPath(str(p, 'junit'), '--junit');
+    const junitInconclusive = str(p, 'junit-inconclusive') ?? 'skipped';
+    if (!(JUNIT_INCONCLUSIVE as readonly string[]).includes(junitInconclusive)) {
+      throw new UserError('--junit-inconclusive takes skipped or error', { value: junitInconclusive, hint: 'error keeps the earlier form: <error type="inconclusive">' });
+    }
     const summaryFile = outputPath(str(p, 'summary'), '--summary');
     const baseline = str(p, 'baseline');
     if (baseline !== undefined && baseline !== 'latest' && !/^\d+$/.test(baseline)) checkTag(baseline);
@@ -143,7 +154,17 @@ exit codes:
       const q = outcome.qualification;
       // The verdict first: a file that cannot be written must not hide it.
       process.stdout.write(flag(p, 'json') ? JSON.stringify(q, null, 2) + '\n' : renderQualification(q));
-      if (junit !== undefined) writeWhole(junit, qualificationJunit(q), 'JUnit report');
+      if (junit !== undefined) {
+        const store = openStore(str(p, 'db') ?? DEFAULT_DB, { readonly: true });
+        const seconds = (() => {
+          try {
+            return pointSeconds(store, q.candidate.id);
+          } finally {
+            store.close();
+          }
+        })();
+        writeWhole(junit, qualificationJunit(q, { inconclusive: junitInconclusive as JunitInconclusive, pointSeconds: seconds }), 'JUnit report');
+      }
       if (summaryFile !== undefined) writeWhole(summaryFile, qualificationMarkdown(q), 'summary');
       return q.exitCode;
     });

@@ -20,7 +20,7 @@ points, instances.
 options:
   --db PATH             database (default ${DEFAULT_DB})
   --format F            table (default), json or csv
-  --param NAME=VALUE    bind :NAME in the statement (repeatable); :sweep takes an id, name or tag
+  --param NAME=VALUE    bind :NAME in the statement (repeatable); :sweep takes an id, a promoted tag, a name or run tag
   --list                list the saved queries (results/queries/*.sql) and what each answers`,
   async run(argv) {
     const p = parse('query', argv, {

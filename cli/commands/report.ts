@@ -14,7 +14,8 @@ export const reportCommand: Command = {
   summary: 'write a self-contained HTML report of a sweep: charts and segmentation previews',
   usage: `usage: sweep report <sweep> [--out DIR] [--db PATH] [--previews N]
 
-The sweep is an id, or a name or tag (the latest such sweep). The page (DIR/index.html) has
+The sweep is an id, a tag given with \`sweep promote\` (its newest promotion), or an experiment
+name or run tag (the latest such sweep). The page (DIR/index.html) has
 the points table, throughput per configuration, latency percentiles, scaling with instances,
 default against optimized, numactl against none, models side by side (when the experiment has
 a model axis: throughput and Dice per model, configuration by configuration; the previews use

@@ -3,8 +3,9 @@ import type { RunnerResult } from '../../runner/job.js';
 // Judging a repeat's timed windows from what its runners' monitors saw (runner/measure/
 // window-monitor.ts): the CPU time other processes took on an instance's CPUs or on the idle
 // SMT siblings of its cores, steal time,
-// thermal throttling, and more busy threads than allowed CPUs. Any of them makes the point
-// SUSPECT: its figures measured something other than the configuration alone.
+// thermal throttling, and more busy threads than allowed CPUs (and than the plan's own thread
+// count, RunnerResult.threads.planned). Any of them makes the point SUSPECT: its figures
+// measured something other than the configuration alone.
 
 /** Thresholds; the defaults are what `sweep run` uses unless told otherwise. */
 export interface ValidityLimits {
@@ -98,9 +99,13 @@ export function suspectReasons(results: readonly RunnerResult[], repeat: number,
     }
     const t = r.monitors.throttle;
     if (t && t.after > t.before) reasons.push(`${who}: thermal throttling (${t.after - t.before} throttle events in its window)`);
+    // Threads the plan itself put beyond the CPUs are a configuration warning stated in the plan
+    // (placement/threads.ts), not a fault of this window: only busy threads beyond both count.
     const busy = r.monitors.threads.busy;
-    if (busy > r.affinity.cpus.length) {
-      reasons.push(`${who}: ${busy} busy threads on ${r.affinity.cpus.length} allowed CPU(s) (oversubscribed)`);
+    const planned = r.threads.planned;
+    if (busy > r.affinity.cpus.length && (planned === undefined || busy > planned)) {
+      const beyond = planned !== undefined && planned > r.affinity.cpus.length ? `, beyond the plan's ${planned}` : '';
+      reasons.push(`${who}: ${busy} busy threads on ${r.affinity.cpus.length} allowed CPU(s)${beyond} (oversubscribed)`);
     }
   });
   return reasons;

@@ -1,5 +1,5 @@
 -- Which configuration gives the highest throughput at each batch size (per sweep), with its latency and Dice?
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep. (The BETWEEN form of that
 -- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 WITH ranked AS (
   SELECT r.*,

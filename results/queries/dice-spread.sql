@@ -1,5 +1,5 @@
 -- Does segmentation quality move with the configuration? Spread of hard and soft Dice across the points of each sweep and engine (it should be near zero: the same model on the same images).
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep. (The BETWEEN form of that
 -- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 WITH ok AS (
   SELECT * FROM results

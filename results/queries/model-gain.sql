@@ -1,5 +1,5 @@
 -- How do two models compare at the same configuration (model A against model B), in throughput and Dice? Ratios above 1 favour model B.
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep. (The BETWEEN form of that
 -- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 -- Only sweeps with a model axis (the key says `model=ID`) have such pairs. Every pair of models
 -- measured at one configuration is a row, A before B by id; a configuration is every axis value

@@ -1,5 +1,5 @@
 -- How much does numactl binding gain over no binding, configuration by configuration? Ratios above 1 favour numactl (throughput up, latency down).
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep. (The BETWEEN form of that
 -- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 -- A pair is an unbound point and a numactl-bound one that differ only in the binding and the cores
 -- per instance the binding gives them: unbound on the machine against bound on one node, at the

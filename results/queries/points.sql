@@ -1,5 +1,5 @@
 -- What did each point of a sweep measure? Its configuration, status, throughput with its 95% interval, latency percentiles, Dice (and over how many images), what the validity monitors saw (worst instance's foreign load, average MHz, busy threads per allowed CPU), whether it is suspect, and why it failed, is suspect or what to watch (warnings), in the order the points ran.
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep, newest first.
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep, newest first.
 SELECT r.sweep_id, r.point_key, r.status, r.throughput_ips, r.throughput_ci_low, r.throughput_ci_high, r.throughput_ci_method,
        r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms,
        r.dice, r.soft_dice, r.dice_images,

@@ -1,5 +1,5 @@
 -- How much does the optimized profile (threads, affinity and allocator settings) gain over the default one, configuration by configuration? Ratios above 1 favour optimized.
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep. (The BETWEEN form of that
 -- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 -- Pairs are found by grouping on every axis but the profile (a sort, not a quadratic self-join).
 WITH pairs AS (

@@ -1,5 +1,5 @@
 -- How well does throughput scale with instances? Each point against the one with the fewest instances of the same configuration otherwise; efficiency = throughput per core relative to that baseline (1.0 = perfect).
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep. (The BETWEEN form of that
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep. (The BETWEEN form of that
 -- filter keeps the sweep_id index usable, where ":sweep IS NULL OR sweep_id = :sweep" would scan.)
 WITH ok AS (
   SELECT r.*,

@@ -1,5 +1,5 @@
 -- Which sweeps does this database hold? Newest first: tag, status, machine, points ok and failed against those planned, the best throughput, when and for how long.
--- :sweep (optional): one sweep, by id, name or tag; without it, every sweep.
+-- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep.
 SELECT s.id AS sweep_id, s.name, s.tag, s.status, h.hostname AS host, h.cpu_model,
        s.planned_points AS planned,
        (SELECT count(*) FROM points p WHERE p.sweep_id = s.id AND p.status = 'ok') AS ok,

@@ -276,13 +276,22 @@ export class Store {
     return row ? sweepFromRow(row) : undefined;
   }
 
-  /** A sweep by id, or the latest sweep with that name or tag. */
+  /**
+   * The sweep `ref` names. The rule, the same in every command that takes a sweep: an id (digits)
+   * when such a sweep exists; else a tag given with `sweep promote` (its newest promotion); else
+   * the latest sweep (by start) whose experiment name or run tag (`sweep run --tag`) it is.
+   * Bad input, listing recent sweeps and promoted tags, when nothing matches.
+   */
   findSweep(ref: string | number): SweepRecord {
     const text = String(ref).trim();
     if (/^\d+$/.test(text)) {
       const byId = this.getSweep(Number(text));
       if (byId) return byId;
     }
+    const promoted = this.db
+      .prepare('SELECT s.* FROM sweep_tags t JOIN sweeps s ON s.id = t.sweep_id WHERE t.tag = ? ORDER BY t.promoted_at DESC, s.id DESC LIMIT 1')
+      .get(text) as Record<string, unknown> | undefined;
+    if (promoted) return sweepFromRow(promoted);
     const row = this.db
       .prepare('SELECT * FROM sweeps WHERE name = ? OR tag = ? ORDER BY started_at DESC, id DESC LIMIT 1')
       .get(text, text) as Record<string, unknown> | undefined;
@@ -290,11 +299,16 @@ export class Store {
     const recent = this.listSweeps(5)
       .map((s) => `${s.id} ${s.name}${s.tag ? ` [${s.tag}]` : ''}`)
       .join(', ');
-    throw new UserError('no sweep with this id, name or tag', {
-      location: { file: this.path },
-      value: text,
-      hint: recent ? `recent sweeps: ${recent}` : 'the database holds no sweeps yet',
-    });
+    // Each promoted tag with the sweep it names now (its newest promotion).
+    const tags = (
+      this.db
+        .prepare('SELECT t.tag, t.sweep_id FROM sweep_tags t WHERE t.promoted_at = (SELECT max(u.promoted_at) FROM sweep_tags u WHERE u.tag = t.tag) ORDER BY t.tag LIMIT 20')
+        .all() as { tag: string; sweep_id: number }[]
+    ).map((t) => `${t.tag} (sweep ${t.sweep_id})`);
+    const hint = recent
+      ? `recent sweeps: ${recent}; promoted tags: ${tags.length > 0 ? tags.join(', ') : 'none'}`
+      : 'the database holds no sweeps yet';
+    throw new UserError('no sweep with this id, name or tag', { location: { file: this.path }, value: text, hint });
   }
 
   /** Newest first. */
