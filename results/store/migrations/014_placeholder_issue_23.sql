@@ -1,0 +1,3 @@
+-- 014: a placeholder on branch issue-23, which owns migration 015 while 014 belongs to another
+-- branch: numbers must run without gaps. Dropped at the merge, where the real 014 takes its place.
+SELECT 1;
