@@ -180,7 +180,7 @@ export function buildFigures(points: ReportPoint[]): Figure[] {
     throughputFigure(ok),
     latencyFigure(ok),
     scalingFigure(ok),
-    pairedFigure(ok, 'profile', 'default', 'profile', 'Default against optimized profile', 'profile'),
+    pairedFigure(ok, 'profile', 'default', 'profile', 'Optimized against default profile', 'profile'),
     pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding', true),
     // Only where the experiment has a model axis; the first model recorded is the baseline.
     ...(models.length > 0 ? [pairedFigure(ok, 'model', models[0]!, 'model-throughput', 'Throughput by model', 'model')] : []),
