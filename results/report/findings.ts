@@ -62,6 +62,7 @@ function pairFinding(ok: Measured[], id: 'binding' | 'profile', axis: string, ba
   if (typeof found === 'string') return { ...f, unanswered: found };
   const names = labelParams(ok, sizedByAxis ? [axis, 'cores_per_instance'] : [axis]);
   let suspectPairs = 0;
+  const asMeasured: string[] = [];
   for (const g of found.pairs) {
     const a = g.get(found.base)!;
     for (const o of found.others) {
@@ -69,6 +70,7 @@ function pairFinding(ok: Measured[], id: 'binding' | 'profile', axis: string, ba
       if (!b) continue;
       if (isSuspect(a) || isSuspect(b)) {
         suspectPairs++;
+        asMeasured.push(`${configLabel(a.params, names, 'every point')}: ${o} ${ratioWithInterval(a.throughput_ips, interval(a), b.throughput_ips, interval(b))}`);
         continue;
       }
       f.answers.push(
@@ -78,7 +80,12 @@ function pairFinding(ok: Measured[], id: 'binding' | 'profile', axis: string, ba
     }
   }
   if (f.answers.length === 0) {
-    return { ...f, unanswered: `Every pair has a suspect point (${suspectPairs} pair${suspectPairs === 1 ? '' : 's'}), so no ratio is quoted; rerun on a quiet machine.` };
+    return {
+      ...f,
+      unanswered:
+        `Every pair has a suspect point (${suspectPairs} pair${suspectPairs === 1 ? '' : 's'}), so no ratio is a result; rerun on a quiet machine. ` +
+        `As measured, suspect, not to quote: ${asMeasured.join('; ')} against ${found.base}.`,
+    };
   }
   if (suspectPairs > 0) f.answers.push(`${suspectPairs} more pair${suspectPairs === 1 ? ' has' : 's have'} a suspect point and ${suspectPairs === 1 ? 'is' : 'are'} left out.`);
   return f;
@@ -90,7 +97,14 @@ function scalingFinding(ok: Measured[]): Finding {
   if (typeof groups === 'string') return { ...f, unanswered: groups };
   const names = labelParams(ok, ['instances', 'cores_per_instance']);
   let suspectLeft = 0;
+  const asMeasured: string[] = [];
   for (const g of groups) {
+    const all = bestPerInstanceCount(g);
+    if (all.length >= 2 && g.some(isSuspect)) {
+      const [xa, pa] = all[0]!;
+      const [xb, pb] = all[all.length - 1]!;
+      asMeasured.push(`${configLabel(pa.params, names, 'every point')}: ${xb} against ${xa} instance${xa === 1 ? '' : 's'} ${ratioWithInterval(pa.throughput_ips, interval(pa), pb.throughput_ips, interval(pb))}`);
+    }
     const trusted = g.filter((p) => !isSuspect(p));
     suspectLeft += g.length - trusted.length;
     const pts = bestPerInstanceCount(trusted);
@@ -104,7 +118,12 @@ function scalingFinding(ok: Measured[]): Finding {
     );
   }
   if (f.answers.length === 0) {
-    return { ...f, unanswered: `No configuration has two instance counts without a suspect point (${suspectLeft} suspect point${suspectLeft === 1 ? '' : 's'} left out).` };
+    return {
+      ...f,
+      unanswered:
+        `No configuration has two instance counts without a suspect point (${suspectLeft} suspect point${suspectLeft === 1 ? '' : 's'} left out); rerun on a quiet machine.` +
+        (asMeasured.length > 0 ? ` As measured, suspect, not to quote: ${asMeasured.join('; ')}.` : ''),
+    };
   }
   if (suspectLeft > 0) f.answers.push(`${suspectLeft} suspect point${suspectLeft === 1 ? ' is' : 's are'} left out.`);
   return f;
