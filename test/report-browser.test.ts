@@ -15,7 +15,8 @@ import { packagePath } from '../common/paths.js';
 // charts drawn with real marks, the preview PNGs decoded; read as a reader would, at 1280 px
 // and at print size: the points table inside the page, error bars, suspect points marked, the
 // findings there. Full-page screenshots of both go to out/report-browser/ (report-1280.png,
-// report-print.png) for review; REPORT_KEEP_DIR keeps the pages too, and the screenshots there.
+// report-print.png) for review, with the top of the first (report-1280-top.png, which is
+// docs/report.png); REPORT_KEEP_DIR keeps the pages too, and the screenshots there.
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium package to run the browser test`;
@@ -193,6 +194,8 @@ test('read as a reader would, at 1280 px and at print size: the table fits, erro
       const hiddenOnPaper = await page.evaluate<number>(`[...document.querySelectorAll('section#points .print-only')].filter((e) => e.getBoundingClientRect().height > 0).length`);
       assert.equal(hiddenOnPaper, media === 'print' ? input.points.filter((p) => p.status === 'ok').length : 0, media);
       await page.screenshot({ path: join(shots, shot), fullPage: true });
+      // The top of the page, as docs/report.png shows it (header, findings, the start of the table).
+      if (media === 'screen') await page.screenshot({ path: join(shots, 'report-1280-top.png'), clip: { x: 0, y: 0, width, height: 1500 } });
       assert.ok((await stat(join(shots, shot))).size > 10_000, shot);
     } finally {
       await page.close();
