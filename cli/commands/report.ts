@@ -14,7 +14,8 @@ import { DEFAULT_DB } from './run.js';
 export const reportCommand: Command = {
   name: 'report',
   summary: 'write a self-contained HTML report of a sweep: charts and segmentation previews',
-  usage: `usage: sweep report <sweep> [--out DIR] [--db PATH] [--previews N] [--baseline SWEEP [--baseline-db PATH]] [--pdf]
+  usage: `usage: sweep report <sweep> [--out DIR] [--db PATH] [--previews N]
+                    [--baseline SWEEP [--baseline-db PATH]] [--pdf [--chromium PATH]]
 
 The sweep is an id, or a name or tag (the latest such sweep). The page (DIR/index.html) opens
 with the host (CPU, sockets, cores, NUMA nodes and their memory, kernel, SMT, turbo, governor,
@@ -26,19 +27,21 @@ never quoted as a result; a question the sweep cannot answer says why in one lin
 points table (key columns; each point's monitors, p90 and soft Dice under it), throughput per
 configuration, latency percentiles, scaling with instances, optimized against default, numactl
 against none (every throughput chart with error bars, suspect points drawn pale and outlined,
-no ratio for a pair with a suspect point; a chart with nothing to show is left out), models side by side (when the experiment has
-a model axis: throughput and Dice per model, configuration by configuration; the previews use
-the first point's model), and segmentation previews of a few testing
-slices (MRI input, ground truth, prediction with its Dice) computed by running the sweep's
-model once more on its data. It needs no network. When the database holds ended sweeps of
-the same experiment from more than one host (merged with sweep merge), a fleet section follows:
-the cohorts, each host's robust score and the outliers, as 'sweep fleet --experiment' gives them.
+no ratio for a pair with a suspect point; a chart with nothing to show is left out), models
+side by side (when the experiment has a model axis: throughput and Dice per model,
+configuration by configuration; the previews use the first point's model), and segmentation
+previews of a few testing slices (MRI input, ground truth, prediction with its Dice) computed
+by running the sweep's model once more on its data. It needs no network. When the database
+holds ended sweeps of the same experiment from more than one host (merged with sweep merge), a
+fleet section follows: the cohorts, each host's robust score and the outliers, as
+'sweep fleet --experiment' gives them.
 
 options:
   --out DIR        output folder (default report-<sweep id>)
   --db PATH        database (default ${DEFAULT_DB})
   --previews N     preview slices (default 4; 0 for none)
-  --baseline SWEEP judge the sweep against this one (id, name or tag) as sweep compare does, in the findings
+  --baseline SWEEP judge the sweep against this one (id, name or tag) as sweep compare does;
+                   the verdict and its reasons go in the findings
   --baseline-db PATH  database of the baseline sweep (default: --db)
   --pdf            also write DIR/report.pdf, printed by a headless chromium through the page's
                    print stylesheet (Debian's chromium; without one, exit 2 before anything is
