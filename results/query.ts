@@ -102,7 +102,7 @@ export function executeQuery(dbPath: string, sqlOrName: string, params: Record<s
 export function formatQueryResult(result: QueryResult, format: QueryFormat, nullText = 'NULL'): string {
   switch (format) {
     case 'table':
-      return formatTable(result.columns, result.rows, { rowCount: true, nullText, alignRight: ['img_s'] });
+      return formatTable(result.columns, result.rows, { rowCount: true, nullText, alignRight: ['img_s', 'ci95_img_s'] });
     case 'csv':
       return toCsv(result.columns, result.rows);
     case 'json': {

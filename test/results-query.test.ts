@@ -171,7 +171,7 @@ describe('saved queries', () => {
     assert.deepEqual([...new Set(objects('points').map((r) => r.sweep_id))], [second, first]);
     // Figures rounded to their interval, or to 3 significant digits without one; validity beside status.
     const third = JSON.parse(runQuery(intervalsDb, 'points', 'json')) as Record<string, unknown>[];
-    assert.deepEqual(third.map((r) => [r.status, r.validity, r.img_s]), [['ok', 'ok', '48.0 ±1.8'], ['ok', 'suspect', '40.7']]);
+    assert.deepEqual(third.map((r) => [r.status, r.validity, r.img_s, r.ci95_img_s]), [['ok', 'ok', '48.0', '±1.8'], ['ok', 'suspect', '40.7', null]]);
     assert.ok(third.every((r) => Number(r.p50_ms) > 0 && String(r.p50_ms).replace(/^0\.0*|\./g, '').length <= 3), 'p50 to 3 significant digits');
     assert.match(String(third[1]!.note), /^suspect: repeat 0 instance 0: steal/);
     // A table of a saved query shows no literal NULL (an untagged sweep, a sweep without an interval).

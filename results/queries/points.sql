@@ -1,9 +1,10 @@
--- What did each point of a sweep measure? Its configuration, status and validity (ok, suspect or failed), throughput rounded to its 95% interval ("48.0 ±1.8", images/s) and what the interval was computed over, latency percentiles (ms, 3 significant digits), Dice (and over how many images), what the validity monitors saw (worst instance's foreign load in %, average MHz, busy threads per allowed CPU), and why it failed, is suspect or what to watch (warnings), in the order the points ran. Full-precision figures: the results view, or sweep export.
+-- What did each point of a sweep measure? Its configuration, status and validity (ok, suspect or failed), throughput rounded to its 95% interval (img_s 48.0, ci95_img_s ±1.8: images/s) and what the interval was computed over, latency percentiles (ms, 3 significant digits), Dice (and over how many images), what the validity monitors saw (worst instance's foreign load in %, average MHz, busy threads per allowed CPU), and why it failed, is suspect or what to watch (warnings), in the order the points ran. Full-precision figures: the results view, or sweep export.
 -- :sweep (optional): one sweep, by id, name or tag; without it, every sweep, newest first.
 SELECT r.sweep_id, r.point_key, r.status, r.validity,
        CASE WHEN r.throughput_ips IS NULL THEN NULL
-            WHEN r.half > 0 THEN printf('%.*f ±%.*f', r.d, r.throughput_ips, r.d, r.half)
+            WHEN r.half > 0 THEN printf('%.*f', r.d, r.throughput_ips)
             ELSE printf('%.*f', max(0, 2 - floor(log10(r.throughput_ips))), r.throughput_ips) END AS img_s,
+       CASE WHEN r.throughput_ips IS NOT NULL AND r.half > 0 THEN printf('±%.*f', r.d, r.half) END AS ci95_img_s,
        r.throughput_ci_method AS ci_method,
        round(r.latency_p50_ms, max(0, 2 - floor(log10(r.latency_p50_ms)))) AS p50_ms,
        round(r.latency_p90_ms, max(0, 2 - floor(log10(r.latency_p90_ms)))) AS p90_ms,
