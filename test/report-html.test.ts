@@ -51,7 +51,7 @@ test('writeReport writes one self-contained page and the preview PNGs it embeds'
     // The header: counts against the plan; SMT, governor, THP and turbo up front, the kernel command line folded away.
     assert.match(html, /9 planned: <span class="badge ok">6 ok<\/span> <span class="badge suspect">2 suspect<\/span> <span class="badge failed">1 failed<\/span> 0 skipped/);
     assert.match(html, /<dt>Configuration<\/dt><dd>SMT on · Turbo on · Governor performance · THP madvise<\/dd>/);
-    assert.ok(html.indexOf('BOOT_IMAGE') > html.indexOf('<details class="more">'), 'the kernel command line folds away');
+    assert.ok(html.indexOf('BOOT_IMAGE') > html.indexOf('<details class="more screen-only">'), 'the kernel command line folds away');
     // Findings first, with their intervals; the question the sweep cannot answer says why.
     assert.ok(html.indexOf('id="findings"') < html.indexOf('id="points"'));
     assert.match(html, /Batch size 128: 268\.9 ±5\.4 images\/s with 4 inst · optimized/);

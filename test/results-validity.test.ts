@@ -7,6 +7,7 @@ import { openStore } from '../results/store/store.js';
 import { tallySweep } from '../results/sweep-tally.js';
 import { figureWithInterval, intervalDecimals, ratioWithInterval, roundedFigure } from '../common/figure-format.js';
 import { pointOutcomeFixture, sweepStartFixture } from './results-fixtures.js';
+import { tallyText } from '../cli/commands/run.js';
 
 // A suspect point says so wherever it is read: the `results` view's validity column (migration
 // 015), and the sweep's tally, counted over everything stored against the points planned.
@@ -59,6 +60,18 @@ describe('validity', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe("the sweep's last line", () => {
+  test('an interrupted sweep counts against its plan; a resumed one counts the points stored before it', () => {
+    const whole = { planned: 8, ok: 4, suspect: 1, failed: 0, skipped: 0, not_run: 3, best: { key: 'bs=8', throughput_ips: 54.4123, throughput_ci: { low: 52.61, high: 56.21, method: 'batch-means' as const, samples: 10 }, suspect: false } };
+    assert.equal(tallyText({ whole, alreadyStored: 0, points: [] }), '8 planned: 4 ok, 1 suspect, 0 failed, 0 skipped, 3 not run; best 54.4 ±1.8 img/s at bs=8');
+    const resumed = { ...whole, ok: 7, not_run: 0 };
+    assert.equal(
+      tallyText({ whole: resumed, alreadyStored: 5, points: new Array(3) }),
+      '8 planned: 7 ok, 1 suspect, 0 failed, 0 skipped (3 measured now, 5 stored before the resume); best 54.4 ±1.8 img/s at bs=8',
+    );
   });
 });
 

@@ -183,7 +183,7 @@ function header(input: ReportInput): string {
   ];
   return (
     `<header><h1>${esc(s.name)}</h1>${metaList(rows)}` +
-    `<details class="more"><summary>Host configuration and sweep details (${folded.length} fields)</summary>${metaList(folded)}</details>` +
+    `<details class="more screen-only"><summary>Host configuration and sweep details (${folded.length} fields)</summary>${metaList(folded)}</details>` +
     `<p class="summary">${countsLine(input)}</p></header>`
   );
 }
