@@ -10,6 +10,7 @@ import { modelsSection } from './models.js';
 import { fleetSection } from './fleet.js';
 import { configurationLines, NOT_EXPOSED } from '../../common/host-config.js';
 import { buildFindings, type Finding } from './findings.js';
+import { validityOf } from '../sweep-tally.js';
 import { figureWithInterval, halfWidth, intervalDecimals, roundedFigure } from '../../common/figure-format.js';
 
 // The page: one HTML file with its CSS, charts (inline SVG) and images (data: URIs) inside, so
@@ -155,7 +156,7 @@ const metaList = (rows: Array<[string, string]>) => `<dl class="meta">${rows.map
 function countsLine(input: ReportInput): string {
   const s = input.sweep;
   const counts = { ok: 0, suspect: 0, failed: 0 };
-  for (const p of input.points) counts[pointValidity(p)]++;
+  for (const p of input.points) counts[validityOf(p)]++;
   const skipped = s.skipped?.length ?? 0;
   const placed = s.planned_points ?? input.points.length;
   const notRun = Math.max(0, placed - input.points.length);
@@ -186,11 +187,6 @@ function header(input: ReportInput): string {
     `<details class="more screen-only"><summary>Host configuration and sweep details (${folded.length} fields)</summary>${metaList(folded)}</details>` +
     `<p class="summary">${countsLine(input)}</p></header>`
   );
-}
-
-/** ok | suspect | failed, as the results view's validity column. */
-function pointValidity(p: ReportPoint): 'ok' | 'suspect' | 'failed' {
-  return p.status !== 'ok' ? 'failed' : p.suspect_reasons.length > 0 ? 'suspect' : 'ok';
 }
 
 function findingsSection(findings: Finding[], notCharted: Figure[]): string {
@@ -267,10 +263,10 @@ function pointsTable(points: ReportPoint[]): string {
     '<th>validity</th><th class="num">throughput<br>(images/s)</th><th class="num">±95%<br>(images/s)</th>' +
     '<th class="num">p50<br>(ms)</th><th class="num">p99<br>(ms)</th><th class="num">Dice</th></tr>';
   const columns = names.length + 7;
-  const firstTrusted = sorted.find((p) => pointValidity(p) === 'ok');
+  const firstTrusted = sorted.find((p) => validityOf(p) === 'ok');
   const body = sorted
     .map((p, i) => {
-      const validity = pointValidity(p);
+      const validity = validityOf(p);
       const cls = validity !== 'ok' ? validity : p === firstTrusted ? 'best' : '';
       const v = p.validity;
       // Errors, suspect reasons and warnings always show; the other figures fold under "details".
