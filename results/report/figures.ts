@@ -133,7 +133,7 @@ function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string
     heading,
     caption:
       `Throughput of points that differ only in ${noun}${sizedByAxis ? ' (and the cores it gives each instance: the machine unbound, one node bound)' : ''}, ` +
-      `paired by every other parameter; the label gives the ratio to ${noun} "${baseline}" with its interval (the two relative half-widths added). ` +
+      `paired by every other parameter; after each other bar, its ratio to ${noun} "${baseline}" with its interval (the two relative half-widths added). ` +
       `A pair with a suspect point gets no ratio. ${MARKS}`,
     svgs: [],
     absent: null,
