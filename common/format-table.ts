@@ -9,6 +9,8 @@ export interface TableOptions {
   maxWidth?: number;
   /** Print "(N rows)" under the table. */
   rowCount?: boolean;
+  /** Columns (by header) right-aligned although they hold text, e.g. "48.0 ±1.8". */
+  alignRight?: readonly string[];
 }
 
 /** Decimals worth showing for numbers up to this magnitude: 1234.5, 12.346, 0.8712. */
@@ -40,18 +42,31 @@ export function formatCell(v: unknown, opts: TableOptions = {}, decimals?: numbe
 
 const isNumeric = (v: unknown) => typeof v === 'number' || typeof v === 'bigint';
 
-/** Decimals for a column of numbers, or undefined when they are all whole. */
+/** Decimals a number is written with in its shortest form (56.7 -> 1), up to 20. */
+function ownDecimals(v: number): number {
+  const text = String(v);
+  if (/e/.test(text)) return 20;
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : text.length - dot - 1;
+}
+
+/**
+ * Decimals for a column of numbers, or undefined when they are all whole: by magnitude, but no
+ * more than its values carry (a query that rounded to 56.7 prints 56.7, not 56.700).
+ */
 function columnDecimals(values: unknown[]): number | undefined {
   const nums = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (nums.every(Number.isInteger)) return undefined;
-  return decimalsFor(Math.max(...nums.map(Math.abs)));
+  return Math.min(decimalsFor(Math.max(...nums.map(Math.abs))), Math.max(...nums.map(ownDecimals)));
 }
 
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[], opts: TableOptions = {}): string {
   const decimals = columns.map((_, i) => columnDecimals(rows.map((r) => r[i])));
   const cells = rows.map((r) => columns.map((_, i) => formatCell(r[i], opts, decimals[i])));
   // A column is right-aligned when every non-null value in it is a number.
-  const right = columns.map((_, i) => rows.some((r) => isNumeric(r[i])) && rows.every((r) => r[i] === null || isNumeric(r[i])));
+  const right = columns.map(
+    (c, i) => (opts.alignRight ?? []).includes(c) || (rows.some((r) => isNumeric(r[i])) && rows.every((r) => r[i] === null || isNumeric(r[i]))),
+  );
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
   const pad = (text: string, i: number) => (right[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
   const line = (r: string[]) => r.map(pad).join('  ').trimEnd();

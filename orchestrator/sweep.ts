@@ -26,6 +26,7 @@ import { measureInRounds, type RoundsPlan } from './sweep-rounds.js';
 import { mixSeed } from '../common/prng.js';
 import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
 import type { HostMismatch } from '../results/types.js';
+import { tallySweep, type SweepTally } from '../results/sweep-tally.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -104,6 +105,11 @@ export interface SweepSummary {
   skipped: { key: string; reason: string }[];
   /** Points a resumed sweep had stored ok before this run (0 for a new sweep); not run again. */
   alreadyStored: number;
+  /**
+   * The whole sweep as its database holds it at the end, points stored before a --resume
+   * included: counts against the planned points, and the best stored point.
+   */
+  whole: SweepTally;
   db: string;
   /** Every host expectation judged on this machine ([] when the experiment declares none). */
   hostChecks: HostCheck[];
@@ -322,6 +328,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     points: [],
     skipped: plan.skipped.map((s) => ({ key: s.key, reason: s.reason })),
     alreadyStored,
+    whole: tallySweep([], plan.points.length, plan.skipped.length),
     db: opts.db,
     hostChecks: prepared.hostChecks,
   };
@@ -382,9 +389,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     throw err;
   } finally {
     store.finishSweep(sweepId, summary.status);
-    store.close();
-    registration.release();
-    progress.finish();
+    try {
+      summary.whole = tallySweep(store.pointMeasuresOf(sweepId), plan.points.length, plan.skipped.length);
+    } finally {
+      store.close();
+      registration.release();
+      progress.finish();
+    }
   }
   return summary;
 }

@@ -98,10 +98,11 @@ export function executeQuery(dbPath: string, sqlOrName: string, params: Record<s
   }
 }
 
-export function formatQueryResult(result: QueryResult, format: QueryFormat): string {
+/** `nullText`: how NULL reads in a table ('NULL' for SQL typed in; '-' for saved queries, which are read as reports). */
+export function formatQueryResult(result: QueryResult, format: QueryFormat, nullText = 'NULL'): string {
   switch (format) {
     case 'table':
-      return formatTable(result.columns, result.rows, { rowCount: true });
+      return formatTable(result.columns, result.rows, { rowCount: true, nullText, alignRight: ['img_s', 'ci95_img_s'] });
     case 'csv':
       return toCsv(result.columns, result.rows);
     case 'json': {
@@ -118,7 +119,8 @@ export function runQuery(dbPath: string, sqlOrName: string, format: QueryFormat 
   if (!QUERY_FORMATS.includes(format)) {
     throw new UserError('unknown output format', { value: format, hint: `use one of: ${QUERY_FORMATS.join(', ')}` });
   }
-  return formatQueryResult(executeQuery(dbPath, sqlOrName, params), format);
+  const saved = looksLikeName(sqlOrName) && savedQuery(sqlOrName.trim()) !== undefined;
+  return formatQueryResult(executeQuery(dbPath, sqlOrName, params), format, saved ? '-' : 'NULL');
 }
 
 function prepare(db: Database.Database, sql: string, dbFile: string, savedFile: string | undefined): Database.Statement {

@@ -62,6 +62,14 @@ describe('sweep plan --json', () => {
     assert.ok(cpus.length > 0 && cpus.every((c) => c >= 0 && c <= 3), `only allowed CPUs: ${[...new Set(cpus)].join(',')}`);
   });
 
+  it('says what cores per instance resolved to, in the singular for one', () => {
+    const run = sweep(['plan', packagePath('experiments', 'local.yaml'), '--topology', packagePath('test', 'fixtures', 'lscpu', 'xeon-8380-2s-ht.txt'), '--allowed-cpus', '0,1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /inst=2,cpi=auto,.* \(1 core per instance here\)$/m);
+    assert.match(run.stdout, /inst=1,cpi=auto,.* \(2 cores per instance here\)$/m);
+    assert.doesNotMatch(run.stdout, /\b1 cores\b/);
+  });
+
   it('refuses a CPU list that is not one, exit 2', () => {
     const run = sweep(['plan', packagePath('experiments', 'local.yaml'), '--allowed-cpus', '0-x']);
     assert.equal(run.code, 2);

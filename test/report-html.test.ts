@@ -33,7 +33,8 @@ test('writeReport writes one self-contained page and the preview PNGs it embeds'
       const b64 = (await readFile(f)).toString('base64');
       assert.ok(html.includes(`data:image/png;base64,${b64}"`), `${f} embedded`);
     }
-    for (const s of ['unet-2d-reference-plan', 'nightly', 'bench-2s-40c', 'completed', input.sweep.experiment_sha256, '41 min 35 s']) {
+    for (const s of ['unet-2d-reference-plan', 'nightly', 'bench-2s-40c', 'completed', input.sweep.experiment_sha256, '41 min 35 s',
+      'Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz', '2 sockets, 40 cores, 80 threads, 2 NUMA nodes', 'node 0 96.0 GiB, node 1 96.0 GiB', '6.1.0-27-amd64']) {
       assert.ok(html.includes(s), s);
     }
     assert.equal(count(html, /<svg /g), 6, 'throughput, 2 latency, scaling, profile, binding');
@@ -41,12 +42,25 @@ test('writeReport writes one self-contained page and the preview PNGs it embeds'
     assert.match(html, /Dice = 0\.\d{4}/);
     // The interval, the monitors and the suspect points with their reasons.
     assert.match(html, /95% interval/);
-    assert.match(html, /<td class="num">263\.5–274\.3<\/td>/);
+    // Throughput to the interval's precision: 268.9 ±2 % is 268.9 ±5.4.
+    assert.match(html, /<td class="num tp">268\.9<\/td><td class="num">±5\.4<\/td>/);
+    assert.match(html, /263\.5–274\.3 images\/s over 10 batch-means blocks/);
     assert.match(html, /<span class="badge suspect">suspect<\/span>/);
     assert.match(html, /suspect: repeat 0 instance 0: foreign load 7\.2% of its 40 CPU\(s\) \(limit 5\.0%\)/);
-    assert.match(html, /<td class="num">7\.2%<\/td><td class="num">2,300<\/td><td class="num">40\/40<\/td>/);
+    assert.match(html, /foreign 7\.2% · 2,300 MHz · threads\/CPUs 40\/40/);
+    // The header: counts against the plan; SMT, governor, THP and turbo up front, the kernel command line folded away.
+    assert.match(html, /9 planned: <span class="badge ok">6 ok<\/span> <span class="badge suspect">2 suspect<\/span> <span class="badge failed">1 failed<\/span> 0 skipped/);
+    assert.match(html, /<dt>Configuration<\/dt><dd>SMT on · Turbo on · Governor performance · THP madvise<\/dd>/);
+    assert.ok(html.indexOf('BOOT_IMAGE') > html.indexOf('<details class="more screen-only">'), 'the kernel command line folds away');
+    // Findings first, with their intervals; the question the sweep cannot answer says why.
+    assert.ok(html.indexOf('id="findings"') < html.indexOf('id="points"'));
+    assert.match(html, /Batch size 128: 268\.9 ±5\.4 images\/s with 4 inst · optimized/);
+    assert.match(html, /bs 128 · 1 inst · numactl: optimized ×1\.468 ±0\.059 against default \(80\.3 ±1\.6 images\/s against 54\.7 ±1\.1 images\/s; faster beyond the intervals\)/);
+    assert.match(html, /4 against 1: ×3\.35 ±0\.13/);
+    assert.match(html, /numactl against no binding: Every pair has a suspect point \(2 pairs\), so no ratio is a result; rerun on a quiet machine\. As measured, suspect, not to quote: bs 1 · 1 inst · default: numactl ×1\.219 ±0\.049; bs 1 · 1 inst · optimized: numactl ×1\.209 ±0\.048 against none\./);
+    assert.match(html, /Verdict against the baseline: No baseline was given/);
     // Sorted by throughput, the failed point last.
-    const rows = [...html.matchAll(/<tr( class="(best|failed)")? title="([^"]+)"/g)].map((m) => m[3]);
+    const rows = [...html.matchAll(/<tr class="point[^"]*" data-validity="\w+" title="([^"]+)"/g)].map((m) => m[1]);
     assert.equal(rows[0], 'bs=128,inst=4,cpi=10,bind=numactl,prof=optimized,eng=onnxruntime,smt=0');
     assert.equal(rows[rows.length - 1], 'bs=128,inst=4,cpi=10,bind=none,prof=optimized,eng=onnxruntime,smt=0');
   }));
@@ -86,6 +100,9 @@ test('a report with no points and no previews still renders, saying what is miss
     assert.deepEqual(out.files, [out.htmlPath]);
     const html = await readFile(out.htmlPath, 'utf8');
     assert.match(html, /The sweep has no points\./);
+    // No chart section without a chart: each says why in one line under the findings.
+    assert.doesNotMatch(html, /<section id="(throughput|scaling|profile|binding|latency)"/);
+    assert.match(html, /Chart "Scaling with instances" left out: No point finished with a throughput/);
     assert.match(html, /No previews were given to the report\./);
     assert.match(html, /not ended/);
     assert.equal(count(html, /<svg /g), 0);

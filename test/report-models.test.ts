@@ -38,6 +38,10 @@ describe('models side by side', () => {
       ['bs 8', ['40.0', '0.9700', '–', '–', '–', '–']],
     ]);
     assert.match(html, /title="failed: runner crashed"/);
+    // A suspect point is marked, and its pair gets no throughput ratio.
+    const suspect = points.map((p) => (p.key === 'bs=1,model=buda' ? { ...p, suspect_reasons: ['repeat 0 instance 0: steal 9.0% (limit 5.0%)'] } : p));
+    const marked = [...modelsSection(suspect)!.matchAll(/<tr><td>(.*?)<\/td>(.*?)<\/tr>/g)].map((m) => [...m[2]!.matchAll(/>([^<]*)<\/td>/g)].map((c) => c[1]));
+    assert.deepEqual(marked[0], ['10.0', '0.9700', '5.0 suspect', '0.9500', 'suspect: no ratio', '-0.020000']);
     assert.match(html, /<strong>unet<\/strong> <code title="SHA-256">unet-sha0+<\/code>/);
   });
 

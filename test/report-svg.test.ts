@@ -105,7 +105,14 @@ test('figures of the reference-plan-like sweep: every chart present with the exp
   assert.match(scaling, /335% of linear in cores; bs=128,inst=4,cpi=10/);
   // Profile pairs: bs1 none, bs1 numactl, bs128 numactl; binding pairs: bs1 default and optimized.
   assert.equal(count(fig(figures, 'profile').svgs[0]!, /<rect class="bar"/g), 6);
-  assert.match(fig(figures, 'profile').svgs[0]!, /optimized ×1\.47/);
+  // The ratio to the default, with its interval; a pair with a suspect point has none, and says so.
+  assert.match(fig(figures, 'profile').svgs[0]!, />80\.3 ×1\.468 ±0\.059</);
+  assert.match(fig(figures, 'profile').svgs[0]!, />25\.8 suspect: no ratio</);
+  // Error bars on every bar with an interval (all 8 ok points have one); suspect bars outlined.
+  assert.equal(count(fig(figures, 'throughput').svgs[0]!, /<path class="error-bar"/g), 8);
+  assert.equal(count(fig(figures, 'throughput').svgs[0]!, /data-suspect="true"/g), 2);
+  assert.equal(count(fig(figures, 'binding').svgs[0]!, /data-suspect="true"/g), 2);
+  assert.doesNotMatch(fig(figures, 'binding').svgs[0]!, /×/, 'no ratio against a suspect unbound point');
   assert.equal(count(fig(figures, 'binding').svgs[0]!, /<rect class="bar"/g), 4);
 });
 

@@ -15,7 +15,7 @@ let sweepId = 0;
 before(() => {
   store = openStore(join(dir, 'sweeps.db'));
   sweepId = store.beginSweep(sweepStartFixture({ tag: 'export' }));
-  const ok = pointOutcomeFixture({ params: { batch_size: 128, intra: 20 }, repeats: [990, 1010] });
+  const ok = pointOutcomeFixture({ params: { batch_size: 128, intra: 20 }, repeats: [990, 1010], ci: 0.02, suspect: ['repeat 0 instance 1: foreign load 12.0% of its 10 CPU(s) (limit 5.0%)'] });
   ok.warnings = ['numactl not found: bound with taskset, memory not bound', 'say "why"'];
   store.recordPoint(sweepId, ok);
   store.recordPoint(sweepId, pointOutcomeFixture({ params: { batch_size: 1, intra: 10 }, status: 'failed' }));
@@ -57,6 +57,13 @@ test('csv: one row per point, quoting round-trips, extra axes get columns', () =
   assert.equal(at(rows[0], 'throughput_repeats'), '990 1010');
   assert.equal(at(rows[0], 'warnings'), 'numactl not found: bound with taskset, memory not bound; say "why"');
   assert.equal(at(rows[0], 'intra'), '20');
+  // Suspect, why, and the interval, beside the figures they qualify.
+  assert.equal(at(rows[0], 'validity'), 'suspect');
+  assert.equal(at(rows[0], 'suspect'), '1');
+  assert.equal(at(rows[0], 'suspect_reasons'), 'repeat 0 instance 1: foreign load 12.0% of its 10 CPU(s) (limit 5.0%)');
+  assert.deepEqual(['throughput_ci_low', 'throughput_ci_high', 'throughput_ci_method', 'throughput_ci_samples'].map((c) => at(rows[0], c)), ['980', '1020', 'batch-means', '10']);
+  assert.equal(at(rows[1], 'validity'), 'failed');
+  assert.equal(at(rows[1], 'throughput_ci_low'), '');
   assert.equal(at(rows[1], 'status'), 'failed');
   assert.equal(at(rows[1], 'throughput_ips'), '');
   assert.match(at(rows[1], 'error'), /SIGKILL/);
@@ -70,6 +77,9 @@ test('json: sweep, host and points with their instances and samples', () => {
   assert.match(doc.sweep.experiment_yaml, /^name: unet-2d-scaling/);
   assert.equal(doc.host.cpu_model, 'Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz');
   assert.equal(doc.points.length, 2);
+  assert.deepEqual(doc.points.map((p: { validity: string }) => p.validity), ['suspect', 'failed']);
+  assert.equal(doc.points[0].suspect_reasons.length, 1);
+  assert.deepEqual([doc.points[0].throughput_ci.low, doc.points[0].throughput_ci.high], [980, 1020]);
   assert.equal(doc.points[0].instances.length, 4); // 2 instances x 2 repeats
   const inst = doc.points[0].instances[0];
   assert.equal(inst.result.latency_samples_ms.length, 120);

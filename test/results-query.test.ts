@@ -8,10 +8,11 @@ import { UserError } from '../common/errors.js';
 import { executeQuery, listSavedQueries, parameterNames, runQuery } from '../results/query.js';
 import { openStore } from '../results/store/store.js';
 import { latestVersion } from '../results/store/migrate.js';
-import { matrixPoints, pointKey, paramsFixture, sweepStartFixture } from './results-fixtures.js';
+import { matrixPoints, pointKey, paramsFixture, pointOutcomeFixture, sweepStartFixture } from './results-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'results-query-'));
 const db = join(dir, 'sweeps.db');
+const intervalsDb = join(dir, 'intervals.db');
 let first = 0;
 let second = 0;
 
@@ -25,6 +26,13 @@ before(() => {
   for (const p of matrixPoints({ factor: 2 }).slice(0, 6)) store.recordPoint(second, p);
   store.finishSweep(second, 'completed');
   store.close();
+  // Another database, one untagged sweep: a point with an interval, a suspect one.
+  const other = openStore(intervalsDb);
+  const third = other.beginSweep(sweepStartFixture({ tag: null, name: 'intervals' }));
+  other.recordPoint(third, pointOutcomeFixture({ params: { batch_size: 1 }, repeats: [48.0312, 48.0312, 48.0312], ci: 0.0375 }));
+  other.recordPoint(third, pointOutcomeFixture({ params: { batch_size: 2 }, repeats: [40.698], suspect: ['repeat 0 instance 0: steal 9.0% (limit 5.0%)'] }));
+  other.finishSweep(third, 'interrupted');
+  other.close();
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -161,15 +169,27 @@ describe('saved queries', () => {
     assert.ok(rows.every((r) => (r.note === null) === String(r.point_key).includes('bind=none')));
     // Without :sweep, every sweep, newest first.
     assert.deepEqual([...new Set(objects('points').map((r) => r.sweep_id))], [second, first]);
+    // Figures rounded to their interval, or to 3 significant digits without one; validity beside status.
+    const third = JSON.parse(runQuery(intervalsDb, 'points', 'json')) as Record<string, unknown>[];
+    assert.deepEqual(third.map((r) => [r.status, r.validity, r.img_s, r.ci95_img_s]), [['ok', 'ok', '48.0', '±1.8'], ['ok', 'suspect', '40.7', null]]);
+    assert.ok(third.every((r) => Number(r.p50_ms) > 0 && String(r.p50_ms).replace(/^0\.0*|\./g, '').length <= 3), 'p50 to 3 significant digits');
+    assert.match(String(third[1]!.note), /^suspect: repeat 0 instance 0: steal/);
+    // A table of a saved query shows no literal NULL (an untagged sweep, a sweep without an interval).
+    assert.doesNotMatch(runQuery(intervalsDb, 'sweeps'), /NULL/);
+    assert.doesNotMatch(runQuery(intervalsDb, 'points'), /NULL/);
+    assert.match(runQuery(intervalsDb, 'SELECT tag FROM sweeps'), /NULL/, 'SQL typed in still shows NULL');
+    assert.deepEqual(JSON.parse(runQuery(intervalsDb, 'sweeps', 'json'))[0], {
+      ...JSON.parse(runQuery(intervalsDb, 'sweeps', 'json'))[0], name: 'intervals', tag: null, planned: 12, ok: 1, suspect: 1, failed: 0, skipped: 0,
+    });
   });
 
   test('sweeps: what the database holds, newest first, with point counts', () => {
     const rows = objects('sweeps');
-    assert.deepEqual(rows.map((r) => [r.sweep_id, r.tag, r.status, r.ok, r.failed]), [
-      [second, 'nightly', 'completed', 6, 0],
-      [first, 'baseline', 'completed', 24, 0],
+    assert.deepEqual(rows.map((r) => [r.sweep_id, r.tag, r.status, r.ok, r.suspect, r.failed, r.skipped]), [
+      [second, 'nightly', 'completed', 6, 0, 0, 0],
+      [first, 'baseline', 'completed', 24, 0, 0, 0],
     ]);
-    assert.ok(Math.abs(Number(rows[1]!.best_ips) - 422.4) < 1e-9);
+    assert.ok(Math.abs(Number(rows[1]!.best_img_s) - 422.4) < 1e-9);
     assert.ok(Number(rows[0]!.seconds) >= 0);
     assert.deepEqual(objects('sweeps', { sweep: 'baseline' }).map((r) => r.sweep_id), [first]);
   });

@@ -126,11 +126,14 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'failed');
     // The terminal summary: a table of every point, the failed ones without figures, then why they failed.
     const table = run.stdout.split('\n');
-    assert.match(table[0]!, /^point\s+status\s+img\/s\s+ci95\s+p50_ms\s+p99_ms\s+dice\s+foreign\s+mhz\s+thr\/cpu$/);
+    assert.match(table[0]!, /^point\s+status\s+img\/s\s+±95%\s+p50_ms\s+p99_ms\s+dice\s+foreign\s+mhz\s+thr\/cpu$/);
     assert.equal(table.filter((l) => /eng=tfjs-node.*\sfailed(\s+-){8}$/.test(l)).length, failed.length);
     // An ok point may be shown 'suspect' when the machine was busy; its figures are there either way.
-    assert.equal(table.filter((l) => /eng=onnxruntime.*\s(ok|suspect)\s+[\d.]+\s+\S+\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}\s+\S+\s+\S+\s+\S+$/.test(l)).length, ok.length);
+    assert.equal(table.filter((l) => /eng=onnxruntime.*\s(ok|suspect)\s+[\d.]+\s+(±[\d.]+|-)\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}\s+\S+\s+\S+\s+\S+$/.test(l)).length, ok.length);
     assert.match(run.stdout, /^failed .*eng=tfjs-node.*: .*tfjs-node/m);
+    // The last line counts the sweep against its plan: every point is ok, suspect or failed.
+    const suspect = table.filter((l) => /eng=onnxruntime.*\ssuspect\s/.test(l)).length;
+    assert.match(run.stdout, new RegExp(`^sweep 1 'smoke' failed: ${points.length} planned: ${ok.length - suspect} ok, ${suspect} suspect, ${failed.length} failed, 0 skipped; best [\\d.]+( ±[\\d.]+)? img/s`, 'm'));
   });
 
   it('stops every runner on SIGINT, keeps finished points and marks the sweep interrupted', async () => {
@@ -139,6 +142,8 @@ describe('sweep experiments/smoke.yaml', () => {
     const db = join(dir, 'long.db');
     const child = spawn(process.execPath, [sweepBin, yaml, '--db', db, '--allow-concurrent'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const firstDone = new Promise<void>((resolve) => {
       child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
@@ -156,6 +161,11 @@ describe('sweep experiments/smoke.yaml', () => {
     const points = rows<{ status: string }>(db, 'SELECT status FROM points');
     assert.ok(points.length >= 1, 'the finished point is kept');
     assert.ok(points.every((p) => p.status === 'ok'), 'the point in flight is not stored half-done');
+    // The last line counts against the 4 planned points, the ones never run included.
+    const counted = /^sweep 1 'smoke' interrupted: 4 planned: (\d+) ok, (\d+) suspect, 0 failed, 0 skipped, (\d+) not run; best /m.exec(stdout);
+    assert.ok(counted, stdout);
+    assert.equal(Number(counted[1]) + Number(counted[2]), points.length);
+    assert.equal(Number(counted[3]), 4 - points.length);
     // No runner of this sweep is left behind.
     const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim();
     assert.equal(left, '', `runners still alive: ${left}`);
@@ -207,8 +217,16 @@ describe('sweep experiments/smoke.yaml', () => {
 
     const run = sweep([smoke, '--db', db, '--resume', '1', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const summary = JSON.parse(run.stdout) as { sweepId: number; status: string; alreadyStored: number; points: { key: string }[] };
+    type Whole = { planned: number; ok: number; suspect: number; failed: number; not_run: number; best: { throughput_ips: number } };
+    const summary = JSON.parse(run.stdout) as { sweepId: number; status: string; alreadyStored: number; points: { key: string }[]; whole: Whole };
     assert.equal(summary.sweepId, 1);
+    // The whole sweep, the points stored before the resume included, and the best over all of them.
+    assert.deepEqual([summary.whole.planned, summary.whole.ok + summary.whole.suspect, summary.whole.failed, summary.whole.not_run], [4, 4, 0, 0]);
+    const bestStored = rows<{ best: number }>(
+      db,
+      "SELECT coalesce((SELECT max(throughput_ips) FROM results WHERE validity = 'ok'), (SELECT max(throughput_ips) FROM results WHERE validity = 'suspect')) AS best",
+    )[0]!.best;
+    assert.equal(summary.whole.best.throughput_ips, bestStored);
     assert.equal(summary.alreadyStored, before.length);
     assert.equal(summary.points.length, 4 - before.length);
     assert.ok(summary.points.every((p) => !before.some((b) => b.key === p.key)), 'a stored point is not run again');

@@ -46,7 +46,7 @@ function renderPlan(plan: Plan, hostChecks: readonly HostCheck[] = []): string {
   out.push(`${plan.points.length} points, ${plan.skipped.length} skipped`, '');
   for (const [i, point] of plan.points.entries()) {
     // The key holds the declared values; what 'auto' or 'node' came to on this machine follows it.
-    const resolved = point.declared.cores_per_instance === point.params.cores_per_instance ? '' : ` (${point.params.cores_per_instance} cores per instance here)`;
+    const resolved = point.declared.cores_per_instance === point.params.cores_per_instance ? '' : ` (${point.params.cores_per_instance} core${point.params.cores_per_instance === 1 ? '' : 's'} per instance here)`;
     out.push(`point ${i + 1}: ${point.key}${resolved}`);
     for (const w of point.warnings) out.push(`  warning: ${w}`);
     for (const inst of point.instances) {

@@ -14,8 +14,9 @@ export const queryCommand: Command = {
 The database is opened read-only: a statement that would write is refused and nothing changes.
 The view 'results' has one row per point: sweep_id, sweep_name, tag, host, point_key, status,
 batch_size, instances, cores_per_instance, binding, profile, engine, throughput_ips,
-latency_p50_ms, latency_p90_ms, latency_p99_ms, dice, started_at. Tables: hosts, sweeps,
-points, instances.
+latency_p50_ms, latency_p90_ms, latency_p99_ms, dice, started_at, then validity (ok, suspect
+or failed: a suspect point's status is ok) and the other measures. Tables: hosts, sweeps,
+points, instances. A saved query's table shows NULL as '-'.
 
 options:
   --db PATH             database (default ${DEFAULT_DB})

@@ -7,6 +7,8 @@ import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
 import { UserError } from '../../common/errors.js';
 import { DEFAULT_EXECUTOR, executors } from '../../orchestrator/executors/registry.js';
 import { interruptible } from '../interrupt.js';
+import { figureWithInterval, halfWidth, intervalDecimals, roundedFigure } from '../../common/figure-format.js';
+import { validityOf } from '../../results/sweep-tally.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
@@ -15,37 +17,53 @@ const executorList = executors().map((e) => `${e.name}, ${e.description}`).join(
 const pct = (share: number | null) => (share === null ? null : `${(share * 100).toFixed(1)}%`);
 
 /**
- * The end of a sweep on a terminal: every point with its figures, its 95 % interval and what the
- * monitors saw (worst foreign load, average MHz, busy threads/CPUs), the suspect and failed
- * points with why, the best, and where to look next.
+ * The end of a sweep on a terminal: every point of this run with its figures rounded to its 95 %
+ * interval (common/figure-format.ts) and what the monitors saw (worst foreign load, average MHz,
+ * busy threads/CPUs), the suspect and failed points with why, then one line for the whole sweep
+ * as stored (points of an earlier run before --resume included): counts against the planned
+ * points and the best stored point.
  */
 function summaryText(summary: SweepSummary): string {
-  const rows = summary.points.map((p) => [
-    p.key,
-    p.status === 'ok' && p.suspect_reasons.length > 0 ? 'suspect' : p.status,
-    p.throughput_ips,
-    p.throughput_ci ? `${p.throughput_ci.low.toFixed(1)}-${p.throughput_ci.high.toFixed(1)}` : null,
-    p.latency_p50_ms,
-    p.latency_p99_ms,
-    p.dice,
-    pct(p.validity.foreign_max),
-    p.validity.cpu_mhz === null ? null : Math.round(p.validity.cpu_mhz),
-    p.validity.threads,
-  ]);
-  const headers = ['point', 'status', 'img/s', 'ci95', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu'];
-  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 140 }) : '';
+  const rows = summary.points.map((p) => {
+    const half = p.throughput_ci ? halfWidth(p.throughput_ci) : 0;
+    const d = half > 0 ? intervalDecimals(half) : null;
+    return [
+      p.key,
+      validityOf(p),
+      p.throughput_ips === null ? null : d === null ? roundedFigure(p.throughput_ips) : p.throughput_ips.toFixed(d),
+      d === null ? null : `±${half.toFixed(d)}`,
+      p.latency_p50_ms === null ? null : roundedFigure(p.latency_p50_ms),
+      p.latency_p99_ms === null ? null : roundedFigure(p.latency_p99_ms),
+      p.dice,
+      pct(p.validity.foreign_max),
+      p.validity.cpu_mhz === null ? null : Math.round(p.validity.cpu_mhz),
+      p.validity.threads,
+    ];
+  });
+  const headers = ['point', 'status', 'img/s', '±95%', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu'];
+  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 140, alignRight: ['img/s', '±95%', 'p50_ms', 'p99_ms'] }) : '';
   const suspects = summary.points.flatMap((p) => p.suspect_reasons.map((r) => `suspect ${p.key}: ${r}\n`));
   const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${errorHeadline(p)}\n`);
-  const ok = summary.points.filter((p) => p.status === 'ok').length;
-  const best = summary.points.filter((p) => p.throughput_ips !== null).sort((a, b) => b.throughput_ips! - a.throughput_ips!)[0];
   return (
     table +
     suspects.join('') +
     failures.join('') +
-    `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${ok}/${summary.points.length} points ok` +
-    (summary.alreadyStored > 0 ? ` (and ${summary.alreadyStored} stored before the resume)` : '') +
-    (best ? `, best ${best.throughput_ips!.toFixed(2)} img/s at ${best.key}` : '') +
-    `\nresults: sweep query --db ${summary.db} "SELECT point_key, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`
+    `sweep ${summary.sweepId} '${summary.name}' ${summary.status}: ${tallyText(summary)}` +
+    `\nresults: sweep query --db ${summary.db} "SELECT point_key, validity, throughput_ips, latency_p99_ms, dice FROM results WHERE sweep_id = ${summary.sweepId}"\n`
+  );
+}
+
+/** "8 planned: 5 ok, 2 suspect, 0 failed, 0 skipped, 1 not run; best 54.4 ±1.8 img/s at KEY". */
+export function tallyText(summary: Pick<SweepSummary, 'whole' | 'alreadyStored' | 'points'>): string {
+  const w = summary.whole;
+  const best = w.best
+    ? `; best ${figureWithInterval(w.best.throughput_ips, w.best.throughput_ci, 'img/s')}${w.best.suspect ? ' (suspect: no point is ok)' : ''} at ${w.best.key}`
+    : '';
+  return (
+    `${w.planned} planned: ${w.ok} ok, ${w.suspect} suspect, ${w.failed} failed, ${w.skipped} skipped` +
+    (w.not_run > 0 ? `, ${w.not_run} not run` : '') +
+    (summary.alreadyStored > 0 ? ` (${summary.points.length} measured now, ${summary.alreadyStored} stored before the resume)` : '') +
+    best
   );
 }
 
@@ -115,6 +133,9 @@ options:
   --force              run even when this machine does not meet the experiment's host: expectations;
                        the mismatches are printed as a warning and recorded on the sweep (host_mismatch)
   --json               print the summary as JSON on stdout
+The last line counts the whole sweep against the points planned (ok, suspect, failed, skipped,
+not run), those stored before a --resume included, and names the best stored point with its
+95 % interval.
 exit codes: 0 all points ok (suspect ones included: see the table), 1 a point failed, 2 bad input,
 another sweep running on this host, or a machine that does not match the experiment's host:
 section (each mismatch printed with what was expected and found; nothing is written), 130

@@ -1,7 +1,10 @@
 import type { Exporter } from './exporter.js';
+import { validityOf } from '../sweep-tally.js';
 
 // Everything about a sweep in one document: the sweep (experiment text included), its host's
 // fingerprint, and each point with its instances and their runner results (latency samples too).
+// Each point says its validity (ok | suspect | failed, as the `results` view), beside its
+// suspect_reasons and its throughput_ci.
 
 export const SWEEP_EXPORT_FORMAT = 'numa-sweep/sweep-export@1';
 
@@ -12,6 +15,7 @@ export const jsonExporter: Exporter = {
     const { host_id: _hostId, ...sweepFields } = sweep;
     const { id: _id, ...host } = store.getHost(sweep.host_id);
     const points = store.pointsOf(sweep.id).map(({ sweep_id: _s, id, ...point }) => ({
+      validity: validityOf(point),
       ...point,
       instances: store.instancesOf(id).map(({ id: _i, point_id: _p, ...instance }) => instance),
     }));

@@ -1,8 +1,10 @@
 import { fixed, readable } from './format.js';
-import { compareValues, configLabel, groupKey, labelParams, paramNames } from './labels.js';
+import { compareValues, configLabel, labelParams } from './labels.js';
 import { barChart, groupedBarChart, lineChart, type LineSeries } from './svg-charts.js';
 import type { ReportPoint } from './types.js';
 import { axisModels } from './models.js';
+import { axisPairs, bestPerInstanceCount, coresUsed, isSuspect, measured, NONE_MEASURED, scalingGroups, type Measured } from './pairs.js';
+import { ratioWithInterval } from '../../common/figure-format.js';
 
 // The report's charts, chosen from the points: which points each chart compares, how they are
 // paired, and, when a chart has nothing to show, a sentence that says why.
@@ -16,35 +18,27 @@ export interface Figure {
   absent: string | null;
 }
 
-type Measured = ReportPoint & { throughput_ips: number };
-
-function measured(points: ReportPoint[]): Measured[] {
-  return points.filter((p): p is Measured => p.status === 'ok' && p.throughput_ips !== null && Number.isFinite(p.throughput_ips));
-}
-
 function byThroughput(a: Measured, b: Measured): number {
   return b.throughput_ips - a.throughput_ips || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-const NONE_MEASURED = 'No point finished with a throughput, so there is nothing to chart (see the table for the errors).';
+const interval = (p: Measured | null | undefined) => (p?.throughput_ci ? { low: p.throughput_ci.low, high: p.throughput_ci.high } : null);
 
-/** Cores a point used: instances x cores per instance (cores per instance 1 when not recorded). */
-function coresUsed(p: Measured): number {
-  const perInstance = Number(p.params['cores_per_instance']);
-  return Number(p.params['instances']) * (Number.isFinite(perInstance) && perInstance > 0 ? perInstance : 1);
-}
+const MARKS = 'Error bars: the 95% confidence interval. Pale bars with a dashed outline: suspect points (their window saw other load), not measurements of their configuration alone.';
 
 function throughputFigure(ok: Measured[]): Figure {
   const fig: Figure = {
     id: 'throughput',
     heading: 'Throughput per configuration',
-    caption: 'Images per second of each point, all its instances together (median over repeats), best first. Failed points are only in the table.',
+    caption: `Images per second of each point, all its instances together (median over repeats), best first. ${MARKS} Failed points are only in the table.`,
     svgs: [],
     absent: null,
   };
   if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
   const names = labelParams(ok);
-  const bars = [...ok].sort(byThroughput).map((p) => ({ label: configLabel(p.params, names), value: p.throughput_ips, note: p.key }));
+  const bars = [...ok]
+    .sort(byThroughput)
+    .map((p) => ({ label: configLabel(p.params, names), value: p.throughput_ips, note: p.key, interval: interval(p), suspect: isSuspect(p) }));
   fig.svgs.push(barChart({ title: 'Throughput per configuration', axis: 'Throughput', unit: 'images/s', bars }));
   return fig;
 }
@@ -89,25 +83,13 @@ function scalingFigure(ok: Measured[]): Figure {
     caption:
       'Throughput against the number of instances, for points whose other parameters (cores per instance aside) are equal. ' +
       'The dashed line scales the fewest-instance point by the cores used (instances x cores per instance), as the ' +
-      'scaling-efficiency query does: flat where the same cores are split among more instances.',
+      `scaling-efficiency query does: flat where the same cores are split among more instances. Error bars: the 95% confidence interval; hollow dashed markers: suspect points.`,
     svgs: [],
     absent: null,
   };
-  if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
-  const counts = [...new Set(ok.map((p) => p.params['instances']).filter((v) => v !== undefined))];
-  if (counts.length === 0) return { ...fig, absent: 'No point records its instance count.' };
-  if (counts.length < 2) return { ...fig, absent: `Every point ran with ${String(counts[0] ?? 'the same number of')} instance(s), so there is no scaling to show.` };
-  const all = paramNames(ok);
+  const scaled = scalingGroups(ok);
+  if (typeof scaled === 'string') return { ...fig, absent: scaled };
   const free = ['instances', 'cores_per_instance'];
-  const groups = new Map<string, Measured[]>();
-  for (const p of ok) {
-    const k = groupKey(p.params, all, free);
-    groups.set(k, [...(groups.get(k) ?? []), p]);
-  }
-  const scaled = [...groups.values()].filter((g) => new Set(g.map((p) => p.params['instances'])).size > 1);
-  if (scaled.length === 0) {
-    return { ...fig, absent: 'No configuration was measured at more than one instance count with its other parameters equal.' };
-  }
   // Named by what sets them apart in the whole sweep, so a lone series still says which it is.
   const names = labelParams(ok, free);
   const series: LineSeries[] = [];
@@ -116,17 +98,16 @@ function scalingFigure(ok: Measured[]): Figure {
     .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
     .forEach(({ g, label }, colorIndex) => {
       // Where several points share an instance count (different cores per instance), the best one stands for it.
-      const best = new Map<number, Measured>();
-      for (const p of g) {
-        const x = Number(p.params['instances']);
-        if (!best.has(x) || best.get(x)!.throughput_ips < p.throughput_ips) best.set(x, p);
-      }
-      const pts = [...best.entries()].sort((a, b) => a[0] - b[0]);
+      const pts = bestPerInstanceCount(g);
       const [x0, p0] = pts[0]!;
       // Ideal: the fewest-instance point's throughput per core, times the cores each point used.
       const ideal = (p: Measured): number => (p0.throughput_ips * coresUsed(p)) / coresUsed(p0);
       const efficiency = (p: Measured): string => `${fixed((100 * p.throughput_ips) / ideal(p), 0)}% of linear in cores; ${p.key}`;
-      series.push({ name: label, colorIndex, points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: efficiency(p) })) });
+      series.push({
+        name: label,
+        colorIndex,
+        points: pts.map(([x, p]) => ({ x, y: p.throughput_ips, note: efficiency(p), interval: interval(p), suspect: isSuspect(p) })),
+      });
       series.push({
         name: `${label}: ideal scaling in cores from ${x0} instance(s)`,
         reference: true,
@@ -147,46 +128,43 @@ function scalingFigure(ok: Measured[]): Figure {
  * written); where several points share an axis value, the one with the most cores stands for it.
  */
 function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string, heading: string, noun: string, sizedByAxis = false): Figure {
-  const free = sizedByAxis ? [axis, 'cores_per_instance'] : [axis];
   const fig: Figure = {
     id,
     heading,
     caption:
       `Throughput of points that differ only in ${noun}${sizedByAxis ? ' (and the cores it gives each instance: the machine unbound, one node bound)' : ''}, ` +
-      `paired by every other parameter; the label gives the ratio to ${noun} "${baseline}".`,
+      `paired by every other parameter; after each other bar, its ratio to ${noun} "${baseline}" with its interval (the two relative half-widths added). ` +
+      `A pair with a suspect point gets no ratio. ${MARKS}`,
     svgs: [],
     absent: null,
   };
-  if (ok.length === 0) return { ...fig, absent: NONE_MEASURED };
-  const values = [...new Set(ok.flatMap((p) => (p.params[axis] === undefined ? [] : [String(p.params[axis])])))].sort();
-  if (values.length === 0) return { ...fig, absent: `No point records its ${noun}.` };
-  if (values.length < 2) return { ...fig, absent: `Only one ${noun} (${values[0]}) was measured, so there is nothing to compare.` };
-  const base = values.includes(baseline) ? baseline : values[0]!;
-  const others = values.filter((v) => v !== base);
-  const all = paramNames(ok);
-  const groups = new Map<string, Map<string, Measured>>();
-  const cores = (p: Measured | undefined): number => (p === undefined ? -1 : Number(p.params['cores_per_instance']) || 0);
-  for (const p of ok) {
-    if (p.params[axis] === undefined) continue;
-    const k = groupKey(p.params, all, free);
-    const g = groups.get(k) ?? new Map<string, Measured>();
-    const value = String(p.params[axis]);
-    if (cores(p) > cores(g.get(value))) g.set(value, p);
-    groups.set(k, g);
-  }
-  const pairs = [...groups.values()].filter((g) => g.has(base) && others.some((o) => g.has(o)));
-  if (pairs.length === 0) {
-    const rest = sizedByAxis ? 'every other parameter but cores per instance' : 'every other parameter';
-    return { ...fig, absent: `No configuration was measured with both ${noun} ${values.map((v) => `"${v}"`).join(' and ')} and ${rest} equal.` };
-  }
+  const found = axisPairs(ok, axis, baseline, noun, sizedByAxis);
+  if (typeof found === 'string') return { ...fig, absent: found };
+  const { base, others, pairs } = found;
+  const free = sizedByAxis ? [axis, 'cores_per_instance'] : [axis];
   const names = labelParams(ok, free);
   const rows = pairs
     .map((g) => {
       const b = g.get(base)!;
       const label = configLabel(b.params, names);
       const sized = (p: Measured) => (sizedByAxis ? ` ${String(p.params['cores_per_instance'])} cores/inst` : '');
-      const gains = others.filter((o) => g.has(o)).map((o) => `${o}${sized(g.get(o)!)} ×${fixed(g.get(o)!.throughput_ips / b.throughput_ips, 2)}`);
-      return { label: `${label} (${gains.join(', ')})`, values: [b, ...others.map((o) => g.get(o) ?? null)].map((p) => (p ? p.throughput_ips : null)), note: `vs ${base}${sized(b)} ${readable(b.throughput_ips)} images/s` };
+      // The ratio to the base, written after each other value's bar; a suspect side measured
+      // something besides its configuration, so its pair gets no ratio to quote.
+      const ratio = (p: Measured | null): string | null => {
+        if (p === null) return null;
+        if (p === b) return isSuspect(b) ? 'suspect' : null;
+        if (isSuspect(p) || isSuspect(b)) return `${isSuspect(p) ? 'suspect' : `vs suspect ${base}`}: no ratio`;
+        return `${ratioWithInterval(b.throughput_ips, interval(b), p.throughput_ips, interval(p))}${sized(p)}`;
+      };
+      const sides = [b, ...others.map((o) => g.get(o) ?? null)];
+      return {
+        label,
+        values: sides.map((p) => (p ? p.throughput_ips : null)),
+        intervals: sides.map(interval),
+        suspect: sides.map((p) => (p ? isSuspect(p) : false)),
+        valueNotes: sides.map(ratio),
+        note: `vs ${base}${sized(b)} ${readable(b.throughput_ips)} images/s`,
+      };
     })
     .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   fig.svgs.push(
@@ -202,7 +180,7 @@ export function buildFigures(points: ReportPoint[]): Figure[] {
     throughputFigure(ok),
     latencyFigure(ok),
     scalingFigure(ok),
-    pairedFigure(ok, 'profile', 'default', 'profile', 'Default against optimized profile', 'profile'),
+    pairedFigure(ok, 'profile', 'default', 'profile', 'Optimized against default profile', 'profile'),
     pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding', true),
     // Only where the experiment has a model axis; the first model recorded is the baseline.
     ...(models.length > 0 ? [pairedFigure(ok, 'model', models[0]!, 'model-throughput', 'Throughput by model', 'model')] : []),

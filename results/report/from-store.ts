@@ -2,7 +2,9 @@ import type { RunnerJob } from '../../runner/job.js';
 import { pointValidity } from '../point-validity.js';
 import type { Store, SweepRecord } from '../store/store.js';
 import type { ReportInput } from './index.js';
+import type { ReportBaseline } from './types.js';
 import { analyseFleet, type FleetAnalysis } from '../fleet/analyse.js';
+import { compareSweeps } from '../compare.js';
 
 // What the report is drawn from, read from the store: the sweep, its points with their
 // validity, and the runner job its instances ran (for the previews).
@@ -22,6 +24,17 @@ export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       tool_version: sweep.tool_version,
       host_configuration: host.config,
       host_mismatch: sweep.host_mismatch ?? [],
+      host_facts: {
+        cpu_model: host.cpu_model,
+        sockets: host.sockets,
+        cores: host.cores,
+        threads: host.threads,
+        numa: host.numa.map((n) => ({ id: n.id, memory_mb: n.memory_mb, cpus: n.cpus })),
+        kernel: host.kernel,
+        os: host.os,
+      },
+      planned_points: sweep.planned_points,
+      skipped: sweep.skipped,
     },
     points: store.pointsOf(sweep.id).map((pt) => ({
       key: pt.key,
@@ -63,4 +76,20 @@ export function reportFleet(store: Store, sweep: SweepRecord, maxImbalance: numb
     .pluck()
     .get(sweep.name) as number;
   return hosts > 1 ? analyseFleet(store, { experiment: sweep.name, maxImbalance }) : undefined;
+}
+
+/**
+ * The sweep judged against `baselineRef` by sweep compare itself (results/compare.ts, its
+ * default rule), for the findings. The baseline may live in another database (`baselineStore`).
+ */
+export function reportBaseline(store: Store, sweep: SweepRecord, baselineRef: string, baselineStore?: Store): ReportBaseline {
+  const c = compareSweeps(store, baselineRef, sweep.id, { baselineStore });
+  return {
+    sweep: { id: c.a.id, name: c.a.name, tag: c.a.tag },
+    candidate: sweep.id,
+    verdict: c.verdict,
+    rule: c.rule,
+    summary: c.summary,
+    reasons: [...c.failures, ...c.inconclusive],
+  };
 }

@@ -54,7 +54,8 @@ export function modelsSection(points: ReportPoint[]): string | null {
             const why = p === undefined ? 'not measured' : `${p.status}: ${p.error ?? ''}`;
             return cell('–', why) + cell('–', why);
           }
-          return cell(p.throughput_ips === null ? '–' : esc(fixed(p.throughput_ips, 1)), p.key) + cell(p.dice === null ? '–' : esc(fixed(p.dice, 4)), p.key);
+          const suspect = p.suspect_reasons.length > 0 ? ' suspect' : '';
+          return cell(p.throughput_ips === null ? '–' : esc(fixed(p.throughput_ips, 1) + suspect), p.key) + cell(p.dice === null ? '–' : esc(fixed(p.dice, 4)), p.key);
         })
         .join('');
       const b = g.get(base);
@@ -62,7 +63,13 @@ export function modelsSection(points: ReportPoint[]): string | null {
         .map((m) => {
           const p = g.get(m);
           if (!ok(p) || !ok(b)) return cell('–') + cell('–');
-          const ratio = p.throughput_ips !== null && b.throughput_ips !== null && b.throughput_ips > 0 ? `×${fixed(p.throughput_ips / b.throughput_ips, 3)}` : '–';
+          // A suspect side measured more than its model: its throughput ratio is not a result. Dice does not depend on load.
+          const suspect = p.suspect_reasons.length > 0 || b.suspect_reasons.length > 0;
+          const ratio = suspect
+            ? 'suspect: no ratio'
+            : p.throughput_ips !== null && b.throughput_ips !== null && b.throughput_ips > 0
+              ? `×${fixed(p.throughput_ips / b.throughput_ips, 3)}`
+              : '–';
           const dice = p.dice !== null && b.dice !== null ? fixed(p.dice - b.dice, 6) : '–';
           return cell(esc(ratio)) + cell(esc(dice));
         })

@@ -3,15 +3,25 @@ import { fixed, readable, stepDecimals } from './format.js';
 
 // Small SVG chart builders: horizontal bars, grouped horizontal bars, and lines with points.
 // Output is a pure function of the input (no random ids, no locale), with a <title> on the
-// chart and on every bar and point so that hovering shows the exact value.
+// chart and on every bar and point so that hovering shows the exact value. A value with a 95 %
+// interval gets an error bar (class error-bar); a suspect value is drawn outlined and pale
+// (data-suspect), so it never reads like a measurement of its configuration alone.
 
 export const PALETTE = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00', '#56b4e9', '#6b6b6b'];
+
+/** A value's 95 % interval, drawn as an error bar. */
+export interface ErrorBar {
+  low: number;
+  high: number;
+}
 
 export interface Bar {
   label: string;
   value: number;
   /** Extra tooltip text after "label: value unit". */
   note?: string;
+  interval?: ErrorBar | null;
+  suspect?: boolean;
 }
 
 export interface BarChartSpec {
@@ -29,12 +39,12 @@ export interface GroupedBarSpec {
   axis: string;
   unit: string;
   series: string[];
-  groups: { label: string; values: Array<number | null>; note?: string }[];
+  groups: { label: string; values: Array<number | null>; note?: string; intervals?: Array<ErrorBar | null>; suspect?: boolean[]; valueNotes?: Array<string | null> }[];
 }
 
 export interface LineSeries {
   name: string;
-  points: { x: number; y: number; note?: string }[];
+  points: { x: number; y: number; note?: string; interval?: ErrorBar | null; suspect?: boolean }[];
   /** Drawn dashed, without point markers (e.g. ideal scaling). */
   reference?: boolean;
   /** Palette index, so a series and its reference share a colour. */
@@ -148,6 +158,30 @@ function labelColumnWidth(labels: string[]): number {
   return Math.min(MAX_LABEL_W, Math.max(60, ...labels.map(textWidth)) + 14);
 }
 
+/** Fill and stroke of a bar: a suspect one pale, with a dashed outline. */
+function barPaint(color: string, suspect: boolean | undefined): string {
+  return suspect
+    ? `fill="${color}" fill-opacity="0.25" stroke="${color}" stroke-width="1.5" stroke-dasharray="4 2" data-suspect="true"`
+    : `fill="${color}"`;
+}
+
+/** A horizontal error bar from low to high at height y, with end caps; '' without an interval. */
+function hErrorBar(ci: ErrorBar | null | undefined, scale: (v: number) => number, y: number, cap: number): string {
+  if (!ci || !Number.isFinite(ci.low) || !Number.isFinite(ci.high)) return '';
+  const a = scale(Math.max(0, ci.low));
+  const b = scale(ci.high);
+  return (
+    `<path class="error-bar" d="M${n(a)} ${n(y)}H${n(b)}M${n(a)} ${n(y - cap)}V${n(y + cap)}M${n(b)} ${n(y - cap)}V${n(y + cap)}" ` +
+    'stroke="#222" stroke-width="1.2" fill="none"/>'
+  );
+}
+
+function intervalText(ci: ErrorBar | null | undefined): string {
+  return ci ? ` (95% interval ${readable(ci.low)}–${readable(ci.high)})` : '';
+}
+
+const highest = (v: number, ci: ErrorBar | null | undefined): number => Math.max(finite(v), ci && Number.isFinite(ci.high) ? ci.high : 0);
+
 function unitSuffix(unit: string): string {
   return unit ? ` ${unit}` : '';
 }
@@ -160,19 +194,22 @@ export function barChart(spec: BarChartSpec): string {
   const x1 = WIDTH - 70;
   const top = TITLE_H + 6;
   const bottom = top + band * spec.bars.length;
-  const ticks = niceTicks(Math.max(0, ...spec.bars.map((b) => finite(b.value))));
+  const ticks = niceTicks(Math.max(0, ...spec.bars.map((b) => highest(b.value, b.interval))));
   const max = ticks[ticks.length - 1]!;
   const color = spec.color ?? PALETTE[0]!;
+  const scale = (v: number): number => x0 + (finite(v) / max) * (x1 - x0);
   let out = open(spec.title, bottom + AXIS_H, 'bar-chart');
   out += xAxis(x0, x1, top, bottom, ticks, `${spec.axis} (${spec.unit})`);
   spec.bars.forEach((b, i) => {
     const y = top + i * band;
     const w = Math.max(0, (finite(b.value) / max) * (x1 - x0));
-    const tip = `${b.label}: ${readable(b.value)}${unitSuffix(spec.unit)}${b.note ? ` (${b.note})` : ''}`;
+    const tip = `${b.label}: ${readable(b.value)}${unitSuffix(spec.unit)}${intervalText(b.interval)}${b.suspect ? ', suspect' : ''}${b.note ? ` (${b.note})` : ''}`;
     out += `<g class="bar-row"><title>${esc(tip)}</title>`;
     out += `<text x="${n(labelW)}" y="${n(y + band / 2 + 4)}" text-anchor="end" fill="#222">${esc(fit(b.label, labelW - 4))}</text>`;
-    out += `<rect class="bar" x="${n(x0)}" y="${n(y + 4)}" width="${n(w)}" height="${band - 8}" fill="${color}"/>`;
-    out += `<text class="value" x="${n(x0 + w + 4)}" y="${n(y + band / 2 + 4)}" fill="#222">${esc(readable(b.value))}</text></g>`;
+    out += `<rect class="bar" x="${n(x0)}" y="${n(y + 4)}" width="${n(w)}" height="${band - 8}" ${barPaint(color, b.suspect)}/>`;
+    out += hErrorBar(b.interval, scale, y + band / 2, 4);
+    const end = Math.max(x0 + w, b.interval ? scale(b.interval.high) : 0);
+    out += `<text class="value" x="${n(end + 4)}" y="${n(y + band / 2 + 4)}" fill="#222">${esc(readable(b.value))}${b.suspect ? ' suspect' : ''}</text></g>`;
   });
   return out + '</svg>';
 }
@@ -188,9 +225,10 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
   const key = legend(spec.series.map((name, i) => ({ name, color: PALETTE[i % PALETTE.length]! })), TITLE_H + 4);
   const top = TITLE_H + key.height + 4;
   const bottom = top + groupH * spec.groups.length;
-  const values = spec.groups.flatMap((g) => g.values.filter((v): v is number => v !== null).map(finite));
+  const values = spec.groups.flatMap((g) => g.values.flatMap((v, i) => (v === null ? [] : [highest(v, g.intervals?.[i])])));
   const ticks = niceTicks(Math.max(0, ...values));
   const max = ticks[ticks.length - 1]!;
+  const scale = (v: number): number => x0 + (finite(v) / max) * (x1 - x0);
   let out = open(spec.title, bottom + AXIS_H, 'grouped-bar-chart');
   out += key.svg;
   out += xAxis(x0, x1, top, bottom, ticks, `${spec.axis} (${spec.unit})`);
@@ -202,9 +240,14 @@ export function groupedBarChart(spec: GroupedBarSpec): string {
       if (v === null) return;
       const w = Math.max(0, (finite(v) / max) * (x1 - x0));
       const by = y + si * barH;
-      const tip = `${g.label}, ${spec.series[si]}: ${readable(v)}${unitSuffix(spec.unit)}`;
-      out += `<g><title>${esc(tip)}</title><rect class="bar" x="${n(x0)}" y="${n(by + 1)}" width="${n(w)}" height="${barH - 2}" fill="${PALETTE[si % PALETTE.length]}"/>`;
-      out += `<text class="value" x="${n(x0 + w + 4)}" y="${n(by + barH - 3)}" font-size="10" fill="#333">${esc(readable(v))}</text></g>`;
+      const ci = g.intervals?.[si] ?? null;
+      const suspect = g.suspect?.[si] ?? false;
+      const tip = `${g.label}, ${spec.series[si]}: ${readable(v)}${unitSuffix(spec.unit)}${intervalText(ci)}${suspect ? ', suspect' : ''}`;
+      out += `<g><title>${esc(tip)}</title><rect class="bar" x="${n(x0)}" y="${n(by + 1)}" width="${n(w)}" height="${barH - 2}" ${barPaint(PALETTE[si % PALETTE.length]!, suspect)}/>`;
+      out += hErrorBar(ci, scale, by + barH / 2, 3);
+      const end = Math.max(x0 + w, ci ? scale(ci.high) : 0);
+      const extra = g.valueNotes?.[si] ?? (suspect ? 'suspect' : null);
+      out += `<text class="value" x="${n(end + 4)}" y="${n(by + barH - 3)}" font-size="10" fill="#333">${esc(readable(v))}${extra ? ` ${esc(extra)}` : ''}</text></g>`;
     });
     out += '</g>';
   });
@@ -228,7 +271,7 @@ export function lineChart(spec: LineChartSpec): string {
   const xMin = xs[0] ?? 0;
   const xMax = xs[xs.length - 1] ?? 1;
   const xSpan = xMax > xMin ? xMax - xMin : 1;
-  const ticks = niceTicks(Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.y))));
+  const ticks = niceTicks(Math.max(0, ...series.flatMap((s) => s.points.map((p) => highest(p.y, p.interval)))));
   const yMax = ticks[ticks.length - 1]!;
   const pad = 24;
   const sx = (x: number): number => (xMax > xMin ? x0 + pad + ((x - xMin) / xSpan) * (x1 - x0 - 2 * pad) : (x0 + x1) / 2);
@@ -259,8 +302,14 @@ export function lineChart(spec: LineChartSpec): string {
     }
     out += `<g class="series"><polyline points="${path}" fill="none" stroke="${color}" stroke-width="2"/>`;
     for (const p of pts) {
-      const tip = `${s.name}, ${spec.xAxis} ${Number.isInteger(p.x) ? fixed(p.x, 0) : readable(p.x)}: ${readable(p.y)} ${spec.yUnit}${p.note ? ` (${p.note})` : ''}`;
-      out += `<circle class="point" cx="${n(sx(p.x))}" cy="${n(sy(p.y))}" r="4.5" fill="${color}" stroke="#fff" stroke-width="1"><title>${esc(tip)}</title></circle>`;
+      const tip = `${s.name}, ${spec.xAxis} ${Number.isInteger(p.x) ? fixed(p.x, 0) : readable(p.x)}: ${readable(p.y)} ${spec.yUnit}${intervalText(p.interval)}${p.suspect ? ', suspect' : ''}${p.note ? ` (${p.note})` : ''}`;
+      if (p.interval && Number.isFinite(p.interval.low) && Number.isFinite(p.interval.high)) {
+        const x = sx(p.x);
+        const [lo, hi] = [sy(Math.max(0, p.interval.low)), sy(p.interval.high)];
+        out += `<path class="error-bar" d="M${n(x)} ${n(lo)}V${n(hi)}M${n(x - 4)} ${n(lo)}H${n(x + 4)}M${n(x - 4)} ${n(hi)}H${n(x + 4)}" stroke="#222" stroke-width="1.2" fill="none"/>`;
+      }
+      const paint = p.suspect ? `fill="#fff" stroke="${color}" stroke-width="2" stroke-dasharray="3 2" data-suspect="true"` : `fill="${color}" stroke="#fff" stroke-width="1"`;
+      out += `<circle class="point" cx="${n(sx(p.x))}" cy="${n(sy(p.y))}" r="4.5" ${paint}><title>${esc(tip)}</title></circle>`;
     }
     out += '</g>';
   });

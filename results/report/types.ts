@@ -23,6 +23,11 @@ export interface ReportSweep {
   host_configuration?: HostConfiguration | null;
   /** Host expectations the sweep ran despite (--force); absent or empty when all were met. */
   host_mismatch?: HostMismatch[];
+  /** The machine's facts; absent where the input has none. */
+  host_facts?: ReportHost;
+  /** Points the matrix planned that were placed (run or to run), and the ones skipped with why. */
+  planned_points?: number;
+  skipped?: { key: string; reason: string }[];
 }
 
 export interface ReportPoint {
@@ -59,6 +64,30 @@ export interface ReportPreview {
   dice: number;
 }
 
+/** The sweep judged against a baseline by sweep compare's rule (results/compare.ts), as the findings say it. */
+export interface ReportBaseline {
+  sweep: { id: number; name: string; tag: string | null };
+  /** The candidate as sweep compare takes it (its id). */
+  candidate: number;
+  verdict: 'pass' | 'regression' | 'inconclusive';
+  /** The rule in words, as sweep compare prints it. */
+  rule: string;
+  summary: { matched: number; faster: number; slower: number; same: number; inconclusive: number; failed: number };
+  /** Why it fails, then why it is inconclusive, one line each. */
+  reasons: string[];
+}
+
+/** The machine as the report's header shows it (results/store/host.ts's fingerprint, in part). */
+export interface ReportHost {
+  cpu_model: string;
+  sockets: number;
+  cores: number;
+  threads: number;
+  numa: { id: number; memory_mb: number | null; cpus: string }[];
+  kernel: string;
+  os: string;
+}
+
 export interface ReportInput {
   sweep: ReportSweep;
   points: ReportPoint[];
@@ -67,6 +96,8 @@ export interface ReportInput {
   previewsAbsent?: string;
   /** The fleet analysis of the sweep's experiment, when its database holds more than one host's sweeps of it. */
   fleet?: FleetAnalysis;
+  /** The verdict against a baseline (sweep report --baseline). */
+  baseline?: ReportBaseline;
 }
 
 export interface ReportOutput {
