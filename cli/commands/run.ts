@@ -38,9 +38,11 @@ function summaryText(summary: SweepSummary): string {
       pct(p.validity.foreign_max),
       p.validity.cpu_mhz === null ? null : Math.round(p.validity.cpu_mhz),
       p.validity.threads,
+      p.measuring === null ? null : `${p.measuring.windows} ${p.measuring.stop_reason}`,
     ];
   });
-  const headers = ['point', 'status', 'img/s', '±95%', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu'];
+  // windows: how many its figures come from, and why it stopped (precision, max_repeats, budget ...).
+  const headers = ['point', 'status', 'img/s', '±95%', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu', 'windows'];
   const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 140, alignRight: ['img/s', '±95%', 'p50_ms', 'p99_ms'] }) : '';
   const suspects = summary.points.flatMap((p) => p.suspect_reasons.map((r) => `suspect ${p.key}: ${r}\n`));
   const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${errorHeadline(p)}\n`);

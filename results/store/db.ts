@@ -241,7 +241,15 @@ function currentSchema(db: Database.Database, file: string): Database.Database {
       hint: 'use the newer numa-sweep that wrote it',
     });
   }
-  const copy = new Database(db.serialize());
+  const image = db.serialize();
+  // A WAL database's header says so (bytes 18-19 = 2); an in-memory copy has no WAL file to
+  // write, and SQLite refuses to change it ("unable to open database file") until the header
+  // says rollback journal (1).
+  if (image[18] === 2 || image[19] === 2) {
+    image[18] = 1;
+    image[19] = 1;
+  }
+  const copy = new Database(image);
   try {
     migrate(copy);
   } catch (err) {
