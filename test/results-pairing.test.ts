@@ -84,8 +84,9 @@ describe("the xeon-8380 plan's pairs", () => {
     const binding = figures.find((f) => f.id === 'binding')!;
     assert.equal(binding.absent, null);
     assert.equal((binding.svgs[0]!.match(/<rect class="bar"/g) ?? []).length, 4, 'two pairs, two bars each');
-    assert.match(binding.svgs[0]!, /default \(numactl 40 cores\/inst ×1\.30\) \(vs none 80 cores\/inst 20\.0 images\/s\)/);
-    assert.match(binding.svgs[0]!, /optimized \(numactl 40 cores\/inst ×1\.30\) \(vs none 80 cores\/inst 24\.0 images\/s\)/);
+    // Each pair: the unbound bar, then the bound one with its ratio and cores.
+    assert.match(binding.svgs[0]!, /default \(vs none 80 cores\/inst 20\.0 images\/s\)[^]*26\.0 ×1\.30 40 cores\/inst/);
+    assert.match(binding.svgs[0]!, /optimized \(vs none 80 cores\/inst 24\.0 images\/s\)[^]*31\.2 ×1\.30 40 cores\/inst/);
     const profile = figures.find((f) => f.id === 'profile')!;
     assert.equal((profile.svgs[0]!.match(/<rect class="bar"/g) ?? []).length, 6, 'three pairs');
   });

@@ -54,8 +54,9 @@ describe('a sweep stores its inputs; --resume refuses other ones', () => {
     const data = join(dir, 'data.h5');
     assert.equal(sweep(['data', 'synth', '--out', data, '--testing', '8', '--seed', '1']).code, 0);
     // experiments/verdict.yaml on this file, one point: quick.
-    const exp = parse(readFileSync(VERDICT_EXPERIMENT, 'utf8')) as { workload: { data: unknown }; matrix: Record<string, unknown> };
+    const exp = parse(readFileSync(VERDICT_EXPERIMENT, 'utf8')) as { workload: { data: unknown }; matrix: Record<string, unknown>; measurement: Record<string, unknown> };
     exp.workload.data = data;
+    exp.measurement = { ...exp.measurement, repeats: 1, max_repeats: 1 };
     exp.matrix['instances'] = 1;
     const file = join(dir, 'on-file.yaml');
     writeFileSync(file, stringify(exp));

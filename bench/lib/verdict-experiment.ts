@@ -16,6 +16,8 @@ export interface VerdictVariant {
   slowdown?: number;
   /** Matrix exclude entries to add, e.g. [{ instances: 2 }]. */
   exclude?: Record<string, string | number | boolean>[];
+  /** Fewest and most windows per point (measurement.repeats, max_repeats), e.g. 3 and 3 for a fixed-round test. */
+  windows?: { repeats: number; max_repeats: number };
 }
 
 /** Writes experiments/verdict.yaml, changed as `variant` says, to `file`; returns `file`. */
@@ -23,7 +25,9 @@ export function writeVerdictExperiment(file: string, variant: VerdictVariant = {
   const exp = parse(readFileSync(VERDICT_EXPERIMENT, 'utf8')) as {
     profiles: Record<string, { env?: Record<string, string> }>;
     matrix: { exclude?: Record<string, string | number | boolean>[] };
+    measurement: Record<string, number>;
   };
+  if (variant.windows) exp.measurement = { ...exp.measurement, ...variant.windows };
   if (variant.slowdown !== undefined) {
     for (const profile of Object.values(exp.profiles)) profile.env = { ...profile.env, [SLOWDOWN_VARIABLE]: String(variant.slowdown) };
   }

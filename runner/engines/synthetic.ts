@@ -15,8 +15,12 @@ import type { LoadedModel } from '../model/graph.js';
 // Every process of a machine therefore sees the same host speed at the same moment, as instances
 // of a drifting VM do, and windows taken at other times see other speeds. A period longer than a
 // sweep makes the drift a level shift between sweeps; a short one makes it vary window to window.
-// The batch time is slept (Atomics.wait, no CPU used), so the engine's figures do not depend on
-// how busy the machine is.
+// The batch time is slept (Atomics.wait, no CPU used) until a deadline on a schedule: batch k
+// ends at the start of the run of batches plus the first k batch times. A process that a busy
+// machine wakes late ends that batch late, and the next one on time (it sleeps less), so the
+// lateness never adds up: a window's throughput is the declared one, however loaded the
+// machine, up to the last batch's lateness. A pause longer than the schedule (between warm-up
+// and the window, or before the untimed predictions) starts a new schedule.
 
 export interface SyntheticSpec {
   mean_ms: number;
@@ -69,6 +73,8 @@ export function batchMs(spec: SyntheticSpec, n: number, epochMs: number, rng: Rn
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** Later than this after its deadline, a call starts a new schedule (a pause, not a late wake-up). */
+const PAUSE_MS = 250;
 
 /** Sleeps `ms` without using the CPU and without the event loop's timer granularity. */
 function sleepMs(ms: number): void {
@@ -82,9 +88,14 @@ export const syntheticEngine: Engine = {
     // The within-window draws differ per process (its pid and start), the host's speed does not.
     const rng = new Rng(mixSeed(spec.seed, process.pid, Date.now() % 0x7fffffff));
     const outChannels = 1;
+    let deadline = -Infinity;
     const session: Session = {
       async run(_input, n, [h, w]) {
-        sleepMs(batchMs(spec, n, Date.now(), rng));
+        const now = Date.now();
+        // Called again well after the last deadline: a pause, not lateness; a new schedule.
+        const start = now - deadline > PAUSE_MS ? now : deadline;
+        deadline = start + batchMs(spec, n, start, rng);
+        sleepMs(deadline - Date.now());
         return { data: new Float32Array(n * h * w * outChannels), shape: [n, h, w, outChannels] };
       },
       async dispose() {},

@@ -1,3 +1,4 @@
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../../common/errors.js';
 
@@ -7,10 +8,31 @@ import { UserError } from '../../common/errors.js';
 // reported in the runner's knobs.applied, never hidden.
 
 export const SLOWDOWN_ENV = 'NUMA_SWEEP_INJECT_SLOWDOWN';
+/**
+ * A transient, for the tests of interleaved rounds: with NUMA_SWEEP_INJECT_SLOWDOWN_ONCE=FILE,
+ * the first runner to find FILE claims it (renames it away) and takes the fraction written in
+ * it as its slowdown; every other window runs as it is. One window of one point is disturbed.
+ */
+export const SLOWDOWN_ONCE_ENV = 'NUMA_SWEEP_INJECT_SLOWDOWN_ONCE';
 
 /** The fraction asked for (0 when unset); a value that is not a number >= 0 is bad input. */
 export function slowdownFraction(env: NodeJS.ProcessEnv): number {
-  const text = env[SLOWDOWN_ENV];
+  const once = env[SLOWDOWN_ONCE_ENV];
+  if (once !== undefined && once !== '') {
+    const claimed = `${once}.claimed-${process.pid}`;
+    try {
+      renameSync(once, claimed);
+    } catch {
+      return fractionOf(env[SLOWDOWN_ENV]);
+    }
+    const text = readFileSync(claimed, 'utf8').trim();
+    rmSync(claimed, { force: true });
+    return fractionOf(text);
+  }
+  return fractionOf(env[SLOWDOWN_ENV]);
+}
+
+function fractionOf(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return 0;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0) {
