@@ -130,24 +130,39 @@ async function qualifyOne(s, night, file) {
   const folder = path.join(night, name);
   fs.mkdirSync(folder, { recursive: true });
   const tag = `nightly-${path.basename(night)}-${name}`;
-  const args = ['qualify', file, '--db', s.db, '--tag', tag, '--junit', path.join(folder, 'junit.xml'), '--summary', path.join(folder, 'summary.md')];
+  const args = ['qualify', file, '--db', s.db, '--tag', tag, '--junit', path.join(folder, 'junit.xml'), '--summary', path.join(folder, 'summary.md'), '--json'];
   if (s.confirm) args.push('--confirm');
   if (s.allowedCpus !== undefined) args.push('--allowed-cpus', String(s.allowedCpus));
   const started = new Date().toISOString();
   const run = await sweep(args);
   let log = `$ sweep ${args.join(' ')}\n${run.stdout}${run.stderr}`;
   const code = run.exitCode ?? 130;
-  const verdict = /^verdict: (.*)$/m.exec(run.stdout)?.[1] ?? `exit ${code}`;
+  // The verdict is read from qualify --json, never from its table; no JSON: it stopped before judging.
+  const q = judged(run.stdout);
+  if (q !== null) writeWhole(path.join(folder, 'qualify.json'), run.stdout);
+  const verdict = q === null ? `exit ${code}` : `${q.verdict} (exit ${q.exitCode})`;
   let report = null;
   // A sweep exists unless qualify stopped before it ran (bad input): report it.
-  if ((code !== 2 || /^qualify '/m.test(run.stdout)) && stoppedBy === null) {
+  if ((code !== 2 || q !== null) && stoppedBy === null) {
     const r = await sweep(['report', tag, '--db', s.db, '--out', path.join(folder, 'report'), '--previews', String(s.previews)]);
     log += `\n$ sweep report ${tag}\n${r.stdout}${r.stderr}`;
     report = r.exitCode === 0 ? path.join(name, 'report', 'index.html') : null;
   }
   writeWhole(path.join(folder, 'qualify.log'), log);
   process.stdout.write(`${name}: ${verdict}${report ? '' : ' (no report)'}\n`);
-  return { experiment: file, name, tag, started, ended: new Date().toISOString(), exit_code: code, verdict, report };
+  const undecided = q === null ? null : q.rows.filter((r) => r.verdict === 'inconclusive').length;
+  const drift = q?.comparison?.drift?.text ?? null;
+  return { experiment: file, name, tag, started, ended: new Date().toISOString(), exit_code: code, verdict, undecided, drift, report };
+}
+
+/** qualify --json's verdict, or null when it printed none (it stopped before judging). */
+function judged(stdout) {
+  try {
+    const q = JSON.parse(stdout);
+    return typeof q?.verdict === 'string' && Array.isArray(q.rows) ? q : null;
+  } catch {
+    return null;
+  }
 }
 
 const s = settings();

@@ -256,11 +256,14 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     const [night1] = readdirSync(out);
     assert.match(night1!, /^\d{4}-\d{2}-\d{2}$/);
     const folder = join(out, night1!, 'smoke');
-    for (const f of ['junit.xml', 'summary.md', 'qualify.log', join('report', 'index.html')]) assert.ok(existsSync(join(folder, f)), f);
+    for (const f of ['junit.xml', 'summary.md', 'qualify.log', 'qualify.json', join('report', 'index.html')]) assert.ok(existsSync(join(folder, f)), f);
     checkJunit(join(folder, 'junit.xml'));
     markdownTable(readFileSync(join(folder, 'summary.md'), 'utf8'));
-    const record = JSON.parse(readFileSync(join(out, night1!, 'nightly.json'), 'utf8')) as { exit_code: number; experiments: { exit_code: number; tag: string }[] };
+    const record = JSON.parse(readFileSync(join(out, night1!, 'nightly.json'), 'utf8')) as { exit_code: number; experiments: { exit_code: number; tag: string; verdict: string; undecided: number }[] };
     assert.equal(record.exit_code, 3);
+    // Read from qualify --json, not from its table.
+    assert.equal(record.experiments[0]!.verdict, 'inconclusive (exit 3)');
+    assert.ok(record.experiments[0]!.undecided >= 1);
     assert.equal(record.experiments[0]!.tag, `nightly-${night1}-smoke`);
 
     // The second night: the smoke experiment against the first (any verdict), and a broken one (exit 2, the worst).
@@ -268,7 +271,7 @@ describe('scripts/nightly.mjs', { skip: hasNumactl ? false : 'needs numactl' }, 
     writeFileSync(broken, 'name: broken\nworkload: { data: { synthetic: {} } }\nmatrix: { batch_size: 0 }\n');
     const second = nightly([smoke, broken, ...common]);
     assert.equal(second.code, 2, `${second.stdout}\n${second.stderr}`);
-    assert.match(second.stdout, /^smoke: (PASS|REGRESSION|INCONCLUSIVE)/m);
+    assert.match(second.stdout, /^smoke: (pass|regression|inconclusive) \(exit [013]\)/m);
     assert.match(second.stdout, /^broken: exit 2 \(no report\)$/m);
     const night2 = resolve(dir, /results in (\S+)/.exec(second.stdout)![1]!);
     assert.match(readFileSync(join(night2, 'broken', 'qualify.log'), 'utf8'), /broken\.yaml:3:.*batch_size/);
