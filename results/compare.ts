@@ -222,7 +222,10 @@ function cpuUse(a: PointMeasures, b: PointMeasures): string | null {
   if (a.cpu_share === null || b.cpu_share === null || a.images_per_cpu_second === null || b.images_per_cpu_second === null) return null;
   if (!(a.images_per_cpu_second > 0)) return null;
   const work = b.images_per_cpu_second / a.images_per_cpu_second;
-  return `in their timed windows (all instances and repeats), B's instances ran ${pct(b.cpu_share)} of their CPUs' time (A ${pct(a.cpu_share)}) and finished ${formatNumber(work, 3)}x A's images per CPU-second`;
+  // The same fixed loop on the same CPUs: took longer in B, the CPUs were slower, not the configuration.
+  const probe =
+    a.speed_probe_ms && b.speed_probe_ms ? `; the host-speed probe took ${formatNumber(b.speed_probe_ms / a.speed_probe_ms, 3)}x A's time on their CPUs` : '';
+  return `in their timed windows (all instances and repeats), B's instances ran ${pct(b.cpu_share)} of their CPUs' time (A ${pct(a.cpu_share)}) and finished ${formatNumber(work, 3)}x A's images per CPU-second${probe}`;
 }
 
 /** Why a side stopped short of its precision, for an inconclusive reason ("" when it reached it or is older). */

@@ -5,6 +5,7 @@ import type { Calibration, Precision } from './model/prepared.js';
 // schemas/runner-result.schema.json describes RunnerResult; keep the two in step.
 
 import type { NumaPages } from './measure/numa-maps.js';
+import type { SpeedProbe } from './measure/speed-probe.js';
 
 export type Split = 'train' | 'validation' | 'testing';
 
@@ -113,6 +114,8 @@ export interface RunnerResult {
   /** Timed window, wall clock (ISO and epoch milliseconds) so the orchestrator can check overlap. */
   window: { start: string; end: string; start_ms: number; end_ms: number };
   monitors: WindowMonitors;
+  /** The host-speed probe's fastest run just before and just after the window (runner/measure/speed-probe.ts); absent in results from before it existed. */
+  speed_probe?: SpeedProbe;
   /** fp32, or int8 (a statically quantized graph) with how its activation ranges were calibrated. */
   precision?: Precision;
   calibration?: Calibration | null;

@@ -12,6 +12,7 @@ import { peakRssMb } from './measure/rss.js';
 import { busyWait, SLOWDOWN_ENV, slowdownFraction, slowdownKnob } from './measure/inject-slowdown.js';
 import { startWindowMonitor } from './measure/window-monitor.js';
 import { readNumaPages } from './measure/numa-maps.js';
+import { PROBE_ITERATIONS, probeMs, type SpeedProbe } from './measure/speed-probe.js';
 import { referenceDice, referencePredictions } from './measure/reference-dice.js';
 
 // The measurement: load model and images, warm up, tell the caller we are ready, wait for its
@@ -74,6 +75,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const loadSeconds = (performance.now() - t0) / 1000;
 
   hooks.phase?.('warming up');
+  probeMs(); // compiled now, so that the probe before the window times the CPU, not the JIT
   const tw = performance.now();
   for (let i = 0; i < job.warmupBatches; i++) {
     nextBatch();
@@ -102,6 +104,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const latencies: number[] = [];
   hooks.phase?.('measuring');
   const batchEnds: number[] = [];
+  const probeBefore = probeMs();
   const monitor = startWindowMonitor(affinity.cpus, job.watchCpus ?? []);
   // Wall-clock start with sub-millisecond resolution, so instances' batch times line up.
   const windowStart = performance.now();
@@ -119,6 +122,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   }
   const windowEnd = performance.now();
   const monitors = monitor.stop();
+  const speedProbe: SpeedProbe = { before_ms: probeBefore, after_ms: probeMs(), iterations: PROBE_ITERATIONS };
   const seconds = (windowEnd - windowStart) / 1000;
   const windowEndWall = performance.timeOrigin + windowEnd;
   const numaPages = readNumaPages(); // where the window's memory is, before anything is freed
@@ -168,6 +172,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
       end_ms: windowEndWall,
     },
     monitors,
+    speed_probe: speedProbe,
     precision: model.precision,
     calibration: model.calibration,
     ...(reference ? { dice_reference: referenceDice(reference, data, scored) } : {}),

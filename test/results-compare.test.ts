@@ -55,6 +55,9 @@ describe('judgeThroughput: an equivalence verdict on the 95 % interval of B/A', 
     const b = measures(75, 0.02, { cpu_share: 0.99, images_per_cpu_second: 37.5 });
     assert.match(judgeThroughput(a, b, 0.05).why, /; in their timed windows \(all instances and repeats\), B's instances ran 99\.0% of their CPUs' time \(A 98\.0%\) and finished 0\.750x A's images per CPU-second$/);
     assert.doesNotMatch(judgeThroughput(a, measures(75, 0.02), 0.05).why, /CPU-second/);
+    // The host-speed probe on both sides: B's CPUs took 1.3x as long for the same loop.
+    const probed = judgeThroughput({ ...a, speed_probe_ms: 2 }, { ...b, speed_probe_ms: 2.6 }, 0.05);
+    assert.match(probed.why, /; the host-speed probe took 1\.300x A's time on their CPUs$/);
   });
 
   test('an identical rerun with tight intervals passes; with intervals too wide to decide, inconclusive with the change it could decide', () => {

@@ -145,7 +145,9 @@ describe('the verdict on interleaved figures', () => {
     assert.equal(p.throughput.tolerance, 0.2);
     assert.ok(p.throughput.smallestDetectable !== null && p.throughput.smallestDetectable > 0);
     assert.ok(p.throughput.drift !== null);
-    assert.deepEqual([p.throughput.measuring.b!.stop_reason, p.throughput.measuring.b!.windows], ['max_repeats', 6], JSON.stringify(p.throughput.measuring));
+    const b = p.throughput.measuring.b!;
+    assert.equal(b.windows, 6, JSON.stringify(b));
+    assert.ok(b.stop_reason === 'precision' || b.stop_reason === 'max_repeats', JSON.stringify(b));
     assert.match(q.comparison!.drift.text, /between-sweep drift/);
   });
 });

@@ -226,3 +226,13 @@ describe('validity monitors', () => {
     assert.deepEqual(figures.derived, [[{ foreign_cpu_fraction: 0, steal_fraction: 0, common_throughput_ips: figures.throughput_ips }]]);
   });
 });
+
+describe('the host-speed probe', () => {
+  test('a window whose probe took much longer after it than before is suspect; a steady one is not', () => {
+    const r = runnerResultFixture({ batchSize: 1, throughput: 40, cpus: [0], mems: [0] });
+    const moved = { ...r, speed_probe: { before_ms: 2, after_ms: 3, iterations: 1_000_000 } };
+    const steady = { ...r, speed_probe: { before_ms: 2, after_ms: 2.2, iterations: 1_000_000 } };
+    assert.ok(suspectReasons([moved], 0, { maxForeignLoad: 1 }).some((x) => /host-speed probe took 1\.50x as long after its window as before \(2\.00 -> 3\.00 ms; limit 25\.0%\)/.test(x)));
+    assert.ok(!suspectReasons([steady], 0, { maxForeignLoad: 1 }).some((x) => /host-speed probe/.test(x)));
+  });
+});

@@ -74,6 +74,9 @@ const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
  * Why a repeat's figures are suspect, one line per finding, each naming the instance; empty
  * when nothing was seen. A share must exceed its limit by more than its resolution.
  */
+/** How far the host-speed probe may move between the start and the end of a window. */
+export const PROBE_LIMIT = 0.25;
+
 export function suspectReasons(results: readonly RunnerResult[], repeat: number, limits: ValidityLimits = DEFAULT_LIMITS): string[] {
   const loads = instanceLoads(results);
   const reasons: string[] = [];
@@ -95,6 +98,15 @@ export function suspectReasons(results: readonly RunnerResult[], repeat: number,
         reasons.push(
           `${who}: load ${pct(load.sibling_busy_fraction)} on the SMT siblings of its cores (CPUs ${siblings.cpus.join(',')}; limit ${pct(limits.maxForeignLoad)})`,
         );
+      }
+    }
+    // The CPUs' own speed moved inside the window (runner/measure/speed-probe.ts): the window
+    // measured the host, not only the configuration.
+    const probe = r.speed_probe;
+    if (probe && probe.before_ms > 0) {
+      const moved = probe.after_ms / probe.before_ms;
+      if (moved > 1 + PROBE_LIMIT || moved < 1 / (1 + PROBE_LIMIT)) {
+        reasons.push(`${who}: host-speed probe took ${moved.toFixed(2)}x as long after its window as before (${probe.before_ms.toFixed(2)} -> ${probe.after_ms.toFixed(2)} ms; limit ${pct(PROBE_LIMIT)})`);
       }
     }
     const t = r.monitors.throttle;

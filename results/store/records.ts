@@ -71,6 +71,8 @@ export interface PointMeasures {
    */
   cpu_share: number | null;
   images_per_cpu_second: number | null;
+  /** The host-speed probe's mean milliseconds over its instances' windows (runner/measure/speed-probe.ts); null where none ran. */
+  speed_probe_ms?: number | null;
   /** Windows, seconds and stop reason; null before migration 012. */
   measuring: PointMeasuring | null;
   /** When the point's measuring began and ended (null only for rows that lack them). */
@@ -216,6 +218,7 @@ export function measuresFromRow(r: Row): PointMeasures {
     model_sha256: str(r.model_sha256),
     cpu_share: num(r.cpu_share),
     images_per_cpu_second: num(r.images_per_cpu_second),
+    speed_probe_ms: num(r.speed_probe_ms),
     measuring: measuringFromRow(r),
     started_at: str(r.started_at),
     ended_at: str(r.ended_at),

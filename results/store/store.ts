@@ -343,7 +343,9 @@ export class Store {
           cores_per_instance, cpus, nodes, model_sha256, windows, windows_left_out, left_out_windows, measure_seconds, precision_target, stop_reason,
           started_at, ended_at,
           (SELECT SUM(i.cpu_time_ms) / SUM(i.seconds * 1000 * i.allowed_cpu_count) FROM instances i WHERE i.point_id = points.id) AS cpu_share,
-          (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second
+          (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second,
+          (SELECT AVG((json_extract(i.result, '$.speed_probe.before_ms') + json_extract(i.result, '$.speed_probe.after_ms')) / 2)
+             FROM instances i WHERE i.point_id = points.id) AS speed_probe_ms
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
