@@ -1,196 +1,153 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import type { Comparison } from '../results/compare.js';
 import { median } from '../common/stats.js';
-import { fixed, formatRows, type Row } from './lib/table.js';
-import { writeVerdictExperiment } from './lib/verdict-experiment.js';
+import { fixed } from './lib/table.js';
+import { formatTable } from '../common/format-table.js';
+import { VERDICT_EXPERIMENT, writeVerdictExperiment } from './lib/verdict-experiment.js';
 import { sweepCli } from './lib/sweep-cli.js';
 
-// How often `sweep compare` cries wolf, and how often it catches a real slowdown, on this machine:
-// one baseline sweep of experiments/verdict.yaml, then rounds of (an identical rerun, the same
-// experiment 10 % slower, 25 % slower), each compared against the baseline as a nightly gate
-// would (`sweep compare baseline candidate`, its exit code). Rounds interleave the three kinds so
-// the machine's load drifts over all of them alike. The slowdown is injected by the runner
-// (NUMA_SWEEP_INJECT_SLOWDOWN: each timed batch that fraction slower), so the points keep their keys.
-// `node dist/bench/false-alarm.js [--reruns N] [--slow-runs M] [--min-change F] [--max-foreign-load PCT] [--json]`
+// The gate on this machine, as a nightly uses it (docs/measurements.md): `--history` sweeps of
+// the experiment (the host's drift is learned from them), then rounds of an identical rerun and
+// a run made slower on purpose, each judged by `sweep compare --json` against the newest history
+// sweep. The slowdown is twice the smallest change the gate says this host lets it see (the
+// median over points of the first rerun's smallest decidable change), and every comparison is
+// made at a tolerance that large: an identical rerun should pass, a slowed run fail. The
+// slowdown is injected by the runner (NUMA_SWEEP_INJECT_SLOWDOWN), so point keys stay the same.
+// A fixed one-window sweep of the same experiment is timed as today's cost beside the rounds'.
 
-const USAGE = `usage: node dist/bench/false-alarm.js [--reruns N] [--slow-runs M] [--min-change F] [--max-foreign-load PCT] [--json]
+const USAGE = `usage: node dist/bench/false-alarm.js [--experiment FILE] [--history N] [--reruns N] [--slow-runs M]
+                                     [--tolerance PCT] [--max-foreign-load PCT] [--json]
 
-  --reruns N              identical reruns compared against the baseline (default 10)
-  --slow-runs M           runs at each slowdown, 10 % and 25 % (default 5)
-  --min-change F          passed to sweep compare (default: its own)
-  --max-foreign-load PCT  passed to every sweep (default: its own); 100 judges the intervals
-                          alone, with the foreign-load monitor out of the way
-  --json                  every run's exit code and ratios as JSON instead of the table`;
-
-interface Condition {
-  name: string;
-  slowdown: number;
-  file: string;
-  runs: Judged[];
-}
+  --experiment FILE       default experiments/verdict.yaml; experiments/local.yaml is the quickstart
+  --history N             sweeps before the judged ones, from which the drift is learned (default 3)
+  --reruns N              identical reruns judged (default 10)
+  --slow-runs M           slowed runs judged (default 5)
+  --tolerance PCT         judge at this tolerance, and slow by twice it (default: the smallest
+                          decidable change the first rerun's comparison reports)
+  --max-foreign-load PCT  passed to every sweep (default: its own)
+  --json                  every comparison as JSON instead of the table`;
 
 interface Judged {
   tag: string;
+  kind: 'rerun' | 'slowed';
   exit: number | null;
-  /** Candidate / baseline throughput of each matched point. */
   ratios: number[];
-  /** Relative half-widths of the candidate's intervals. */
-  halfWidths: number[];
-  failures: string[];
-  inconclusive: string[];
-  /** Each instance of each point, to tell a starved instance from a slower CPU. */
-  work: InstanceWork[];
+  smallestDetectable: number[];
+  reasons: string[];
+  seconds: number;
 }
-
-/**
- * What one instance did in its window: the share of its CPUs' time it ran (1: never preempted)
- * and the images it finished per second of its own CPU time. A slower rerun whose instances
- * still ran all the time but finished fewer images per CPU-second ran on slower CPUs (a lower
- * clock, a busy sibling hyperthread of the host under a VM, memory contention); one with a lower
- * CPU share was preempted.
- */
-interface InstanceWork {
-  key: string;
-  instance: number;
-  cpu_share: number | null;
-  images_per_cpu_second: number | null;
-}
-
-function instanceWork(db: string, tag: string): InstanceWork[] {
-  const conn = new Database(db, { readonly: true });
-  try {
-    type Row = { key: string; idx: number; images: number; seconds: number; cpu_time_ms: number | null; allowed_cpu_count: number | null };
-    const rows = conn
-      .prepare(
-        `SELECT p.key, i.idx, i.images, i.seconds, i.cpu_time_ms, i.allowed_cpu_count FROM instances i
-         JOIN points p ON p.id = i.point_id JOIN sweeps s ON s.id = p.sweep_id
-         WHERE s.tag = ? ORDER BY p.id, i.repeat, i.idx`,
-      )
-      .all(tag) as Row[];
-    return rows.map((r) => ({
-      key: r.key,
-      instance: r.idx,
-      cpu_share: r.cpu_time_ms !== null && r.allowed_cpu_count ? r.cpu_time_ms / (r.seconds * 1000 * r.allowed_cpu_count) : null,
-      images_per_cpu_second: r.cpu_time_ms ? r.images / (r.cpu_time_ms / 1000) : null,
-    }));
-  } finally {
-    conn.close();
-  }
-}
-
-/** "cpu 0.99/0.98, img/cpu-s 41.2/40.9" per point, instances in order. */
-function describeWork(work: InstanceWork[]): string {
-  const byKey = new Map<string, InstanceWork[]>();
-  for (const w of work) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
-  return [...byKey.values()]
-    .map((ws) => `cpu ${ws.map((w) => fixed(w.cpu_share, 2)).join('/')} img/cpu-s ${ws.map((w) => fixed(w.images_per_cpu_second, 1)).join('/')}`)
-    .join('; ');
-}
-
-let waitedMs = 0;
-
-/** Runs one sweep (after any other sweep on the host has ended). */
-function runSweep(file: string, db: string, tag: string, cwd: string, sweepArgs: string[]): void {
-  const r = sweepCli([file, '--db', db, '--tag', tag, ...sweepArgs], cwd);
-  waitedMs += r.waitedMs;
-  if (r.code !== 0) throw new Error(`sweep ${tag} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
-}
-
-function judge(db: string, tag: string, cwd: string, minChange: string | undefined): Judged {
-  const r = sweepCli(['compare', 'baseline', tag, '--db', db, '--json', ...(minChange ? ['--min-change', minChange] : [])], cwd);
-  if (r.code === 2 || !r.stdout) throw new Error(`compare ${tag} exited ${r.code}:\n${r.stderr}`);
-  const c = JSON.parse(r.stdout) as Comparison;
-  return {
-    tag,
-    exit: r.code,
-    ratios: c.points.flatMap((p) => (p.throughput.ratio === null ? [] : [p.throughput.ratio])),
-    halfWidths: c.points.flatMap((p) => (p.throughput.interval.b === null ? [] : [p.throughput.interval.b.relativeHalfWidth])),
-    failures: c.failures,
-    inconclusive: c.inconclusive,
-    work: instanceWork(db, tag),
-  };
-}
-
-const count = (runs: Judged[], exit: number) => runs.filter((r) => r.exit === exit).length;
-const rate = (n: number, of: number) => `${n}/${of} = ${of ? Math.round((100 * n) / of) : 0} %`;
 
 function main(): void {
   const { values } = parseArgs({
     options: {
-      reruns: { type: 'string' },
-      'slow-runs': { type: 'string' },
-      'min-change': { type: 'string' },
+      experiment: { type: 'string' },
+      history: { type: 'string', default: '3' },
+      reruns: { type: 'string', default: '10' },
+      'slow-runs': { type: 'string', default: '5' },
+      tolerance: { type: 'string' },
       'max-foreign-load': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const sweepArgs = values['max-foreign-load'] === undefined ? [] : ['--max-foreign-load', values['max-foreign-load']];
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  const reruns = Number(values.reruns ?? 10);
-  const slowRuns = Number(values['slow-runs'] ?? 5);
-  if (!Number.isInteger(reruns) || reruns < 1 || !Number.isInteger(slowRuns) || slowRuns < 0) throw new Error(USAGE);
+  const source = values.experiment ? resolve(values.experiment) : VERDICT_EXPERIMENT;
+  const history = Number(values.history);
+  const reruns = Number(values.reruns);
+  const slowRuns = Number(values['slow-runs']);
+  if (![history, reruns, slowRuns].every((n) => Number.isInteger(n) && n >= 0) || history < 1) throw new Error(USAGE);
+  const sweepArgs = values['max-foreign-load'] === undefined ? [] : ['--max-foreign-load', values['max-foreign-load']];
   const dir = mkdtempSync(join(tmpdir(), 'bench-false-alarm-'));
   const db = join(dir, 'sweeps.db');
   const loadBefore = loadavg();
   const started = Date.now();
+  const run = (file: string, tag: string, database = db): number => {
+    const t = Date.now();
+    const r = sweepCli([file, '--db', database, '--tag', tag, ...sweepArgs], dir);
+    if (r.code !== 0) throw new Error(`sweep ${tag} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
+    return (Date.now() - t - r.waitedMs) / 1000;
+  };
+  const judge = (tag: string, kind: Judged['kind'], seconds: number, tolerance: number | null): Judged => {
+    const r = sweepCli(['compare', 'baseline', tag, '--db', db, '--json', ...(tolerance === null ? [] : ['--tolerance', (tolerance * 100).toFixed(2)])], dir);
+    if (r.code === 2 || !r.stdout) throw new Error(`compare ${tag} exited ${r.code}:\n${r.stderr}`);
+    const c = JSON.parse(r.stdout) as Comparison;
+    lastDrift = c.drift.text;
+    return {
+      tag,
+      kind,
+      exit: r.code,
+      ratios: c.points.flatMap((p) => (p.throughput.ratio === null ? [] : [p.throughput.ratio])),
+      smallestDetectable: c.points.flatMap((p) => (p.throughput.smallestDetectable === null ? [] : [p.throughput.smallestDetectable])),
+      reasons: [...c.failures, ...c.inconclusive],
+      seconds,
+    };
+  };
+  let lastDrift = '';
   try {
-    const conditions: Condition[] = [
-      { name: 'identical rerun', slowdown: 0, file: writeVerdictExperiment(join(dir, 'same.yaml')), runs: [] },
-      { name: '10 % slower', slowdown: 0.1, file: writeVerdictExperiment(join(dir, 'slow10.yaml'), { slowdown: 0.1 }), runs: [] },
-      { name: '25 % slower', slowdown: 0.25, file: writeVerdictExperiment(join(dir, 'slow25.yaml'), { slowdown: 0.25 }), runs: [] },
-    ];
-    process.stderr.write('baseline sweep\n');
-    runSweep(conditions[0]!.file, db, 'baseline', dir, sweepArgs);
-    const baselineWork = instanceWork(db, 'baseline');
-    process.stderr.write(`baseline: ${describeWork(baselineWork)}\n`);
-    const wanted = (c: Condition) => (c.slowdown === 0 ? reruns : slowRuns);
-    for (let round = 0; round < Math.max(reruns, slowRuns); round++) {
-      for (const c of conditions) {
-        if (round >= wanted(c)) continue;
-        const tag = `${c.slowdown === 0 ? 'rerun' : `slow${Math.round(c.slowdown * 100)}`}-${round + 1}`;
-        runSweep(c.file, db, tag, dir, sweepArgs);
-        const judged = judge(db, tag, dir, values['min-change']);
-        c.runs.push(judged);
-        process.stderr.write(`${tag}: exit ${judged.exit}, throughput ratios ${judged.ratios.map((x) => x.toFixed(3)).join(' ')}; ${describeWork(judged.work)}\n`);
-      }
+    const same = writeVerdictExperiment(join(dir, 'same.yaml'), {}, source);
+    const fixedRounds = writeVerdictExperiment(join(dir, 'fixed.yaml'), { windows: { repeats: 1, max_repeats: 1 } }, source);
+    const fixedSeconds = run(fixedRounds, 'one-window', join(dir, 'fixed.db'));
+    const historySeconds: number[] = [];
+    for (let i = 1; i <= history; i++) {
+      process.stderr.write(`history sweep ${i}/${history}\n`);
+      historySeconds.push(run(same, i === history ? 'baseline' : `history-${i}`));
     }
-    const loadAfter = loadavg();
+    const runs: Judged[] = [];
+    // The first rerun says what this host lets the gate decide.
+    let tolerance = values.tolerance === undefined ? null : Number(values.tolerance) / 100;
+    const first = judge('rerun-1', 'rerun', run(same, 'rerun-1'), tolerance);
+    if (tolerance === null) {
+      if (first.smallestDetectable.length === 0) throw new Error(`the first rerun decided nothing (no intervals): ${first.reasons.join('; ')}`);
+      tolerance = median(first.smallestDetectable);
+    }
+    runs.push(judge('rerun-1', 'rerun', first.seconds, tolerance));
+    // Twice the tolerance slower: a batch takes 1 / (1 - 2 tol) as long.
+    const slowdown = 1 / (1 - 2 * tolerance) - 1;
+    const slowed = writeVerdictExperiment(join(dir, 'slowed.yaml'), { slowdown }, source);
+    process.stderr.write(`tolerance ${(tolerance * 100).toFixed(1)} %, slowed runs ${(200 * tolerance).toFixed(1)} % slower\n`);
+    for (let round = 1; round < Math.max(reruns, slowRuns + 1); round++) {
+      if (round < reruns) runs.push(judge(`rerun-${round + 1}`, 'rerun', run(same, `rerun-${round + 1}`), tolerance));
+      if (round <= slowRuns) runs.push(judge(`slowed-${round}`, 'slowed', run(slowed, `slowed-${round}`), tolerance));
+      const last = runs[runs.length - 1]!;
+      process.stderr.write(`${last.tag}: exit ${last.exit}, ratios ${last.ratios.map((x) => x.toFixed(3)).join(' ')}\n`);
+    }
     const minutes = (Date.now() - started) / 60_000;
+    const loadAfter = loadavg();
     if (values.json) {
-      process.stdout.write(JSON.stringify({ reruns, slowRuns, sweepArgs, loadBefore, loadAfter, minutes, waitedMs, baselineWork, conditions }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ source, history, tolerance, slowdown, fixedSeconds, historySeconds, loadBefore, loadAfter, minutes, drift: lastDrift, runs }, null, 2) + '\n');
       return;
     }
-    const rows: Row[] = [];
-    for (const c of conditions) {
-      const n = c.runs.length;
-      const section = `${c.name} (${n} sweeps, ${c.runs[0]?.ratios.length ?? 0} points each)`;
-      const caught = count(c.runs, 1);
-      rows.push({ section, measure: c.slowdown === 0 ? 'false alarms (exit 1)' : 'detected (exit 1)', value: rate(caught, n), unit: '', note: '' });
-      rows.push({ section, measure: 'inconclusive (exit 3)', value: String(count(c.runs, 3)), unit: 'sweeps', note: '' });
-      rows.push({ section, measure: 'pass (exit 0)', value: String(count(c.runs, 0)), unit: 'sweeps', note: c.slowdown === 0 ? '' : 'missed' });
-      const ratios = c.runs.flatMap((r) => r.ratios);
-      rows.push({ section, measure: 'throughput B/A, median', value: fixed(ratios.length ? median(ratios) : null, 3), unit: '', note: `range ${fixed(Math.min(...ratios), 3)}-${fixed(Math.max(...ratios), 3)} over ${ratios.length} points` });
-      const widths = c.runs.flatMap((r) => r.halfWidths);
-      rows.push({ section, measure: "candidate's interval, median half-width", value: fixed(widths.length ? 100 * median(widths) : null, 1), unit: '%', note: `over ${widths.length} points` });
-      const reasons = new Map<string, number>();
-      for (const line of c.runs.flatMap((r) => [...r.failures, ...r.inconclusive])) {
-        const reason = line.replace(/^bs=\S+: /, '').replace(/[\d.]+/g, '#').slice(0, 44);
-        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      }
-      for (const [reason, times] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 4)) rows.push({ section, measure: `  reason: ${reason}`, value: String(times), unit: 'lines', note: '' });
+    const rows = (['rerun', 'slowed'] as const).map((kind) => {
+      const of = runs.filter((r) => r.kind === kind);
+      const ratios = of.flatMap((r) => r.ratios);
+      const count = (exit: number) => of.filter((r) => r.exit === exit).length;
+      return [
+        kind === 'rerun' ? 'identical rerun' : `${(200 * tolerance!).toFixed(1)} % slower`,
+        String(of.length),
+        String(count(0)),
+        String(count(1)),
+        String(count(3)),
+        ratios.length ? `${fixed(Math.min(...ratios), 3)}-${fixed(Math.max(...ratios), 3)}` : '-',
+        fixed(median(of.map((r) => r.seconds)), 0),
+      ];
+    });
+    process.stdout.write(`${source}: judged at tolerance ${(tolerance! * 100).toFixed(1)} % (the first rerun's smallest decidable change)\n`);
+    process.stdout.write(formatTable(['sweeps', 'runs', 'pass', 'regression', 'inconclusive', 'B/A range', 'seconds/sweep'], rows) + '\n');
+    const reasons = new Map<string, number>();
+    for (const line of runs.flatMap((r) => r.reasons)) {
+      const reason = line.replace(/^bs=\S+: /, '').replace(/[\d.]+/g, '#').slice(0, 60);
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     }
-    process.stdout.write(formatRows(rows));
+    for (const [reason, times] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 5)) process.stdout.write(`  ${times} x ${reason}\n`);
     process.stdout.write(
-      `\nsweeps run with ${sweepArgs.length ? sweepArgs.join(' ') : 'their defaults'}; ${availableParallelism()} CPUs; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ` +
-        `${loadAfter.map((x) => x.toFixed(1)).join(' ')} after; ${minutes.toFixed(1)} min, ${(waitedMs / 60_000).toFixed(1)} of them waiting for other sweeps\n`,
+      `host: ${lastDrift}\none-window sweep ${fixedSeconds.toFixed(0)} s against ${median(historySeconds).toFixed(0)} s a sweep in rounds; ` +
+        `${availableParallelism()} CPUs; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after; ${minutes.toFixed(1)} min\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -20,9 +20,9 @@ export interface VerdictVariant {
   windows?: { repeats: number; max_repeats: number };
 }
 
-/** Writes experiments/verdict.yaml, changed as `variant` says, to `file`; returns `file`. */
-export function writeVerdictExperiment(file: string, variant: VerdictVariant = {}): string {
-  const exp = parse(readFileSync(VERDICT_EXPERIMENT, 'utf8')) as {
+/** Writes `source` (default experiments/verdict.yaml), changed as `variant` says, to `file`; returns `file`. */
+export function writeVerdictExperiment(file: string, variant: VerdictVariant = {}, source = VERDICT_EXPERIMENT): string {
+  const exp = parse(readFileSync(source, 'utf8')) as {
     profiles: Record<string, { env?: Record<string, string> }>;
     matrix: { exclude?: Record<string, string | number | boolean>[] };
     measurement: Record<string, number>;
