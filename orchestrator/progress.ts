@@ -75,7 +75,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     const elapsed = (Date.now() - started) / 1000;
     const eta = done > 0 ? (elapsed / done) * (total - done) : NaN;
     const bestText = best ? `, best ${best.throughput.toFixed(1)} img/s${bestKey ? ` (${best.key})` : ''}` : '';
-    return `[${done}/~${total} windows] ${clock(elapsed)} elapsed${Number.isFinite(eta) ? `, ETA ${clock(eta)}` : ''}${bestText}`;
+    // Windows done of at most `total`: a point stops sooner when precise, so the ETA is a bound.
+    return `[${done}/≤${total} windows] ${clock(elapsed)} elapsed${Number.isFinite(eta) ? `, ETA ≤${clock(eta)}` : ''}${bestText}`;
   };
   const draw = (text: string) => {
     const width = stream.columns ?? 120;
@@ -106,7 +107,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
         stopTicker();
         ticker = setInterval(drawRunning, 1000);
         ticker.unref();
-      } else stream.write(`window ${index + 1}/~${total} ${key}: running\n`);
+      } else stream.write(`window ${index + 1}/≤${total} ${key}: running\n`);
     },
     pointDone(index, total, point) {
       stopTicker();

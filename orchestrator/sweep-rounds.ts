@@ -30,8 +30,8 @@ export interface RoundsPlan {
 }
 
 export interface RoundsHooks {
-  /** A window of `key` starts: the `done`-th of about `planned` windows. */
-  windowStarted(done: number, planned: number, key: string, window: number): void;
+  /** A window of `key` starts, after `done` windows; at most `most` in all. */
+  windowStarted(done: number, most: number, key: string, window: number): void;
   /** The point as it stands after a window (final: it stopped). */
   store(outcome: PointOutcome, final: boolean): void;
   /** A point stopped; its outcome was stored (final). */
@@ -83,8 +83,9 @@ export async function measureInRounds(measurements: readonly PointMeasurement[],
         stop(m, reason);
         continue;
       }
-      const planned = done + active.reduce((sum, a) => sum + Math.max(plan.minWindows - (a.windowsRun - a.windowsAtStart), a === m ? 1 : 0), 0);
-      hooks.windowStarted(done, Math.max(planned, done + 1), m.point.key, m.windowsRun);
+      // At most: every point still measuring up to its max_repeats (precision or the budget may stop it sooner).
+      const most = done + active.reduce((sum, a) => sum + Math.max(0, plan.maxWindows - a.windowsRun), 0);
+      hooks.windowStarted(done, Math.max(most, done + 1), m.point.key, m.windowsRun);
       const before = m.seconds;
       if (!(await m.measureWindow(ctx))) return false;
       done++;

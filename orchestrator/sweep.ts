@@ -357,9 +357,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   let stoppedCount = 0;
   try {
     const finished = await measureInRounds(measurements, rounds, context, {
-      windowStarted: (done, planned, key, window) => {
+      windowStarted: (done, most, key, window) => {
         registration.heartbeat();
-        progress.pointStarted(done, planned, `${key} (window ${window + 1})`);
+        progress.pointStarted(done, most, `${key} (window ${window + 1})`);
       },
       store: (outcome) => save(outcome),
       stopped: (outcome, m) => {
