@@ -7,7 +7,7 @@ import { packagePath } from '../common/paths.js';
 import { meanInterval, relativeHalfWidth } from '../orchestrator/launch/interval.js';
 import { PRECISION_PER_TOLERANCE } from '../orchestrator/experiment/load.js';
 import { judgeRatio, logEstimateOf, type RatioVerdict } from '../results/verdict-rule.js';
-import { driftOf } from '../results/drift.js';
+import { pooledDrift } from '../results/drift.js';
 import type { Comparison } from '../results/compare.js';
 import { runBench } from './lib/scaffold.js';
 import { MIN_WINDOWS_FOR_PRECISION } from '../orchestrator/point-run.js';
@@ -31,7 +31,7 @@ import { formatTable } from '../common/format-table.js';
 //   against the newest baseline with the history's learned drift.
 
 const USAGE = `usage: node dist/bench/gate.js [--mode model|sweeps] [--comparisons N] [--tolerance PCT] [--json]
-  model:  [--spread S] [--window-drift D] [--level-drift L] [--batches B] [--history H] [--max-windows W] [--seed N]
+  model:  [--spread S] [--window-drift D] [--level-drift L] [--batches B] [--history H] [--points P] [--max-windows W] [--seed N]
   sweeps: [--history H]   (experiments/gate.yaml: spread 5 %, host drift 2 % per second)
 
   --comparisons N   comparisons at each true change, 0 %, -1 tolerance, -2 tolerances (default: model 2000, sweeps 10)
@@ -74,18 +74,29 @@ function simulatePoint(rng: Rng, mu: number, p: ModelParams) {
   return { centre: Math.sqrt(ci!.low * ci!.high), ci: ci!, windows: xs.length };
 }
 
-function runModel(n: number, tolerance: number, history: number, p: ModelParams, seed: number): Tally[] {
+/**
+ * `n` comparisons at each change, in groups of `points` points per sweep: each group has its own
+ * history of `history` sweeps, from which the host's drift is pooled over its points as
+ * `sweep compare` pools it; the baseline is the newest history sweep.
+ */
+function runModel(n: number, tolerance: number, history: number, points: number, p: ModelParams, seed: number): Tally[] {
   const rng = new Rng(seed);
   return CHANGES.map((k) => {
     const t = tally(k * tolerance);
-    for (let i = 0; i < n; i++) {
-      const past = Array.from({ length: history }, () => simulatePoint(rng, 100, p));
+    for (let done = 0; done < n; ) {
+      const past = Array.from({ length: history }, () => Array.from({ length: points }, () => simulatePoint(rng, 100, p)));
+      const estimates = (s: ReturnType<typeof simulatePoint>) => logEstimateOf(s.centre, s.ci)!;
+      const drift = pooledDrift(
+        Array.from({ length: points }, (_, i) => past.map((sweep) => estimates(sweep[i]!))),
+        history,
+      );
       const a = past[past.length - 1]!;
-      const b = simulatePoint(rng, 100 * (1 + k * tolerance), p);
-      const drift = driftOf(past.map((s) => logEstimateOf(s.centre, s.ci)!));
-      const j = judgeRatio(logEstimateOf(a.centre, a.ci)!, logEstimateOf(b.centre, b.ci)!, tolerance, drift);
-      t.verdicts[j.verdict]++;
-      t.windows.push(b.windows);
+      for (let i = 0; i < points && done < n; i++, done++) {
+        const b = simulatePoint(rng, 100 * (1 + k * tolerance), p);
+        const j = judgeRatio(estimates(a[i]!), estimates(b), tolerance, drift);
+        t.verdicts[j.verdict]++;
+        t.windows.push(b.windows);
+      }
     }
     return t;
   });
@@ -151,6 +162,7 @@ runBench('gate-bench', async (dir) => {
       'level-drift': { type: 'string', default: '0' },
       batches: { type: 'string', default: '15' },
       history: { type: 'string', default: '4' },
+      points: { type: 'string', default: '7' },
       'max-windows': { type: 'string', default: '12' },
       'min-windows': { type: 'string', default: String(MIN_WINDOWS_FOR_PRECISION) },
       seed: { type: 'string', default: '1' },
@@ -177,12 +189,13 @@ runBench('gate-bench', async (dir) => {
     };
     const n = Number(values.comparisons ?? 2000);
     const started = Date.now();
-    const tallies = runModel(n, tolerance, history, p, Number(values.seed));
+    if (!(history >= 1)) throw new Error('--history is 1 or more: the baseline is the newest history sweep');
+    const tallies = runModel(n, tolerance, history, Number(values.points), p, Number(values.seed));
     const seconds = (Date.now() - started) / 1000;
     if (values.json) process.stdout.write(JSON.stringify({ mode: 'model', params: p, tolerance, history, seconds, tallies }, null, 2) + '\n');
     else {
       process.stdout.write(`model: spread ${p.spread}, window drift ${p.windowDrift}, level drift ${p.levelDrift}, ${p.batches} batches a window, `);
-      process.stdout.write(`precision ±${fixed(p.precision * 100, 2)}%, 3-${p.maxWindows} windows, history ${history} sweeps, tolerance ${fixed(tolerance * 100, 1)}%\n`);
+      process.stdout.write(`precision ±${fixed(p.precision * 100, 2)}%, 3-${p.maxWindows} windows, history ${history} sweeps of ${values.points} points, tolerance ${fixed(tolerance * 100, 1)}%\n`);
       process.stdout.write(table(tallies) + `\n${n} comparisons a change in ${fixed(seconds, 1)} s\n`);
     }
     return 0;

@@ -122,10 +122,12 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
   })();
   if (again.size === 0) return { kind: 'judged', qualification: first, summary };
   // A failed point is measured again from its start; the others get more rounds on top of theirs.
+  let windowsBefore = 0;
   const { failed, undecided } = (() => {
     const store = openStore(opts.db, { readonly: true });
     try {
       const status = store.pointStatusesOf(summary.sweepId);
+      for (const p of store.pointMeasuresOf(summary.sweepId)) if (again.has(p.key) && status.get(p.key) !== 'failed' && p.measuring) windowsBefore += p.measuring.windows + p.measuring.windows_left_out;
       const failed = new Map([...again].filter(([key]) => status.get(key) === 'failed'));
       return { failed, undecided: new Map([...again].filter(([key]) => !failed.has(key))) };
     } finally {
@@ -147,8 +149,8 @@ export async function qualify(opts: QualifyOptions): Promise<QualifyOutcome> {
     return { kind: 'judged', qualification: { ...first, notes: [...first.notes, note] }, summary };
   }
   if (rerun.status === 'interrupted') return { kind: 'interrupted', summary: rerun };
-  const windows = rerun.points.reduce((sum, p) => sum + (p.measuring?.windows ?? 0), 0);
-  const cost = `--confirm measured ${again.size} point(s) further: ${Math.round((Date.now() - confirmStarted) / 1000)} s, ${windows} window(s) in those points now`;
+  const windowsNow = rerun.points.reduce((sum, p) => sum + (p.measuring ? p.measuring.windows + p.measuring.windows_left_out : 0), 0);
+  const cost = `--confirm measured ${again.size} point(s) further: ${Math.round((Date.now() - confirmStarted) / 1000)} s, ${windowsNow - windowsBefore} more window(s) (${windowsNow} in those points now)`;
   const confirmed = withConfirmed(judge(), again);
   return { kind: 'judged', qualification: { ...confirmed, notes: [...confirmed.notes, cost] }, summary: rerun };
 }

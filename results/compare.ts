@@ -256,28 +256,39 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, tolerance: n
     const which = ea === null && eb === null ? 'A and B' : ea === null ? 'A' : 'B';
     return { ...base, ratioInterval: null, smallestDetectable: null, verdict: 'inconclusive', why: `no throughput interval in ${which}` };
   }
+  // One window's batch means see that window's noise only, never the host moving between windows:
+  // such a side is not judged either way (a point needs 3 or more windows for an interval that counts).
+  const oneWindow = [['A', a], ['B', b]].filter(([, p]) => (p as PointMeasures).throughput_ci?.method === 'batch-means').map(([side]) => side);
+  if (oneWindow.length > 0) {
+    return {
+      ...base,
+      ratioInterval: null,
+      smallestDetectable: null,
+      verdict: 'inconclusive',
+      why: `throughput ${formatNumber(ratio, 3)}x not judged: ${oneWindow.join(' and ')}'s interval comes from the batches of fewer than 3 windows, blind to how the host moves between windows; measure in 3 or more (measurement.repeats)`,
+    };
+  }
   const j = judgeRatio(ea, eb, tolerance, drift);
   const ratioInterval = { low: j.low, high: j.high, df: j.df };
-  const driftText = drift === null ? 'drift not yet known' : `drift ${pct(drift.tau)} from ${drift.sweeps} sweeps`;
+  const driftText = drift === null ? 'drift not yet known' : `host drift ${pct(drift.tau)} from ${drift.sweeps} sweeps`;
   const range = `B/A ${formatNumber(j.ratio, 3)}x, 95% ${formatNumber(j.low, 3)}-${formatNumber(j.high, 3)} (${driftText})`;
   const common = { ...base, ratioInterval, smallestDetectable: j.smallestDetectable };
+  // Said with every verdict: a side judged before it reached its precision.
+  const short = shortOfPrecision('A', a.measuring) + shortOfPrecision('B', b.measuring);
   switch (j.verdict) {
     case 'pass':
-      return { ...common, verdict: 'same', why: `${range}: inside 1 ±${pct(tolerance)}` };
+      return { ...common, verdict: 'same', why: `${range}: inside 1 ±${pct(tolerance)}${short}` };
     case 'faster':
-      return { ...common, verdict: 'faster', why: `${range}: wholly above 1 +${pct(tolerance)}` };
+      return { ...common, verdict: 'faster', why: `${range}: wholly above 1 +${pct(tolerance)}${short}` };
     case 'regression': {
       const use = cpuUse(a, b);
-      return { ...common, verdict: 'slower', why: `${range}: wholly below 1 -${pct(tolerance)}${use === null ? '' : `; ${use}`}` };
+      return { ...common, verdict: 'slower', why: `${range}: wholly below 1 -${pct(tolerance)}${use === null ? '' : `; ${use}`}${short}` };
     }
     default:
       return {
         ...common,
         verdict: 'inconclusive',
-        why:
-          `${range}: neither inside 1 ±${pct(tolerance)} nor beyond it; this comparison can decide changes of ${pct(j.smallestDetectable)} or more` +
-          shortOfPrecision('A', a.measuring) +
-          shortOfPrecision('B', b.measuring),
+        why: `${range}: neither inside 1 ±${pct(tolerance)} nor beyond it; this comparison can decide changes of ${pct(j.smallestDetectable)} or more${short}`,
       };
   }
 }
@@ -494,8 +505,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   // The drift of this host, from the baseline store's history of the experiment (B left out).
   const drift =
     opts.learnDrift === false
-      ? { points: new Map<string, Drift>(), sweeps: [], tau: null, floor: null, text: 'between-sweep drift not learned (turned off)' }
-      : learnDrift(storeA, { experiment: sa.name, hostname: ha.hostname, cpuModel: ha.cpu_model, exclude: storeA === store ? [sb.id] : [] });
+      ? { host: null, sweeps: [], tau: null, floor: null, text: 'between-sweep drift not learned (turned off)' }
+      : learnDrift(storeA, { experiment: sa.name, experimentSha256: sa.experiment_sha256, hostname: ha.hostname, cpuModel: ha.cpu_model, exclude: storeA === store ? [sb.id] : [] });
   const keysA = new Set(pa.map((p) => p.key));
   const skippedB = new Map(sb.skipped.map((s) => [s.key, s.reason]));
 
@@ -531,7 +542,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     const q = byKeyB.get(p.key);
     if (q) {
       const latency = opts.maxP99Rise === undefined ? undefined : { a: storeA.latencyWindowsOf(sa.id, p.key), b: store.latencyWindowsOf(sb.id, q.key) };
-      points.push(comparePoints(p, q, { tolerance, maxDiceDrop, drift: drift.points.get(p.key) ?? null, maxP99Rise: opts.maxP99Rise, latency }));
+      points.push(comparePoints(p, q, { tolerance, maxDiceDrop, drift: drift.host, maxP99Rise: opts.maxP99Rise, latency }));
       matched.push([p, q]);
       continue;
     }

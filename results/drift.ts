@@ -1,38 +1,41 @@
 import type { Store } from './store/store.js';
-import { normalQuantile } from '../common/student-t.js';
 import { logEstimateOf, driftFloor, type Drift } from './verdict-rule.js';
 
-// The host's between-sweep drift, learned from its own history (docs/validity.md): for each point,
-// the earlier comparable sweeps of the experiment on the same host (completed, not judged a
-// regression by qualify, the point ok and not suspect, with an interval), newest MAX_SWEEPS of
-// them. Each sweep i gives the point's log throughput m_i with its standard error se_i; what the
-// m_i vary by beyond their own sampling error is the drift:
-//     tau^2 = (Q - (k - 1)) / (sum w - sum w^2 / sum w),   w_i = 1 / se_i^2
-// (DerSimonian and Laird's method-of-moments random effect, Q being Cochran's heterogeneity
-// statistic sum w_i (m_i - weighted mean)^2), and 0 when Q lies below its 95th percentile under
-// no drift (chi-square, k - 1 degrees of freedom): a spread the sweeps' own errors explain is not
-// drift. A sweep judged a regression (sweep_verdicts) is left out of the history.
-// With fewer than MIN_SWEEPS sweeps the drift is not known, and the gate says so.
+// The host's between-sweep drift, learned from its own history (docs/validity.md). The history:
+// the earlier comparable sweeps of the experiment on the same host: the same experiment text
+// (SHA-256) and name, the same hostname and CPU model, completed, whose newest qualify verdict (if
+// any) is not a regression, newest MAX_SWEEPS of them. Each gives each of its points (ok, not
+// suspect, with an interval) a log throughput m and its standard error se.
+//
+// The drift is one figure for the host, pooled over its points (a host's speed moves all its
+// points; a point's own 3 or 4 values could not tell it apart from chance): DerSimonian and
+// Laird's method-of-moments estimate with the points' sums pooled,
+//     tau^2 = max(0, (sum_p Q_p - sum_p (k_p - 1)) / sum_p (S1_p - S2_p / S1_p)),
+// where for point p with k_p sweeps, w_i = 1 / se_i^2, S1 = sum w_i, S2 = sum w_i^2 and
+// Q_p = sum w_i (m_i - weighted mean)^2 (Cochran's heterogeneity statistic). Its degrees of
+// freedom, sum_p (k_p - 1), enter the verdict's Welch-Satterthwaite degrees of freedom. With fewer
+// than MIN_SWEEPS sweeps the drift is not known, and the gate says so.
 
 export const MIN_SWEEPS = 3;
-const Z95 = normalQuantile(0.95);
 export const MAX_SWEEPS = 20;
 
 export interface HostDrift {
-  /** Per point key: its drift, from how many sweeps. */
-  points: Map<string, Drift>;
+  /** The host's drift, used for every point; null when not yet known. */
+  host: Drift | null;
   /** The comparable sweeps found (ids, newest first). */
   sweeps: number[];
-  /** The median of the points' tau, null when no point has MIN_SWEEPS sweeps. */
+  /** The host's tau, null when unknown. */
   tau: number | null;
-  /** The smallest change that drift lets the gate see (results/verdict-rule.ts driftFloor); null when unknown. */
+  /** A lower bound on the change that drift lets the gate decide (results/verdict-rule.ts driftFloor); null when unknown. */
   floor: number | null;
-  /** In words: "between-sweep drift 1.2% (median of 5 points over 6 sweeps): smallest detectable change 4.3%". */
+  /** In words: "between-sweep drift 1.2 % (pooled over 5 points of 6 sweeps): no tolerance below 6.8 % can pass". */
   text: string;
 }
 
 export interface DriftScope {
   experiment: string;
+  /** The experiment text's SHA-256: another experiment under the same name is not history. */
+  experimentSha256: string;
   hostname: string;
   cpuModel: string;
   /** Sweeps left out (the candidate). */
@@ -44,32 +47,32 @@ export function comparableSweeps(store: Store, scope: DriftScope): number[] {
   const rows = store.db
     .prepare(
       `SELECT s.id FROM sweeps s JOIN hosts h ON h.id = s.host_id
-        WHERE s.name = ? AND h.hostname = ? AND h.cpu_model = ? AND s.status = 'completed'
-          AND NOT EXISTS (SELECT 1 FROM sweep_verdicts v WHERE v.sweep_id = s.id AND v.verdict = 'regression')
+        WHERE s.name = ? AND s.experiment_sha256 = ? AND h.hostname = ? AND h.cpu_model = ? AND s.status = 'completed'
+          AND coalesce((SELECT v.verdict FROM sweep_verdicts v WHERE v.sweep_id = s.id ORDER BY v.id DESC LIMIT 1), '') <> 'regression'
         ORDER BY s.started_at DESC, s.id DESC`,
     )
-    .all(scope.experiment, scope.hostname, scope.cpuModel) as { id: number }[];
+    .all(scope.experiment, scope.experimentSha256, scope.hostname, scope.cpuModel) as { id: number }[];
   return rows.map((r) => r.id).filter((id) => !scope.exclude.includes(id)).slice(0, MAX_SWEEPS);
 }
 
-/** The chi-square distribution's 95th percentile (Wilson-Hilferty; within 3 % of the exact value for 1 degree of freedom, closer above). */
-function chiSquare95(df: number): number {
-  const a = 2 / (9 * df);
-  return df * (1 - a + Z95 * Math.sqrt(a)) ** 3;
-}
-
-/** One point's drift from its estimates in earlier sweeps (top of this file); null for fewer than MIN_SWEEPS. */
-export function driftOf(es: readonly { mean: number; se: number }[]): Drift | null {
-  if (es.length < MIN_SWEEPS) return null;
-  const k = es.length;
-  const w = es.map((e) => 1 / Math.max(e.se, 1e-9) ** 2);
-  const sw = w.reduce((a, b) => a + b, 0);
-  const centre = es.reduce((a, e, i) => a + w[i]! * e.mean, 0) / sw;
-  const q = es.reduce((a, e, i) => a + w[i]! * (e.mean - centre) ** 2, 0);
-  // No more spread than the sweeps' own errors explain (Cochran's Q below its 95th percentile): no drift.
-  if (q <= chiSquare95(k - 1)) return { tau: 0, sweeps: k };
-  const tau2 = (q - (k - 1)) / (sw - w.reduce((a, b) => a + b * b, 0) / sw);
-  return { tau: Math.sqrt(Math.max(0, tau2)), sweeps: k };
+/** The pooled drift of points' estimates across sweeps (top of this file); null for fewer than MIN_SWEEPS sweeps. */
+export function pooledDrift(perPoint: readonly (readonly { mean: number; se: number }[])[], sweeps: number): Drift | null {
+  if (sweeps < MIN_SWEEPS) return null;
+  let q = 0;
+  let df = 0;
+  let denominator = 0;
+  for (const es of perPoint) {
+    if (es.length < 2) continue;
+    const w = es.map((e) => 1 / Math.max(e.se, 1e-9) ** 2);
+    const s1 = w.reduce((a, b) => a + b, 0);
+    const s2 = w.reduce((a, b) => a + b * b, 0);
+    const centre = es.reduce((a, e, i) => a + w[i]! * e.mean, 0) / s1;
+    q += es.reduce((a, e, i) => a + w[i]! * (e.mean - centre) ** 2, 0);
+    df += es.length - 1;
+    denominator += s1 - s2 / s1;
+  }
+  if (df === 0 || !(denominator > 0)) return null;
+  return { tau: Math.sqrt(Math.max(0, (q - df) / denominator)), sweeps, df };
 }
 
 export function learnDrift(store: Store, scope: DriftScope): HostDrift {
@@ -83,18 +86,12 @@ export function learnDrift(store: Store, scope: DriftScope): HostDrift {
       perKey.set(p.key, [...(perKey.get(p.key) ?? []), e]);
     }
   }
-  const points = new Map<string, Drift>();
-  for (const [key, es] of perKey) {
-    const d = driftOf(es);
-    if (d !== null) points.set(key, d);
-  }
-  const taus = [...points.values()].map((d) => d.tau).sort((a, b) => a - b);
-  const tau = taus.length === 0 ? null : taus.length % 2 ? taus[(taus.length - 1) / 2]! : (taus[taus.length / 2 - 1]! + taus[taus.length / 2]!) / 2;
-  const floor = tau === null ? null : driftFloor(tau);
+  const host = pooledDrift([...perKey.values()], sweeps.length);
+  const floor = host === null ? null : driftFloor(host.tau);
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const text =
-    tau === null
+    host === null
       ? `between-sweep drift not yet known (${sweeps.length} comparable sweep${sweeps.length === 1 ? '' : 's'} on this host; ${MIN_SWEEPS} needed): intervals count each sweep's own variation only`
-      : `between-sweep drift ${pct(tau)} (median over ${points.size} point(s), from up to ${Math.max(...[...points.values()].map((d) => d.sweeps))} comparable sweeps on this host): the smallest change it lets the gate see is ${pct(floor!)}`;
-  return { points, sweeps, tau, floor, text };
+      : `between-sweep drift ${pct(host.tau)} (pooled over ${perKey.size} point(s) of ${sweeps.length} comparable sweeps on this host): no tolerance below ${pct(floor!)} can pass an identical rerun, however long the points are measured`;
+  return { host, sweeps, tau: host?.tau ?? null, floor, text };
 }

@@ -1,8 +1,7 @@
 import { normalQuantile, studentTQuantile } from '../common/student-t.js';
 import type { ThroughputInterval } from './types.js';
 
-// The gate's one rule, used by `sweep compare`, `sweep qualify`, `sweep fleet`'s capacity of
-// judgement and the benches (docs/validity.md): an EQUIVALENCE verdict on the ratio B/A.
+// The gate's one rule, used by `sweep compare`, `sweep qualify` and the benches (docs/validity.md): an EQUIVALENCE verdict on the ratio B/A.
 //
 // Each side is a point's throughput as a mean of logs with its standard error and degrees of
 // freedom, read back from its stored 95 % interval (orchestrator/launch/interval.ts stores
@@ -15,8 +14,10 @@ import type { ThroughputInterval } from './types.js';
 //   regression    it lies wholly below 1 - tol
 //   faster        it lies wholly above 1 + tol
 //   inconclusive  otherwise
-// The smallest change a comparison can decide is (t + z(0.95)) x se: at a tolerance that large an
-// identical rerun passes, and a change of twice it is caught, each with 95 % probability.
+// The smallest change a comparison can decide is exp((t + z(0.975)) x se) - 1: at a tolerance
+// that large an identical rerun passes with 95 % probability (a pass needs both bounds inside,
+// and the upper one, ln(1 + tol) < |ln(1 - tol)|, binds first), and a change of twice it is
+// caught with more than 95 %. It is per point: a sweep passes when every point does.
 
 export type RatioVerdict = 'pass' | 'regression' | 'faster' | 'inconclusive';
 
@@ -27,10 +28,11 @@ export interface LogEstimate {
   df: number;
 }
 
-/** The between-sweep drift of a point's log throughput, learned from `sweeps` earlier sweeps. */
+/** The between-sweep drift of a host's log throughput, learned from `sweeps` earlier sweeps with `df` degrees of freedom. */
 export interface Drift {
   tau: number;
   sweeps: number;
+  df: number;
 }
 
 export interface RatioJudgement {
@@ -48,7 +50,7 @@ export interface RatioJudgement {
   driftShare: number;
 }
 
-const Z95 = normalQuantile(0.95);
+const Z975 = normalQuantile(0.975);
 
 /** A stored interval back on the log scale; null when it cannot be (no interval, a bound <= 0). */
 export function logEstimateOf(centre: number | null, ci: ThroughputInterval | null): LogEstimate | null {
@@ -65,8 +67,8 @@ export function judgeRatio(a: LogEstimate, b: LogEstimate, tolerance: number, dr
   const vd = drift === null ? 0 : 2 * drift.tau ** 2;
   const variance = va + vb + vd;
   const se = Math.sqrt(variance);
-  // Welch-Satterthwaite over the three variance terms; a drift from k sweeps has k - 1.
-  const denominator = va ** 2 / a.df + vb ** 2 / b.df + (drift === null || vd === 0 ? 0 : vd ** 2 / Math.max(1, drift.sweeps - 1));
+  // Welch-Satterthwaite over the three variance terms, the drift's with its own degrees of freedom.
+  const denominator = va ** 2 / a.df + vb ** 2 / b.df + (drift === null || vd === 0 ? 0 : vd ** 2 / Math.max(1, drift.df));
   const df = denominator > 0 ? variance ** 2 / denominator : Infinity;
   const t = se > 0 ? studentTQuantile(0.975, df) : 0;
   const d = b.mean - a.mean;
@@ -81,15 +83,16 @@ export function judgeRatio(a: LogEstimate, b: LogEstimate, tolerance: number, dr
     se,
     tolerance,
     verdict,
-    smallestDetectable: 1 - Math.exp(-(t + Z95) * se),
+    smallestDetectable: Math.exp((t + Z975) * se) - 1,
     driftShare: variance > 0 ? vd / variance : 0,
   };
 }
 
 /**
- * The smallest change a host's drift alone lets the gate see, with both sides measured exactly:
- * (t + z) x sqrt(2) x tau, with t the normal's (many windows a side).
+ * A lower bound on the change a host's drift lets the gate decide: both sides measured exactly
+ * (no within-sweep error at all), exp(2 x z(0.975) x sqrt(2) x tau) - 1. A usable tolerance is
+ * larger, by what the points' own intervals add.
  */
 export function driftFloor(tau: number): number {
-  return 1 - Math.exp(-(normalQuantile(0.975) + Z95) * Math.SQRT2 * tau);
+  return Math.exp(2 * Z975 * Math.SQRT2 * tau) - 1;
 }

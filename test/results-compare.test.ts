@@ -16,7 +16,7 @@ import { matrixPoints, paramsFixture, pointKey, pointOutcomeFixture, sweepStartF
 
 /** A measured point: throughput `tp` with an interval of relative half-width `ci` (null: none). */
 function measures(tp: number, ci: number | null, over: Partial<PointMeasures> = {}): PointMeasures {
-  const interval: ThroughputInterval | null = ci === null ? null : { low: tp * (1 - ci), high: tp * (1 + ci), method: 'batch-means', samples: 10 };
+  const interval: ThroughputInterval | null = ci === null ? null : { low: tp * (1 - ci), high: tp * (1 + ci), method: 'repeats', samples: 10 };
   return {
     key: 'k',
     status: 'ok',
@@ -42,7 +42,7 @@ function measures(tp: number, ci: number | null, over: Partial<PointMeasures> = 
 }
 
 describe('judgeThroughput: an equivalence verdict on the 95 % interval of B/A', () => {
-  // measures(): batch-means intervals over 10 samples (9 degrees of freedom).
+  // measures(): intervals over 10 windows (9 degrees of freedom).
   test('25 % slower with tight intervals is slower: the ratio interval lies wholly below 1 - tolerance', () => {
     const j = judgeThroughput(measures(100, 0.02), measures(75, 0.02), 0.05);
     assert.equal(j.verdict, 'slower');
@@ -72,9 +72,9 @@ describe('judgeThroughput: an equivalence verdict on the 95 % interval of B/A', 
     const a = measures(100, 0.01);
     const b = measures(92, 0.01);
     assert.equal(judgeThroughput(a, b, 0.05).verdict, 'slower');
-    const j = judgeThroughput(a, b, 0.05, { tau: 0.05, sweeps: 6 });
+    const j = judgeThroughput(a, b, 0.05, { tau: 0.05, sweeps: 6, df: 30 });
     assert.equal(j.verdict, 'inconclusive');
-    assert.match(j.why, /drift 5\.0% from 6 sweeps/);
+    assert.match(j.why, /host drift 5\.0% from 6 sweeps/);
   });
 
   test('faster is the mirror image', () => {
@@ -83,6 +83,13 @@ describe('judgeThroughput: an equivalence verdict on the 95 % interval of B/A', 
 
   test('a small change with tight intervals is inside the tolerance: same', () => {
     assert.equal(judgeThroughput(measures(100, 0.005), measures(97, 0.005), 0.05).verdict, 'same');
+  });
+
+  test("a side whose interval comes from one window's batches is not judged, however far it fell", () => {
+    const oneWindow = measures(50, 0.01, { throughput_ci: { low: 49.5, high: 50.5, method: 'batch-means', samples: 10 } });
+    const j = judgeThroughput(measures(100, 0.01), oneWindow, 0.05);
+    assert.equal(j.verdict, 'inconclusive');
+    assert.match(j.why, /^throughput 0\.500x not judged: B's interval comes from the batches of fewer than 3 windows/);
   });
 
   test('no interval on either side: inconclusive, naming the side', () => {

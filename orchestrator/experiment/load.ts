@@ -155,12 +155,12 @@ interface RawMeasurement {
 const DEFAULT_MAX_REPEATS = 10;
 
 /**
- * The default precision is the one at which a comparison of two such points detects a change
- * of twice the tolerance with 95 % probability (docs/validity.md): the ratio's standard error
- * is sqrt(2) x the point's, and (1.96 + 1.645) x sqrt(2) x se <= tolerance gives a point
- * half-width of 1.96 x se = 0.385 x tolerance.
+ * The default precision is the one at which an identical rerun of two such points passes with
+ * 95 % probability, and a change of twice the tolerance is caught with more (docs/validity.md):
+ * the ratio's standard error is sqrt(2) x the point's, and (1.96 + 1.96) x sqrt(2) x se <= the
+ * tolerance gives a point half-width of 1.96 x se = 0.354 x tolerance (1.8 % at 5 %).
  */
-export const PRECISION_PER_TOLERANCE = 1.96 / ((1.96 + 1.645) * Math.SQRT2);
+export const PRECISION_PER_TOLERANCE = 1.96 / ((1.96 + 1.96) * Math.SQRT2);
 
 function measurementOf(raw: RawMeasurement, tolerance: number): Measurement {
   const declared = raw.precision_pct !== undefined;

@@ -36,7 +36,7 @@ export function renderQualification(q: Qualification): string {
   out.push(formatTable(['point', 'figure', 'baseline', 'value', 'change', 'interval', 'verdict', 'reason'], rows, { nullText: '-', maxWidth: 200 }).trimEnd());
   if (q.confirmed.length > 0) {
     out.push('', `measured again (--confirm), ${q.confirmed.length} point(s):`);
-    for (const p of q.confirmed) out.push(`  ${p.key}: first ${p.firstReason}; now ${p.now === 'fail' ? 'fail: confirmed' : p.now === 'pass' ? 'pass: the first was a transient' : p.now}`);
+    for (const p of q.confirmed) out.push(`  ${p.key}: first ${p.firstReason}; now ${p.now === 'fail' ? 'fail: confirmed' : p.now === 'pass' ? 'pass: decided with the windows added' : p.now}`);
   }
   for (const n of q.notes) out.push(`note: ${n}`);
   out.push('', `verdict: ${verdictWord(q)} (exit ${q.exitCode})`);

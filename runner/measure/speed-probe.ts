@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 /** Iterations of the loop: about 2 ms on a 2-3 GHz core. */
 export const PROBE_ITERATIONS = 1_000_000;
 /** Runs of the loop; the fastest counts (a run cut by a preemption says nothing of the CPU's speed). */
-const RUNS = 3;
+const RUNS = 5;
 
 export interface SpeedProbe {
   /** The fastest run's milliseconds before and after the window. */
