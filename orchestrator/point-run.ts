@@ -10,6 +10,8 @@ import { runPointRepeat } from './launch/run-point.js';
 import type { PlannedPoint } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { concurrentSweepReasons, type SweepRegistration } from './sweep-lock.js';
+import type { CounterExposure } from './counters/exposure.js';
+import { counterWarnings } from './launch/counter-checks.js';
 
 // One point of a sweep: its repeats one after another (each a ready/go barrier over all its
 // instances, launch/run-point.ts), then its figures (launch/aggregate.ts) and everything the
@@ -29,6 +31,8 @@ export interface PointContext {
   /** This sweep on the host: another sweep during the point makes it suspect. */
   registration: SweepRegistration;
   progress: Pick<ProgressSink, 'message'>;
+  /** What perf can count here (probed once per sweep); null or absent: no counters. */
+  counters?: CounterExposure | null;
 }
 
 /** The point as the store keeps it; null when the sweep was interrupted during it (its figures would be incomplete). */
@@ -43,7 +47,7 @@ export async function runPoint(point: PlannedPoint, ctx: PointContext): Promise<
     ctx.progress.message(`warning: ${point.key}: ${w}`);
   };
   for (let repeat = 0; repeat < ctx.repeats && error === null; repeat++) {
-    const outcome = await runPointRepeat(point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor });
+    const outcome = await runPointRepeat(point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor, counters: ctx.counters });
     instances.push(...outcome.instances);
     if (outcome.interrupted) break;
     error = outcome.error;
@@ -57,6 +61,7 @@ export async function runPoint(point: PlannedPoint, ctx: PointContext): Promise<
   if (ctx.signal.aborted) return null;
   const figures = error === null ? aggregatePoint(repeats, point.instances.map((i) => i.nodes), ctx.limits) : null;
   for (const w of figures?.warnings ?? []) warn(w);
+  for (const w of counterWarnings(point.params.binding, instances)) warn(w);
   const precision = precisionFigures(point.params, repeats);
   const model = pointModel(ctx.models, point.params);
   const outcome: PointOutcome = {

@@ -24,6 +24,7 @@ import { engineVersions, gitRevision, toolVersion } from './software.js';
 import { runPoint } from './point-run.js';
 import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
 import type { HostMismatch } from '../results/types.js';
+import { probeCounters } from './counters/exposure.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -294,6 +295,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     inputs: prepared.inputs,
     registration,
     progress,
+    counters: exp.measurement.counters ? await probeCounters(exp.measurement.counter_events) : null,
   };
   const total = toRun.length;
   try {

@@ -117,6 +117,8 @@ export interface RunnerResult {
 
 export type RunnerEvent =
   | { event: 'ready'; load_seconds: number; warmup_seconds: number }
+  /** Right after the timed window's last batch (before Dice finishing): the orchestrator stops counting there. */
+  | { event: 'window_end' }
   | RunnerResult
   | { event: 'error'; message: string; exit_code: number };
 

@@ -25,6 +25,8 @@ export interface RunHooks {
   /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
   ready(info: { load_seconds: number; warmup_seconds: number }): Promise<void>;
   log(message: string): void;
+  /** Called as soon as the timed window's last batch ends, before anything else runs (counters stop there). */
+  windowEnd?(): void;
   /** Told as each phase begins, so a process listing shows what the runner is doing. */
   phase?(name: RunnerPhase): void;
 }
@@ -118,6 +120,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     record(indices, out.data);
   }
   const windowEnd = performance.now();
+  hooks.windowEnd?.();
   const monitors = monitor.stop();
   const seconds = (windowEnd - windowStart) / 1000;
   const windowEndWall = performance.timeOrigin + windowEnd;

@@ -4,11 +4,16 @@ import type { RunnerResult } from '../../runner/job.js';
 import { RunnerProcess } from './runner-process.js';
 import type { Executor } from '../executors/executor.js';
 import { checkBinding } from './binding-check.js';
+import type { CounterExposure } from '../counters/exposure.js';
+import { PerfCounting, uncounted } from '../counters/perf-stat.js';
+import type { InstanceCounters } from '../../results/counters.js';
 
 // One repeat of one point: start every instance, wait until all have loaded and warmed up
 // (ready), release them together (go) so their timed windows overlap, collect the results.
 // Any failure (crash, non-zero exit, error event, timeout, wrong binding) fails the point,
-// stops the siblings and carries the failing runner's stderr tail.
+// stops the siblings and carries the failing runner's stderr tail. With counters, a perf stat
+// per instance attaches while all wait at the barrier and counts from just before go to each
+// one's window end (orchestrator/counters/perf-stat.ts).
 
 export interface RepeatOutcome {
   instances: InstanceOutcome[];
@@ -19,10 +24,13 @@ export interface RepeatOutcome {
 export async function runPointRepeat(
   point: PlannedPoint,
   repeat: number,
-  opts: { timeoutMs: number; signal: AbortSignal; executor: Executor },
+  opts: { timeoutMs: number; signal: AbortSignal; executor: Executor; counters?: CounterExposure | null },
 ): Promise<RepeatOutcome> {
   const runners = point.instances.map((inst) => new RunnerProcess(inst, opts.executor));
   const results: (RunnerResult | null)[] = runners.map(() => null);
+  const exposure = opts.counters ?? null;
+  let counting: (PerfCounting | null)[] = [];
+  const counters: (InstanceCounters | null)[] = runners.map(() => null);
   let error: string | null = null;
   let interrupted = false;
 
@@ -47,9 +55,15 @@ export async function runPointRepeat(
 
   try {
     await Promise.race([Promise.all(runners.map((r, i) => tagged(r.ready, i))), timedOut, aborted]);
+    if (exposure && exposure.groups.some((g) => g.exposed)) {
+      counting = runners.map((r) => (r.pid === undefined ? null : new PerfCounting(r.pid, exposure)));
+      await Promise.race([Promise.all(counting.map((c) => c?.enable())), timedOut, aborted]);
+    }
+    const disabled = runners.map((r, i) => r.windowEnded.then(() => counting[i]?.disable()));
     for (const r of runners) r.go();
     const all = await Promise.race([Promise.all(runners.map((r, i) => tagged(r.result, i))), timedOut, aborted]);
     all.forEach((res, i) => (results[i] = res));
+    await Promise.all(disabled);
     await Promise.race([Promise.all(runners.map((r) => r.exited)), timedOut, aborted]);
     for (const [i, r] of runners.entries()) {
       const exit = r.exit;
@@ -73,6 +87,9 @@ export async function runPointRepeat(
     // One sweep signal serves every repeat of every point: leave no listener behind.
     if (onAbort) opts.signal.removeEventListener('abort', onAbort);
     await Promise.all(runners.map((r) => r.stop()));
+    // perf ends with the process it is attached to; finish() reads what it printed (or stops it).
+    const read = await Promise.all(counting.map((c) => c?.finish() ?? null));
+    read.forEach((c, i) => (counters[i] = c));
   }
 
   const instances: InstanceOutcome[] = runners.map((r, i) => ({
@@ -87,6 +104,7 @@ export async function runPointRepeat(
     stderr_tail: r.stderr,
     spawn_to_ready_s: r.spawnToReadySeconds ?? null,
     result: results[i] ?? null,
+    ...(exposure ? { counters: counters[i] ?? uncounted(exposure, r.pid === undefined ? `the ${opts.executor.name} executor gives no local process id to attach to` : 'no timed window: the repeat failed before it') } : {}),
     // Derived once the point's repeats are in (orchestrator/launch/aggregate.ts withDerived).
     foreign_cpu_fraction: null,
     steal_fraction: null,

@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { CounterReading, InstanceCounters } from '../../results/counters.js';
+import { eventArgs, groupOf } from './events.js';
+import { missingReason, notExposedReadings, type CounterExposure } from './exposure.js';
+import { parsePerfCsv, toReadings } from './perf-csv.js';
+
+// One `perf stat` attached to one runner (-p PID) for one repeat. It attaches while the runner
+// waits at the barrier, with its events disabled (-D -1); the orchestrator enables them just
+// before "go" and disables them when the runner says its timed window ended, through perf's
+// control pipe (--control fd:CTL,ACK: "enable"/"disable", each answered "ack"), so load,
+// warm-up, Dice finishing and exit are not counted. SIGINT then makes perf print its counts
+// (-x; : one record per event on stderr) and exit.
+
+const ACK_TIMEOUT_MS = 10_000;
+const SEPARATOR = ';';
+
+export class PerfCounting {
+  private readonly child: ChildProcess;
+  private readonly ctl: Writable;
+  private readonly acks: string[] = [];
+  private ackWaiters: (() => void)[] = [];
+  private stderr = '';
+  private readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+  private enabledAt: number | undefined;
+  private disabledAt: number | undefined;
+  /** Why counting failed (perf could not attach, did not answer); the readings then say it. */
+  private failure: string | null = null;
+
+  constructor(
+    pid: number,
+    private readonly exposure: CounterExposure,
+  ) {
+    const groups = exposure.groups.filter((g) => g.exposed);
+    const args = ['stat', `-x${SEPARATOR}`, '-D', '-1', '--control', 'fd:3,4', '-p', String(pid), ...eventArgs(groups)];
+    this.child = spawn('perf', args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    this.child.on('error', (e) => (this.failure ??= `perf could not start: ${e.message}`));
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (c: string) => (this.stderr += c));
+    this.ctl = this.child.stdio[3] as Writable;
+    this.ctl.on('error', () => undefined); // perf gone: its exit says why
+    const ack = createInterface({ input: this.child.stdio[4] as Readable });
+    ack.on('line', (line) => {
+      this.acks.push(line.trim());
+      const waiters = this.ackWaiters;
+      this.ackWaiters = [];
+      for (const w of waiters) w();
+    });
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve((this.exitCode = code))));
+  }
+
+  /** Sends a control command and waits for perf's ack (false when perf exited or did not answer). */
+  private async command(name: 'enable' | 'disable'): Promise<boolean> {
+    if (this.exitCode !== undefined || this.failure !== null) return false;
+    const before = this.acks.length;
+    const acked = new Promise<boolean>((resolve) => {
+      const check = () => (this.acks.length > before ? resolve(true) : this.ackWaiters.push(check));
+      this.ackWaiters.push(check);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ACK_TIMEOUT_MS)));
+    this.ctl.write(`${name}\n`);
+    const ok = await Promise.race([acked, late, this.exited.then(() => false)]);
+    clearTimeout(timer);
+    if (!ok) this.failure ??= `perf did not acknowledge "${name}"${this.exitCode !== undefined ? ` (it exited with code ${this.exitCode})` : ''}`;
+    return ok;
+  }
+
+  /** Starts counting (just before the barrier's go); resolves once perf has attached and enabled its events. */
+  async enable(): Promise<void> {
+    if (await this.command('enable')) this.enabledAt = performance.now();
+  }
+
+  /** Stops counting (the runner's window ended). */
+  async disable(): Promise<void> {
+    if (this.enabledAt === undefined || this.disabledAt !== undefined) return;
+    // The time is taken before the round trip: the window ended when the runner said so.
+    const at = performance.now();
+    if (await this.command('disable')) this.disabledAt = at;
+  }
+
+  /** Ends perf (SIGINT: it prints its counts) and returns what it counted, or why nothing. */
+  async finish(graceMs = 3000): Promise<InstanceCounters> {
+    if (this.exitCode === undefined) {
+      this.child.kill('SIGINT');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    const notExposed = notExposedReadings(this.exposure);
+    const counted = this.exposure.groups.filter((g) => g.exposed);
+    const windowClosed = this.enabledAt !== undefined && this.disabledAt !== undefined;
+    if (this.failure !== null || !windowClosed) {
+      const why = this.failure ?? 'the timed window did not end while counting';
+      const failed: CounterReading[] = counted.flatMap((g) =>
+        g.events.map((event) => ({ event, group: g.group, status: 'not counted' as const, value: null, unit: '', running_pct: null, reason: `not counted: ${why}` })),
+      );
+      return { seconds: null, readings: [...failed, ...notExposed] };
+    }
+    const lines = parsePerfCsv(this.stderr, SEPARATOR);
+    const readings = toReadings(lines, (e) => groupOf(counted, e), (e) => missingReason(groupOf(counted, e), this.exposure.facts));
+    return { seconds: (this.disabledAt! - this.enabledAt!) / 1000, readings: [...readings, ...notExposed] };
+  }
+}
+
+/** Counters for an instance that could not be attached to (no local pid, counting off): every event with why. */
+export function uncounted(exposure: CounterExposure, why: string): InstanceCounters {
+  const readings: CounterReading[] = exposure.groups.flatMap((g) =>
+    g.events.map((event) => ({ event, group: g.group, status: g.exposed ? ('not counted' as const) : ('not exposed' as const), value: null, unit: '', running_pct: null, reason: g.exposed ? `not counted: ${why}` : g.reason })),
+  );
+  return { seconds: null, readings };
+}
