@@ -25,6 +25,7 @@ import { runPoint } from './point-run.js';
 import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
 import type { HostMismatch } from '../results/types.js';
 import { probeCounters } from './counters/exposure.js';
+import { pointCounterFigures, type CounterFigures } from '../results/counters.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -76,6 +77,8 @@ export interface SweepPointSummary {
   suspect_reasons: string[];
   /** What the instances' monitors saw, summed up for the table. */
   validity: PointValidity;
+  /** IPC, remote share, migrations and context switches per second (results/counters.ts); null when nothing was counted. */
+  counters?: CounterFigures | null;
 }
 
 /** Thrown when the sweep is interrupted before it has written anything (no sweep record, no point). */
@@ -321,6 +324,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         throughput_ci: outcome.throughput_ci,
         suspect_reasons: outcome.suspect_reasons,
         validity: pointValidity(outcome.instances),
+        counters: pointCounterFigures(outcome.instances),
       };
       summary.points.push(pointSummary);
       progress.pointDone(index, total, pointSummary);

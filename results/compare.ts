@@ -1,3 +1,4 @@
+import { countersMoved } from './counter-moves.js';
 import { formatCpuList } from '../common/cpulist.js';
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
@@ -220,7 +221,7 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, minChange: n
   const intervals = `A ±${pct(ia.relativeHalfWidth)} (${ia.method}), B ±${pct(ib.relativeHalfWidth)} (${ib.method})`;
   if (ib.high < ia.low && ratio < 1 - minChange) {
     const use = cpuUse(a, b);
-    const cpu = use === null ? '' : `; ${use}`;
+    const cpu = [use, countersMoved(a.counters, b.counters)].map((x) => (x === null ? '' : `; ${x}`)).join('');
     if (ratio >= 1 - drift) {
       return {
         ...base,

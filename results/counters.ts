@@ -133,3 +133,31 @@ export function totalBandwidth(readings: readonly CounterReading[], seconds: num
   const bySocket = Object.values(bandwidthBySocket(readings, seconds));
   return bySocket.length === 0 ? null : bySocket.reduce((a, b) => a + b, 0);
 }
+
+/** A point's counter figures (the results view's rule, migration 014): ratios of sums over all instances and repeats, rates over counted seconds. */
+export interface CounterFigures {
+  ipc: number | null;
+  remote_share: number | null;
+  migrations_per_s: number | null;
+  context_switches_per_s: number | null;
+}
+
+export function pointCounterFigures(instances: readonly { counters?: InstanceCounters | null }[]): CounterFigures | null {
+  const counted = instances.flatMap((i) => (i.counters ? [i.counters] : []));
+  if (counted.length === 0) return null;
+  const readings = counted.flatMap((c) => c.readings);
+  const rate = (name: string): number | null => {
+    let count = 0;
+    let seconds = 0;
+    let any = false;
+    for (const c of counted) {
+      const v = eventTotal(c.readings, name);
+      if (v === null || c.seconds === null) continue;
+      any = true;
+      count += v;
+      seconds += c.seconds;
+    }
+    return any && seconds > 0 ? count / seconds : null;
+  };
+  return { ipc: ipc(readings), remote_share: remoteShare(readings), migrations_per_s: rate('cpu-migrations'), context_switches_per_s: rate('context-switches') };
+}

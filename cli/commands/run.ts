@@ -7,6 +7,7 @@ import { createProgress, errorHeadline } from '../../orchestrator/progress.js';
 import { UserError } from '../../common/errors.js';
 import { DEFAULT_EXECUTOR, executors } from '../../orchestrator/executors/registry.js';
 import { interruptible } from '../interrupt.js';
+import type { CounterFigures } from '../../results/counters.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
@@ -33,7 +34,20 @@ function summaryText(summary: SweepSummary): string {
     p.validity.threads,
   ]);
   const headers = ['point', 'status', 'img/s', 'ci95', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu'];
-  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 140 }) : '';
+  // Counter columns where some point has the figure (docs/counters.md): IPC and remote share need a CPU PMU.
+  const counterColumns: [string, (c: CounterFigures) => string | number | null][] = [
+    ['ipc', (c) => (c.ipc === null ? null : c.ipc.toFixed(2))],
+    ['remote', (c) => pct(c.remote_share)],
+    ['migr/s', (c) => (c.migrations_per_s === null ? null : c.migrations_per_s.toFixed(1))],
+    ['cs/s', (c) => (c.context_switches_per_s === null ? null : Math.round(c.context_switches_per_s))],
+  ];
+  for (const [name, cell] of counterColumns) {
+    const cells = summary.points.map((p) => (p.counters ? cell(p.counters) : null));
+    if (cells.every((c) => c === null)) continue;
+    headers.push(name);
+    cells.forEach((c, i) => rows[i]!.push(c));
+  }
+  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 160 }) : '';
   const suspects = summary.points.flatMap((p) => p.suspect_reasons.map((r) => `suspect ${p.key}: ${r}\n`));
   const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${errorHeadline(p)}\n`);
   const ok = summary.points.filter((p) => p.status === 'ok').length;

@@ -1,3 +1,4 @@
+import type { CounterFigures } from '../counters.js';
 import type { RunnerResult } from '../../runner/job.js';
 import type { HostMismatch, PointOutcome, PointStatus, SweepStatus, ThroughputInterval } from '../types.js';
 import type { DeclaredParams } from '../../common/point-params.js';
@@ -71,7 +72,12 @@ export interface PointMeasures {
    */
   cpu_share: number | null;
   images_per_cpu_second: number | null;
+  /** perf figures over the instances' timed windows (the results view's, migration 014); absent where not read. */
+  counters?: PointCounterFigures;
 }
+
+/** A point's counter figures (docs/counters.md); each null where its events were not exposed or not counted. */
+export type PointCounterFigures = CounterFigures;
 
 export interface InstanceRecord {
   id: number;
@@ -210,6 +216,9 @@ export function measuresFromRow(r: Row): PointMeasures {
     model_sha256: str(r.model_sha256),
     cpu_share: num(r.cpu_share),
     images_per_cpu_second: num(r.images_per_cpu_second),
+    ...('ipc' in r
+      ? { counters: { ipc: num(r.ipc), remote_share: num(r.remote_share), migrations_per_s: num(r.migrations_per_s), context_switches_per_s: num(r.context_switches_per_s) } }
+      : {}),
   };
 }
 

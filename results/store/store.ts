@@ -254,7 +254,8 @@ export class Store {
           throughput_ci_low, throughput_ci_high, throughput_ci_method, throughput_ci_samples, suspect_reasons,
           cores_per_instance, cpus, nodes, model_sha256,
           (SELECT SUM(i.cpu_time_ms) / SUM(i.seconds * 1000 * i.allowed_cpu_count) FROM instances i WHERE i.point_id = points.id) AS cpu_share,
-          (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second
+          (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second,
+          ${['ipc', 'remote_share', 'migrations_per_s', 'context_switches_per_s'].map((c) => `(SELECT r.${c} FROM results r WHERE r.point_id = points.id) AS ${c}`).join(', ')}
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
