@@ -40,6 +40,7 @@ export async function runPoint(point: PlannedPoint, ctx: PointContext): Promise<
   const startedMs = Date.now();
   const instances = [];
   const repeats: RunnerResult[][] = [];
+  const socketCounters: PointOutcome['socket_counters'] = [];
   let error: string | null = null;
   const warnings = [...point.warnings];
   const warn = (w: string) => {
@@ -49,6 +50,7 @@ export async function runPoint(point: PlannedPoint, ctx: PointContext): Promise<
   for (let repeat = 0; repeat < ctx.repeats && error === null; repeat++) {
     const outcome = await runPointRepeat(point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor, counters: ctx.counters });
     instances.push(...outcome.instances);
+    if (outcome.socketCounters) socketCounters.push({ repeat, ...outcome.socketCounters });
     if (outcome.interrupted) break;
     error = outcome.error;
     if (error === null) {
@@ -87,6 +89,7 @@ export async function runPoint(point: PlannedPoint, ctx: PointContext): Promise<
     started_at: new Date(startedMs).toISOString(),
     ended_at: new Date().toISOString(),
     instances: withDerived(instances, figures),
+    ...(socketCounters.length > 0 ? { socket_counters: socketCounters } : {}),
   };
   const guard = error === null ? diceGuardLine(precision, outcome.dice) : null;
   if (guard !== null) ctx.progress.message(`${point.key}: ${guard}`);

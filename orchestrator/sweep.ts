@@ -324,7 +324,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         throughput_ci: outcome.throughput_ci,
         suspect_reasons: outcome.suspect_reasons,
         validity: pointValidity(outcome.instances),
-        counters: pointCounterFigures(outcome.instances),
+        counters: pointCounterFigures(outcome.instances, outcome.socket_counters),
       };
       summary.points.push(pointSummary);
       progress.pointDone(index, total, pointSummary);

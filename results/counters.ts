@@ -140,9 +140,11 @@ export interface CounterFigures {
   remote_share: number | null;
   migrations_per_s: number | null;
   context_switches_per_s: number | null;
+  /** All sockets' memory bandwidth, GB/s, mean over repeats; null where no DRAM event was counted. */
+  mem_bandwidth_gbs: number | null;
 }
 
-export function pointCounterFigures(instances: readonly { counters?: InstanceCounters | null }[]): CounterFigures | null {
+export function pointCounterFigures(instances: readonly { counters?: InstanceCounters | null }[], sockets: readonly InstanceCounters[] = []): CounterFigures | null {
   const counted = instances.flatMap((i) => (i.counters ? [i.counters] : []));
   if (counted.length === 0) return null;
   const readings = counted.flatMap((c) => c.readings);
@@ -159,5 +161,12 @@ export function pointCounterFigures(instances: readonly { counters?: InstanceCou
     }
     return any && seconds > 0 ? count / seconds : null;
   };
-  return { ipc: ipc(readings), remote_share: remoteShare(readings), migrations_per_s: rate('cpu-migrations'), context_switches_per_s: rate('context-switches') };
+  const bandwidths = sockets.flatMap((c) => (c.seconds === null ? [] : [totalBandwidth(c.readings, c.seconds)])).filter((b): b is number => b !== null);
+  return {
+    ipc: ipc(readings),
+    remote_share: remoteShare(readings),
+    migrations_per_s: rate('cpu-migrations'),
+    context_switches_per_s: rate('context-switches'),
+    mem_bandwidth_gbs: bandwidths.length === 0 ? null : bandwidths.reduce((a, b) => a + b, 0) / bandwidths.length,
+  };
 }

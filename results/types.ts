@@ -103,6 +103,8 @@ export interface PointOutcome extends Partial<PrecisionFigures> {
   started_at: string;
   ended_at: string;
   instances: InstanceOutcome[];
+  /** Each repeat's per-socket (uncore) counters, from a system-wide perf over its windows (results/counters.ts); absent without counters. */
+  socket_counters?: (InstanceCounters & { repeat: number })[];
 }
 
 /** One host expectation of the experiment that the machine did not meet (sweeps.host_mismatch). */

@@ -10,11 +10,12 @@ import { packagePath } from '../common/paths.js';
 // Which counters moved when a point got slower (results/counter-moves.ts), as compare says it,
 // and the point figures the sweep's table shows (results/counters.ts pointCounterFigures).
 
-const figures = (ipc: number | null, remote: number | null, migrations: number | null, switches: number | null) => ({
+const figures = (ipc: number | null, remote: number | null, migrations: number | null, switches: number | null, bandwidth: number | null = null) => ({
   ipc,
   remote_share: remote,
   migrations_per_s: migrations,
   context_switches_per_s: switches,
+  mem_bandwidth_gbs: bandwidth,
 });
 
 function measures(ips: number, counters: ReturnType<typeof figures>): PointMeasures {
@@ -47,6 +48,7 @@ describe('counters moved', () => {
     assert.equal(countersMoved(figures(null, null, null, null), figures(null, null, null, null)), null);
     assert.equal(countersMoved(undefined, figures(1, 1, 1, 1)), null);
     assert.match(countersMoved(figures(null, null, 1, 100), figures(null, null, 1, 400))!, /context switches up 100.0\/s -> 400.0\/s$/);
+    assert.match(countersMoved(figures(null, null, null, null, 80), figures(null, null, null, null, 60))!, /memory bandwidth down 80.0 -> 60.0 GB\/s \(-25 %\)$/);
   });
 
   it("compare's slower verdict carries them", () => {
@@ -63,7 +65,14 @@ describe('counters moved', () => {
       { counters: { seconds: 2, readings: [r('cycles', 100), r('instructions', 150), r('cpu-migrations', 4), r('context-switches', 10), r('node-loads', null)] } },
       { counters: { seconds: 2, readings: [r('cycles', 300), r('instructions', 150), r('cpu-migrations', 0), r('context-switches', 30), r('node-loads', null)] } },
     ]);
-    assert.deepEqual(f, { ipc: 300 / 400, remote_share: null, migrations_per_s: 1, context_switches_per_s: 10 });
+    assert.deepEqual(f, { ipc: 300 / 400, remote_share: null, migrations_per_s: 1, context_switches_per_s: 10, mem_bandwidth_gbs: null });
+    const socket = (s: number, mib: number): CounterReading => ({ event: 'uncore_imc/cas_count_read/', group: 'uncore', status: 'counted', value: mib, unit: 'MiB', running_pct: 100, reason: null, socket: s });
+    const withSockets = pointCounterFigures([{ counters: { seconds: 2, readings: [] } }], [
+      { seconds: 2, readings: [socket(0, 1000), socket(1, 3000)] },
+      { seconds: 4, readings: [socket(0, 1000), socket(1, 3000)] },
+    ]);
+    const mib = 2 ** 20;
+    assert.ok(Math.abs(withSockets!.mem_bandwidth_gbs! - ((4000 * mib) / 2 / 1e9 + (4000 * mib) / 4 / 1e9) / 2) < 1e-12);
     assert.equal(pointCounterFigures([{ counters: null }, {}]), null);
   });
 });

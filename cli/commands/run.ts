@@ -40,6 +40,7 @@ function summaryText(summary: SweepSummary): string {
     ['remote', (c) => pct(c.remote_share)],
     ['migr/s', (c) => (c.migrations_per_s === null ? null : c.migrations_per_s.toFixed(1))],
     ['cs/s', (c) => (c.context_switches_per_s === null ? null : Math.round(c.context_switches_per_s))],
+    ['GB/s', (c) => (c.mem_bandwidth_gbs === null ? null : c.mem_bandwidth_gbs.toFixed(1))],
   ];
   for (const [name, cell] of counterColumns) {
     const cells = summary.points.map((p) => (p.counters ? cell(p.counters) : null));

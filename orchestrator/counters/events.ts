@@ -11,18 +11,32 @@ export interface EventGroup {
   events: string[];
   /** Asked for as one perf group (`{a,b}`). */
   together: boolean;
+  /** Counted for the runner's process (perf -p), or for each socket by a system-wide perf (-a --per-socket: uncore events). */
+  scope: 'process' | 'socket';
 }
 
 export const DEFAULT_GROUPS: readonly EventGroup[] = [
-  { group: 'software', events: ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults'], together: false },
-  { group: 'core', events: ['cycles', 'instructions'], together: true },
-  { group: 'llc', events: ['LLC-loads', 'LLC-load-misses'], together: true },
-  { group: 'numa', events: ['node-loads', 'node-load-misses'], together: true },
+  { group: 'software', events: ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults'], together: false, scope: 'process' },
+  { group: 'core', events: ['cycles', 'instructions'], together: true, scope: 'process' },
+  { group: 'llc', events: ['LLC-loads', 'LLC-load-misses'], together: true, scope: 'process' },
+  { group: 'numa', events: ['node-loads', 'node-load-misses'], together: true, scope: 'process' },
 ];
+
+/**
+ * The memory-controller events of this machine's uncore PMU, by the PMUs the kernel names:
+ * Intel's IMC CAS counts (perf merges the uncore_imc_N boxes of a socket), AMD's data-fabric
+ * DRAM channels (the first 8; perf's event tables name them for Zen 2 and 3).
+ */
+export function uncoreGroup(pmus: readonly string[]): EventGroup {
+  const events = pmus.includes('amd_df') && !pmus.some((p) => p.startsWith('uncore_imc'))
+    ? Array.from({ length: 8 }, (_, i) => `dram_channel_data_controller_${i}`)
+    : ['uncore_imc/cas_count_read/', 'uncore_imc/cas_count_write/'];
+  return { group: 'uncore', events, together: false, scope: 'socket' };
+}
 
 /** An experiment's raw events (`measurement.counter_events`): each on its own, as perf spells it. */
 export function rawGroups(events: readonly string[]): EventGroup[] {
-  return events.map((e) => ({ group: 'raw', events: [e], together: false }));
+  return events.map((e) => ({ group: 'raw', events: [e], together: false, scope: 'process' }));
 }
 
 /** perf's -e arguments for the groups (one -e per group, so an event holding a comma stays whole). */

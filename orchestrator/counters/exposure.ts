@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { CounterGroup, CounterReading } from '../../results/counters.js';
-import { DEFAULT_GROUPS, eventArgs, rawGroups, type EventGroup } from './events.js';
+import { DEFAULT_GROUPS, eventArgs, rawGroups, uncoreGroup, type EventGroup } from './events.js';
 import { parsePerfCsv } from './perf-csv.js';
 
 // Which counter groups this machine lets perf count for a process, and why the others are
@@ -96,7 +96,12 @@ function perfError(stderr: string): string {
 
 async function probeGroup(g: EventGroup, facts: CounterFacts): Promise<GroupExposure> {
   if (facts.perfVersion === null) return { ...g, exposed: false, reason: missingReason(g.group, facts) };
-  const r = await run(PERF, ['stat', '-x;', ...eventArgs([g]), '--', 'true']);
+  if (g.group === 'uncore') {
+    // Known missing without asking perf: it would only say it cannot find the PMU.
+    const present = facts.pmus.some((p) => p.startsWith('uncore_imc') || p === 'amd_df');
+    if (!present || !(facts.root || (facts.paranoid ?? 2) <= 0)) return { ...g, exposed: false, reason: missingReason('uncore', facts) };
+  }
+  const r = await run(PERF, ['stat', '-x;', ...(g.scope === 'socket' ? ['-a'] : []), ...eventArgs([g]), '--', 'true']);
   if (r.code !== 0) return { ...g, exposed: false, reason: missingReason(g.group, facts, perfError(r.stderr)) };
   const lines = parsePerfCsv(r.stderr, ';');
   const unsupported = lines.filter((l) => l.status === 'not supported');
@@ -104,39 +109,19 @@ async function probeGroup(g: EventGroup, facts: CounterFacts): Promise<GroupExpo
   return { ...g, exposed: true, reason: null };
 }
 
-/** Each default group (and each raw event the experiment adds) tried on this machine. */
+/** Each default group (and each raw event the experiment adds) tried on this machine, the uncore group last. */
 export async function probeCounters(rawEvents: readonly string[] = []): Promise<CounterExposure> {
   const facts = await readCounterFacts();
-  const groups = [...DEFAULT_GROUPS, ...rawGroups(rawEvents)];
+  const groups = [...DEFAULT_GROUPS, ...rawGroups(rawEvents), uncoreGroup(facts.pmus)];
   const probed: GroupExposure[] = [];
   for (const g of groups) probed.push(await probeGroup(g, facts));
-  probed.push(uncoreExposure(facts));
   return { facts, groups: probed };
 }
 
-/**
- * The memory-controller group. Uncore events count for a whole socket, not a process: they need
- * a system-wide perf (`-a --per-socket`) over the window, which this version does not start yet,
- * so they are reported as what the machine offers and stored as not collected.
- */
-function uncoreExposure(facts: CounterFacts): GroupExposure {
-  const imc = facts.pmus.some((p) => p.startsWith('uncore_imc'));
-  const df = facts.pmus.includes('amd_df');
-  const events = imc ? ['uncore_imc/cas_count_read/', 'uncore_imc/cas_count_write/'] : df ? ['dram_channel_data_controller_0'] : ['uncore_imc/cas_count_read/', 'uncore_imc/cas_count_write/'];
-  const permitted = (imc || df) && (facts.root || (facts.paranoid ?? 2) <= 0);
-  return {
-    group: 'uncore',
-    events,
-    together: false,
-    exposed: false,
-    reason: permitted ? 'exposed by the machine, not collected: per-socket bandwidth needs a system-wide perf over the window (not in this version)' : missingReason('uncore', facts),
-  };
-}
-
-/** The readings of the groups not counted on this machine: each event "not exposed" with its group's reason. */
-export function notExposedReadings(exposure: CounterExposure): CounterReading[] {
+/** The readings of the groups of `scope` not counted on this machine: each event "not exposed" with its group's reason. */
+export function notExposedReadings(exposure: CounterExposure, scope: EventGroup['scope']): CounterReading[] {
   return exposure.groups
-    .filter((g) => !g.exposed)
+    .filter((g) => !g.exposed && g.scope === scope)
     .flatMap((g) => g.events.map((event) => ({ event, group: g.group, status: 'not exposed' as const, value: null, unit: '', running_pct: null, reason: g.reason })));
 }
 

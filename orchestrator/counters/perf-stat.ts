@@ -3,11 +3,12 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { CounterReading, InstanceCounters } from '../../results/counters.js';
-import { eventArgs, groupOf } from './events.js';
+import { eventArgs, groupOf, type EventGroup } from './events.js';
 import { missingReason, notExposedReadings, type CounterExposure } from './exposure.js';
 import { parsePerfCsv, toReadings } from './perf-csv.js';
 
-// One `perf stat` attached to one runner (-p PID) for one repeat. It attaches while the runner
+// One `perf stat` attached to one runner (-p PID) for one repeat, or one system-wide perf
+// (-a --per-socket) for the socket-scope (uncore) events of a repeat. It attaches while the runner
 // waits at the barrier, with its events disabled (-D -1); the orchestrator enables them just
 // before "go" and disables them when the runner says its timed window ended, through perf's
 // control pipe (--control fd:CTL,ACK: "enable"/"disable", each answered "ack"), so load,
@@ -30,12 +31,17 @@ export class PerfCounting {
   /** Why counting failed (perf could not attach, did not answer); the readings then say it. */
   private failure: string | null = null;
 
+  private readonly scope: EventGroup['scope'];
+
+  /** `target`: the runner's pid, or 'sockets' for a system-wide perf counting the socket-scope groups per socket. */
   constructor(
-    pid: number,
+    target: number | 'sockets',
     private readonly exposure: CounterExposure,
   ) {
-    const groups = exposure.groups.filter((g) => g.exposed);
-    const args = ['stat', `-x${SEPARATOR}`, '-D', '-1', '--control', 'fd:3,4', '-p', String(pid), ...eventArgs(groups)];
+    this.scope = target === 'sockets' ? 'socket' : 'process';
+    const groups = this.counted();
+    const where = target === 'sockets' ? ['-a', '--per-socket'] : ['-p', String(target)];
+    const args = ['stat', `-x${SEPARATOR}`, '-D', '-1', '--control', 'fd:3,4', ...where, ...eventArgs(groups)];
     this.child = spawn('perf', args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
     this.child.on('error', (e) => (this.failure ??= `perf could not start: ${e.message}`));
     this.child.stderr!.setEncoding('utf8');
@@ -50,6 +56,10 @@ export class PerfCounting {
       for (const w of waiters) w();
     });
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve((this.exitCode = code))));
+  }
+
+  private counted(): EventGroup[] {
+    return this.exposure.groups.filter((g) => g.exposed && g.scope === this.scope);
   }
 
   /** Sends a control command and waits for perf's ack (false when perf exited or did not answer). */
@@ -90,8 +100,8 @@ export class PerfCounting {
       await this.exited;
       clearTimeout(timer);
     }
-    const notExposed = notExposedReadings(this.exposure);
-    const counted = this.exposure.groups.filter((g) => g.exposed);
+    const notExposed = notExposedReadings(this.exposure, this.scope);
+    const counted = this.counted();
     const windowClosed = this.enabledAt !== undefined && this.disabledAt !== undefined;
     if (this.failure !== null || !windowClosed) {
       const why = this.failure ?? 'the timed window did not end while counting';
@@ -106,9 +116,14 @@ export class PerfCounting {
   }
 }
 
-/** Counters for an instance that could not be attached to (no local pid, counting off): every event with why. */
-export function uncounted(exposure: CounterExposure, why: string): InstanceCounters {
-  const readings: CounterReading[] = exposure.groups.flatMap((g) =>
+/** True when `exposure` has a group of `scope` to count. */
+export function anyExposed(exposure: CounterExposure, scope: EventGroup['scope']): boolean {
+  return exposure.groups.some((g) => g.exposed && g.scope === scope);
+}
+
+/** Counters that could not be read (no local pid, no window): every event of `scope` with why. */
+export function uncounted(exposure: CounterExposure, why: string, scope: EventGroup['scope'] = 'process'): InstanceCounters {
+  const readings: CounterReading[] = exposure.groups.filter((g) => g.scope === scope).flatMap((g) =>
     g.events.map((event) => ({ event, group: g.group, status: g.exposed ? ('not counted' as const) : ('not exposed' as const), value: null, unit: '', running_pct: null, reason: g.exposed ? `not counted: ${why}` : g.reason })),
   );
   return { seconds: null, readings };

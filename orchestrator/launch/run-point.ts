@@ -5,7 +5,7 @@ import { RunnerProcess } from './runner-process.js';
 import type { Executor } from '../executors/executor.js';
 import { checkBinding } from './binding-check.js';
 import type { CounterExposure } from '../counters/exposure.js';
-import { PerfCounting, uncounted } from '../counters/perf-stat.js';
+import { anyExposed, PerfCounting, uncounted } from '../counters/perf-stat.js';
 import type { InstanceCounters } from '../../results/counters.js';
 
 // One repeat of one point: start every instance, wait until all have loaded and warmed up
@@ -19,6 +19,8 @@ export interface RepeatOutcome {
   instances: InstanceOutcome[];
   error: string | null;
   interrupted: boolean;
+  /** The repeat's per-socket (uncore) counters from a system-wide perf over the instances' windows; absent without counters. */
+  socketCounters?: InstanceCounters;
 }
 
 export async function runPointRepeat(
@@ -31,6 +33,8 @@ export async function runPointRepeat(
   const exposure = opts.counters ?? null;
   let counting: (PerfCounting | null)[] = [];
   const counters: (InstanceCounters | null)[] = runners.map(() => null);
+  let sockets: PerfCounting | null = null;
+  let socketCounters: InstanceCounters | null = null;
   let error: string | null = null;
   let interrupted = false;
 
@@ -55,15 +59,16 @@ export async function runPointRepeat(
 
   try {
     await Promise.race([Promise.all(runners.map((r, i) => tagged(r.ready, i))), timedOut, aborted]);
-    if (exposure && exposure.groups.some((g) => g.exposed)) {
-      counting = runners.map((r) => (r.pid === undefined ? null : new PerfCounting(r.pid, exposure)));
-      await Promise.race([Promise.all(counting.map((c) => c?.enable())), timedOut, aborted]);
-    }
+    if (exposure && anyExposed(exposure, 'process')) counting = runners.map((r) => (r.pid === undefined ? null : new PerfCounting(r.pid, exposure)));
+    // Uncore events count sockets, not processes: one system-wide perf, from go until every window ended.
+    if (exposure && anyExposed(exposure, 'socket')) sockets = new PerfCounting('sockets', exposure);
+    await Promise.race([Promise.all([...counting.map((c) => c?.enable()), sockets?.enable()]), timedOut, aborted]);
     const disabled = runners.map((r, i) => r.windowEnded.then(() => counting[i]?.disable()));
+    const socketsDisabled = Promise.all(runners.map((r) => r.windowEnded)).then(() => sockets?.disable());
     for (const r of runners) r.go();
     const all = await Promise.race([Promise.all(runners.map((r, i) => tagged(r.result, i))), timedOut, aborted]);
     all.forEach((res, i) => (results[i] = res));
-    await Promise.all(disabled);
+    await Promise.all([...disabled, socketsDisabled]);
     await Promise.race([Promise.all(runners.map((r) => r.exited)), timedOut, aborted]);
     for (const [i, r] of runners.entries()) {
       const exit = r.exit;
@@ -90,6 +95,7 @@ export async function runPointRepeat(
     // perf ends with the process it is attached to; finish() reads what it printed (or stops it).
     const read = await Promise.all(counting.map((c) => c?.finish() ?? null));
     read.forEach((c, i) => (counters[i] = c));
+    socketCounters = sockets ? await sockets.finish() : null;
   }
 
   const instances: InstanceOutcome[] = runners.map((r, i) => ({
@@ -110,5 +116,6 @@ export async function runPointRepeat(
     steal_fraction: null,
     common_throughput_ips: null,
   }));
-  return { instances, error, interrupted };
+  const socketOutcome = exposure ? { socketCounters: socketCounters ?? uncounted(exposure, sockets ? 'no timed window: the repeat failed before it' : 'no system-wide counting', 'socket') } : {};
+  return { instances, error, interrupted, ...socketOutcome };
 }

@@ -217,7 +217,15 @@ export function measuresFromRow(r: Row): PointMeasures {
     cpu_share: num(r.cpu_share),
     images_per_cpu_second: num(r.images_per_cpu_second),
     ...('ipc' in r
-      ? { counters: { ipc: num(r.ipc), remote_share: num(r.remote_share), migrations_per_s: num(r.migrations_per_s), context_switches_per_s: num(r.context_switches_per_s) } }
+      ? {
+          counters: {
+            ipc: num(r.ipc),
+            remote_share: num(r.remote_share),
+            migrations_per_s: num(r.migrations_per_s),
+            context_switches_per_s: num(r.context_switches_per_s),
+            mem_bandwidth_gbs: num(r.mem_bandwidth_gbs),
+          },
+        }
       : {}),
   };
 }

@@ -133,6 +133,7 @@ export class Store {
           throw new Error(`results store ${this.path}: sweep ${sweepId} already has a point "${o.key}"`, { cause: err });
         }
         for (const inst of o.instances) insertInstance(w, pointId, inst);
+        insertSocketCounters(w, pointId, o);
         return pointId;
       });
     });
@@ -155,6 +156,7 @@ export class Store {
       w.deletePoint.run(id);
       const pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
       for (const inst of outcome.instances) insertInstance(w, pointId, inst);
+      insertSocketCounters(w, pointId, outcome);
       return pointId;
     });
     return run.immediate();
@@ -255,7 +257,7 @@ export class Store {
           cores_per_instance, cpus, nodes, model_sha256,
           (SELECT SUM(i.cpu_time_ms) / SUM(i.seconds * 1000 * i.allowed_cpu_count) FROM instances i WHERE i.point_id = points.id) AS cpu_share,
           (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second,
-          ${['ipc', 'remote_share', 'migrations_per_s', 'context_switches_per_s'].map((c) => `(SELECT r.${c} FROM results r WHERE r.point_id = points.id) AS ${c}`).join(', ')}
+          ${['ipc', 'remote_share', 'migrations_per_s', 'context_switches_per_s', 'mem_bandwidth_gbs'].map((c) => `(SELECT r.${c} FROM results r WHERE r.point_id = points.id) AS ${c}`).join(', ')}
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
@@ -328,6 +330,8 @@ function prepareWrites(db: Database.Database) {
         :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
         :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count, :numa_pages, :spawn_to_ready_s,
         :load_seconds, :warmup_seconds, :model_file, :counters_seconds)`),
+    insertSocketCounter: db.prepare(`INSERT INTO socket_counters (point_id, repeat, seconds, counter_group, event, name, socket, status, value, unit, running_pct, reason)
+      VALUES (:point_id, :repeat, :seconds, :counter_group, :event, :name, :socket, :status, :value, :unit, :running_pct, :reason)`),
     insertCounter: db.prepare(`INSERT INTO instance_counters (instance_id, counter_group, event, name, socket, status, value, unit, running_pct, reason)
       VALUES (:instance_id, :counter_group, :event, :name, :socket, :status, :value, :unit, :running_pct, :reason)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
@@ -452,21 +456,31 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
   };
 }
 
+/** A point's per-socket counters, each repeat's (socket_counters, migration 014). */
+function insertSocketCounters(w: ReturnType<typeof prepareWrites>, pointId: number, o: PointOutcome): void {
+  for (const r of o.socket_counters ?? []) {
+    for (const c of r.readings) w.insertSocketCounter.run({ point_id: pointId, repeat: r.repeat, seconds: r.seconds, ...counterBindings(c) });
+  }
+}
+
+function counterBindings(c: CounterReading): Record<string, unknown> {
+  return {
+    counter_group: c.group,
+    event: c.event,
+    name: baseEvent(c.event),
+    socket: c.socket ?? null,
+    status: c.status,
+    value: c.value,
+    unit: c.unit,
+    running_pct: c.running_pct,
+    reason: c.reason,
+  };
+}
+
 /** An instance row and its counter readings (instance_counters, migration 014). */
 function insertInstance(w: ReturnType<typeof prepareWrites>, pointId: number, inst: InstanceOutcome): void {
   const instanceId = Number(w.insertInstance.run(instanceBindings(pointId, inst)).lastInsertRowid);
   for (const c of inst.counters?.readings ?? []) {
-    w.insertCounter.run({
-      instance_id: instanceId,
-      counter_group: c.group,
-      event: c.event,
-      name: baseEvent(c.event),
-      socket: c.socket ?? null,
-      status: c.status,
-      value: c.value,
-      unit: c.unit,
-      running_pct: c.running_pct,
-      reason: c.reason,
-    });
+    w.insertCounter.run({ instance_id: instanceId, ...counterBindings(c) });
   }
 }

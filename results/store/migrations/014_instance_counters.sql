@@ -21,9 +21,32 @@ CREATE TABLE instance_counters (
 );
 CREATE INDEX instance_counters_instance ON instance_counters(instance_id);
 
+-- Uncore (memory-controller) events count a whole socket, not a process: one system-wide perf
+-- per repeat, from go until every instance's window ended, one row per socket and event (or,
+-- where the machine does not expose them, one row per event with socket null and the reason).
+CREATE TABLE socket_counters (
+  id            INTEGER PRIMARY KEY,
+  point_id      INTEGER NOT NULL REFERENCES points(id) ON DELETE CASCADE,
+  repeat        INTEGER NOT NULL,
+  seconds       REAL,              -- wall seconds counted (null when not counted)
+  counter_group TEXT NOT NULL,
+  event         TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  socket        INTEGER,
+  status        TEXT NOT NULL CHECK (status IN ('counted', 'not exposed', 'not counted')),
+  value         REAL,
+  unit          TEXT NOT NULL,
+  running_pct   REAL,
+  reason        TEXT,
+  CHECK ((status = 'counted') = (value IS NOT NULL)),
+  CHECK ((status = 'counted') = (reason IS NULL))
+);
+CREATE INDEX socket_counters_point ON socket_counters(point_id);
+
 -- The results view as 009 defines it, plus the counter figures of each point: IPC and remote
--- share over all its instances and repeats (sums of counts, then the ratio), and the mean
--- rates of CPU migrations and context switches per instance (counts over counted seconds).
+-- share over all its instances and repeats (sums of counts, then the ratio), the mean rates of
+-- CPU migrations and context switches per instance (counts over counted seconds), and the memory
+-- bandwidth of all sockets in GB/s (DRAM events' bytes over each repeat's seconds, mean over repeats).
 DROP VIEW results;
 CREATE VIEW results AS
 SELECT
@@ -78,7 +101,12 @@ SELECT
      WHERE i.point_id = p.id AND c.status = 'counted' AND c.name = 'cpu-migrations') AS migrations_per_s,
   (SELECT sum(c.value) / sum(i.counters_seconds)
      FROM instances i JOIN instance_counters c ON c.instance_id = i.id
-     WHERE i.point_id = p.id AND c.status = 'counted' AND c.name = 'context-switches') AS context_switches_per_s
+     WHERE i.point_id = p.id AND c.status = 'counted' AND c.name = 'context-switches') AS context_switches_per_s,
+  (SELECT sum(CASE c.unit WHEN 'MiB' THEN c.value * 1048576.0 WHEN 'GiB' THEN c.value * 1073741824.0 WHEN '' THEN c.value * 64.0 END / c.seconds)
+          / count(DISTINCT c.repeat) / 1e9
+     FROM socket_counters c
+     WHERE c.point_id = p.id AND c.status = 'counted' AND c.socket IS NOT NULL AND c.seconds > 0
+       AND (c.name IN ('cas_count_read', 'cas_count_write', 'unc_m_cas_count.rd', 'unc_m_cas_count.wr') OR c.name LIKE 'dram\_channel\_data\_controller\_%' ESCAPE '\')) AS mem_bandwidth_gbs
 FROM points p
 JOIN sweeps s ON s.id = p.sweep_id
 JOIN hosts h ON h.id = s.host_id;
