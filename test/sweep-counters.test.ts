@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packagePath } from '../common/paths.js';
@@ -108,6 +108,16 @@ describe('counters per instance from a real sweep', () => {
     if (!existsSync('/sys/bus/event_source/devices/uncore_imc_0') && !existsSync('/sys/bus/event_source/devices/amd_df')) {
       for (const r of sockets) assert.deepEqual([r.status, r.socket, /^no memory-controller PMU/.test(r.reason ?? '')], ['not exposed', null, true]);
     }
+
+    // The report charts them beside throughput, and says which figures this host did not count.
+    const out = join(dir, 'report');
+    const report = spawnSync(process.execPath, [sweepBin, 'report', '1', '--db', db, '--out', out, '--previews', '0'], { encoding: 'utf8', cwd: dir });
+    assert.equal(report.status, 0, report.stderr);
+    const html = readFileSync(join(out, readdirSync(out).find((f) => f.endsWith('.html'))!), 'utf8');
+    const section = html.slice(html.indexOf('<section id="counters">'), html.indexOf('</section>', html.indexOf('<section id="counters">')));
+    assert.ok(section.length > 0, 'a counters section');
+    assert.ok(section.includes('CPU migrations per instance') && section.includes('Context switches per instance') && section.includes('Throughput per configuration'));
+    if (!hasCpuPmu) assert.match(section, /Not counted on this host: remote share, ipc/);
 
     // Merged into another database, the counters travel with their instances.
     const merged = join(dir, 'merged.db');

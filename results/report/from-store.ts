@@ -9,6 +9,7 @@ import { analyseFleet, type FleetAnalysis } from '../fleet/analyse.js';
 
 export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
   const host = store.getHost(sweep.host_id);
+  const counters = new Map(store.pointMeasuresOf(sweep.id).map((m) => [m.key, m.counters ?? null]));
   return {
     sweep: {
       id: sweep.id,
@@ -37,6 +38,7 @@ export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       throughput_ci: pt.throughput_ci,
       suspect_reasons: pt.suspect_reasons,
       validity: pointValidity(store.instancesOf(pt.id)),
+      counters: counters.get(pt.key) ?? null,
     })),
     previews: [],
   };
