@@ -16,6 +16,23 @@ function busy(seconds: number) {
   return spawn(process.execPath, ['-e', `const t = Date.now(); while (Date.now() - t < ${seconds * 1000});`], { stdio: 'ignore' });
 }
 
+describe('what this machine exposes', () => {
+  it("an experiment's raw events: one perf cannot parse names perf's reason; one the PMU lacks says so", { timeout: 60_000 }, async (t) => {
+    if (!hasPerf) return t.skip('perf is not installed');
+    const e = await probeCounters(['nopmu/foo/', 'r01c2']);
+    const raw = e.groups.filter((g) => g.group === 'raw');
+    assert.deepEqual(raw.map((g) => g.events[0]), ['nopmu/foo/', 'r01c2']);
+    assert.equal(raw[0]!.exposed, false);
+    assert.match(raw[0]!.reason!, /^not supported: Cannot find PMU `nopmu'/);
+    const software = e.groups.find((g) => g.group === 'software')!;
+    assert.equal(software.exposed, true, software.reason ?? '');
+    if (!e.facts.pmus.includes('cpu')) {
+      assert.equal(raw[1]!.exposed, false);
+      assert.match(raw[1]!.reason!, /no cpu PMU/);
+    }
+  });
+});
+
 describe('perf stat attached, enabled over a window', () => {
   it('counts only between enable and disable', { timeout: 60_000 }, async (t) => {
     if (!hasPerf) return t.skip('perf is not installed');

@@ -82,7 +82,10 @@ export function missingReason(group: CounterGroup, facts: CounterFacts, perfMess
     if (!facts.root && (facts.paranoid ?? 2) > 0) return `system-wide counting needs root or perf_event_paranoid <= 0 (it is ${facts.paranoid})`;
     return perfMessage || 'not supported';
   }
-  return perfMessage ? `not supported: ${perfMessage}` : 'not supported';
+  // A raw event: perf's own words when it refused the name, else what the machine lacks.
+  if (perfMessage) return `not supported: ${perfMessage}`;
+  if (!facts.pmus.some((p) => p === 'cpu' || p.startsWith('cpu_'))) return `not supported (no cpu PMU in ${PMU_DIR})`;
+  return 'not supported by this PMU';
 }
 
 /** perf's first error line ("The cycles event is not supported.", "Cannot find PMU `uncore_imc'..."). */

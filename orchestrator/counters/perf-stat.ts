@@ -15,7 +15,8 @@ import { parsePerfCsv, toReadings } from './perf-csv.js';
 // warm-up, Dice finishing and exit are not counted. SIGINT then makes perf print its counts
 // (-x; : one record per event on stderr) and exit.
 
-const ACK_TIMEOUT_MS = 10_000;
+// Generous: under emulation (the QEMU guests) perf takes seconds to attach; the point's own timeout still bounds it.
+const ACK_TIMEOUT_MS = 60_000;
 const SEPARATOR = ';';
 
 export class PerfCounting {
