@@ -190,7 +190,7 @@ describe('loadExperiment: the experiment it returns', () => {
     assert.equal(exp.sha256, createHash('sha256').update(text).digest('hex'));
     assert.equal(exp.text, text);
     assert.equal(exp.description, '');
-    assert.deepEqual(exp.measurement, { warmup_batches: 3, min_seconds: 10, min_batches: 10, repeats: 1, timeout_seconds: 600 });
+    assert.deepEqual(exp.measurement, { warmup_batches: 3, min_seconds: 10, min_batches: 10, repeats: 1, timeout_seconds: 600, counters: true, counter_events: [] });
     assert.deepEqual(exp.workload, {
       data: { synthetic: { seed: 0, testing: 8 } },
       split: 'testing',
