@@ -25,6 +25,8 @@ export interface RunHooks {
   /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
   ready(info: { load_seconds: number; warmup_seconds: number }): Promise<void>;
   log(message: string): void;
+  /** Called just before the timed window starts, after anything else that follows go (counters start there). */
+  windowStart?(): void;
   /** Called as soon as the timed window's last batch ends, before anything else runs (counters stop there). */
   windowEnd?(): void;
   /** Told as each phase begins, so a process listing shows what the runner is doing. */
@@ -105,6 +107,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   hooks.phase?.('measuring');
   const batchEnds: number[] = [];
   const monitor = startWindowMonitor(affinity.cpus, job.watchCpus ?? []);
+  hooks.windowStart?.();
   // Wall-clock start with sub-millisecond resolution, so instances' batch times line up.
   const windowStart = performance.now();
   const windowStartWall = performance.timeOrigin + windowStart;

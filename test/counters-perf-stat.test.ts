@@ -40,7 +40,8 @@ describe('perf stat attached, enabled over a window', () => {
     const child = busy(6);
     try {
       const perf = new PerfCounting(child.pid!, exposure);
-      await sleep(300);
+      await perf.attached();
+      await sleep(300); // attached, not counting
       await perf.enable();
       await sleep(700);
       await perf.disable();
@@ -61,6 +62,7 @@ describe('perf stat attached, enabled over a window', () => {
     if (!hasPerf) return t.skip('perf is not installed');
     const exposure = await probeCounters();
     const perf = new PerfCounting(2 ** 22 + 12345, exposure);
+    await perf.attached();
     await perf.enable();
     await perf.disable();
     const c = await perf.finish();
@@ -69,7 +71,7 @@ describe('perf stat attached, enabled over a window', () => {
     assert.equal(software.length, 4);
     for (const r of software) {
       assert.equal(r.status, 'not counted');
-      assert.match(r.reason!, /^not counted: perf did not acknowledge "enable"/);
+      assert.match(r.reason!, /^not counted: perf did not acknowledge "ping"/);
     }
   });
 
@@ -81,6 +83,7 @@ describe('perf stat attached, enabled over a window', () => {
     const child = busy(3);
     try {
       const perf = new PerfCounting('sockets', exposure);
+      await perf.attached();
       await perf.enable();
       await sleep(800);
       await perf.disable();

@@ -9,10 +9,11 @@ import { parsePerfCsv, toReadings } from './perf-csv.js';
 
 // One `perf stat` attached to one runner (-p PID) for one repeat, or one system-wide perf
 // (-a --per-socket) for the socket-scope (uncore) events of a repeat. It attaches while the runner
-// waits at the barrier, with its events disabled (-D -1); the orchestrator enables them just
-// before "go" and disables them when the runner says its timed window ended, through perf's
-// control pipe (--control fd:CTL,ACK: "enable"/"disable", each answered "ack"), so load,
-// warm-up, Dice finishing and exit are not counted. SIGINT then makes perf print its counts
+// waits at the barrier, with its events disabled (-D -1), and answers a "ping" once attached; the
+// orchestrator enables the events when the runner says its timed window starts and disables them
+// when it says the window ended, through perf's control pipe (--control fd:CTL,ACK:
+// "ping"/"enable"/"disable", each answered "ack"), so load, warm-up, the barrier, Dice finishing
+// and exit are not counted. SIGINT then makes perf print its counts
 // (-x; : one record per event on stderr) and exit.
 
 // Generous: under emulation (the QEMU guests) perf takes seconds to attach; the point's own timeout still bounds it.
@@ -64,7 +65,7 @@ export class PerfCounting {
   }
 
   /** Sends a control command and waits for perf's ack (false when perf exited or did not answer). */
-  private async command(name: 'enable' | 'disable'): Promise<boolean> {
+  private async command(name: 'ping' | 'enable' | 'disable'): Promise<boolean> {
     if (this.exitCode !== undefined || this.failure !== null) return false;
     const before = this.acks.length;
     const acked = new Promise<boolean>((resolve) => {
@@ -80,9 +81,16 @@ export class PerfCounting {
     return ok;
   }
 
-  /** Starts counting (just before the barrier's go); resolves once perf has attached and enabled its events. */
+  /** Resolves once perf has attached (its events still disabled), before the barrier's go. */
+  async attached(): Promise<void> {
+    await this.command('ping');
+  }
+
+  /** Starts counting (the runner's window starts); the time is taken before the round trip, as for disable. */
   async enable(): Promise<void> {
-    if (await this.command('enable')) this.enabledAt = performance.now();
+    if (this.enabledAt !== undefined) return;
+    const at = performance.now();
+    if (await this.command('enable')) this.enabledAt = at;
   }
 
   /** Stops counting (the runner's window ended). */

@@ -12,8 +12,8 @@ import type { InstanceCounters } from '../../results/counters.js';
 // (ready), release them together (go) so their timed windows overlap, collect the results.
 // Any failure (crash, non-zero exit, error event, timeout, wrong binding) fails the point,
 // stops the siblings and carries the failing runner's stderr tail. With counters, a perf stat
-// per instance attaches while all wait at the barrier and counts from just before go to each
-// one's window end (orchestrator/counters/perf-stat.ts).
+// per instance attaches while all wait at the barrier and counts from its window_start to its
+// window_end events (orchestrator/counters/perf-stat.ts).
 
 export interface RepeatOutcome {
   instances: InstanceOutcome[];
@@ -62,9 +62,12 @@ export async function runPointRepeat(
     if (exposure && anyExposed(exposure, 'process')) counting = runners.map((r) => (r.pid === undefined ? null : new PerfCounting(r.pid, exposure)));
     // Uncore events count sockets, not processes: one system-wide perf, from go until every window ended.
     if (exposure && anyExposed(exposure, 'socket')) sockets = new PerfCounting('sockets', exposure);
-    await Promise.race([Promise.all([...counting.map((c) => c?.enable()), sockets?.enable()]), timedOut, aborted]);
-    const disabled = runners.map((r, i) => r.windowEnded.then(() => counting[i]?.disable()));
-    const socketsDisabled = Promise.all(runners.map((r) => r.windowEnded)).then(() => sockets?.disable());
+    await Promise.race([Promise.all([...counting.map((c) => c?.attached()), sockets?.attached()]), timedOut, aborted]);
+    const enabled = runners.map((r, i) => r.windowStarted.then(() => counting[i]?.enable()));
+    const disabled = runners.map((r, i) => Promise.all([enabled[i], r.windowEnded]).then(() => counting[i]?.disable()));
+    // The sockets' perf: from the first window's start to the last one's end.
+    const socketsEnabled = Promise.race(runners.map((r) => r.windowStarted)).then(() => sockets?.enable());
+    const socketsDisabled = Promise.all([socketsEnabled, ...runners.map((r) => r.windowEnded)]).then(() => sockets?.disable());
     for (const r of runners) r.go();
     const all = await Promise.race([Promise.all(runners.map((r, i) => tagged(r.result, i))), timedOut, aborted]);
     all.forEach((res, i) => (results[i] = res));
