@@ -12,6 +12,8 @@ import { runPointRepeat } from './launch/run-point.js';
 import type { PlannedPoint } from './plan.js';
 import type { ProgressSink } from './progress.js';
 import { concurrentSweepReasons, type SweepRegistration } from './sweep-lock.js';
+import type { CounterExposure } from './counters/exposure.js';
+import { counterWarnings } from './launch/counter-checks.js';
 
 // One point of a sweep, measured window by window: each window is one repeat (a ready/go barrier
 // over all its instances, launch/run-point.ts); the sweep's rounds (sweep-rounds.ts) decide when
@@ -39,12 +41,16 @@ export interface PointContext {
   /** This sweep on the host: another sweep during the point makes it suspect. */
   registration: SweepRegistration;
   progress: Pick<ProgressSink, 'message'>;
+  /** What perf can count here (probed once per sweep); null or absent: no counters. */
+  counters?: CounterExposure | null;
 }
 
 export class PointMeasurement {
   readonly point: PlannedPoint;
   private readonly instances: InstanceOutcome[] = [];
   private readonly repeats: RunnerResult[][] = [];
+  /** Per-socket counter readings of each window, where the machine exposes them. */
+  private readonly socketCounters: NonNullable<PointOutcome['socket_counters']> = [];
   private readonly warnings: string[];
   private readonly startedMs = Date.now();
   private error: string | null = null;
@@ -111,8 +117,9 @@ export class PointMeasurement {
   async measureWindow(ctx: PointContext): Promise<boolean> {
     const repeat = this.windowsRun;
     const started = Date.now();
-    const outcome = await runPointRepeat(this.point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor });
+    const outcome = await runPointRepeat(this.point, repeat, { timeoutMs: ctx.timeoutMs, signal: ctx.signal, executor: ctx.executor, counters: ctx.counters });
     if (outcome.interrupted || ctx.signal.aborted) return false;
+    if (outcome.socketCounters) this.socketCounters.push({ repeat, ...outcome.socketCounters });
     this.windowsRun++;
     this.seconds += (Date.now() - started) / 1000;
     this.instances.push(...outcome.instances);
@@ -140,7 +147,7 @@ export class PointMeasurement {
     const figures = this.error === null ? this.figures : null;
     const precision = precisionFigures(point.params, this.repeats);
     const model = pointModel(ctx.models, point.params);
-    const warnings = [...this.warnings, ...(figures?.warnings ?? [])];
+    const warnings = [...this.warnings, ...(figures?.warnings ?? []), ...counterWarnings(point.params.binding, this.instances)];
     const outcome: PointOutcome = {
       key: point.key,
       model: { id: model.id, sha256: ctx.inputs.models[model.id]! },
@@ -172,6 +179,7 @@ export class PointMeasurement {
         stop_reason: this.error !== null ? 'failed' : stop,
       },
       instances: withDerived(this.instances, figures),
+      ...(this.socketCounters.length > 0 ? { socket_counters: [...this.socketCounters] } : {}),
     };
     return outcome;
   }

@@ -27,6 +27,8 @@ import { mixSeed } from '../common/prng.js';
 import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
 import type { HostMismatch } from '../results/types.js';
 import { tallySweep, type SweepTally } from '../results/sweep-tally.js';
+import { probeCounters } from './counters/exposure.js';
+import { pointCounterFigures, type CounterFigures } from '../results/counters.js';
 
 // `sweep <experiment.yaml>`: validate, read the machine, plan, then run the points one after
 // another, each stored in its own transaction as soon as it ends. Ctrl-C (SIGINT/SIGTERM) stops
@@ -87,6 +89,8 @@ export interface SweepPointSummary {
   validity: PointValidity;
   /** Windows, seconds and why the point stopped. */
   measuring: PointMeasuring | null;
+  /** IPC, remote share, migrations and context switches per second (results/counters.ts); null when nothing was counted. */
+  counters?: CounterFigures | null;
 }
 
 /** Thrown when the sweep is interrupted before it has written anything (no sweep record, no point). */
@@ -341,6 +345,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     inputs: prepared.inputs,
     registration,
     progress,
+    counters: exp.measurement.counters ? await probeCounters(exp.measurement.counter_events) : null,
   };
   const rounds = roundsPlanOf(exp, sweepId, opts.extend);
   const measurements = toRun.map((point) => opts.extend?.has(point.key) ? PointMeasurement.fromStored(point, store.storedWindowsOf(sweepId, point.key), context.limits) : new PointMeasurement(point));
@@ -375,6 +380,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
           suspect_reasons: outcome.suspect_reasons,
           validity: pointValidity(outcome.instances),
           measuring: outcome.measuring ?? null,
+          counters: pointCounterFigures(outcome.instances, outcome.socket_counters),
         };
         summary.points.push(pointSummary);
         progress.pointDone(stoppedCount++, toRun.length, pointSummary);

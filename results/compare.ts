@@ -1,3 +1,4 @@
+import { countersMoved } from './counter-moves.js';
 import { formatCpuList } from '../common/cpulist.js';
 import { formatNumber, formatTable } from '../common/format-table.js';
 import type { HostRecord, PointMeasures, Store, SweepRecord } from './store/store.js';
@@ -281,8 +282,8 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, tolerance: n
     case 'faster':
       return { ...common, verdict: 'faster', why: `${range}: wholly above 1 +${pct(tolerance)}${short}` };
     case 'regression': {
-      const use = cpuUse(a, b);
-      return { ...common, verdict: 'slower', why: `${range}: wholly below 1 -${pct(tolerance)}${use === null ? '' : `; ${use}`}${short}` };
+      const cpu = [cpuUse(a, b), countersMoved(a.counters, b.counters)].map((x) => (x === null ? '' : `; ${x}`)).join('');
+      return { ...common, verdict: 'slower', why: `${range}: wholly below 1 -${pct(tolerance)}${cpu}${short}` };
     }
     default:
       return {

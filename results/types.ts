@@ -2,6 +2,7 @@ import type { LatencySummary, RunnerResult } from '../runner/job.js';
 import type { Calibration, Precision } from '../runner/model/prepared.js';
 import type { DeclaredParams, PointParams } from '../common/point-params.js';
 import type { Topology } from '../common/topology.js';
+import type { InstanceCounters } from './counters.js';
 
 // What the orchestrator hands the store. The store never sees engine code, only these records.
 
@@ -41,6 +42,8 @@ export interface InstanceOutcome {
   steal_fraction: number | null;
   /** Images/s it completed inside the point's common window (orchestrator/launch/common-window.ts); null without a result. */
   common_throughput_ips: number | null;
+  /** perf counters over its timed window (results/counters.ts); absent when the sweep counted none (measurement.counters: false). */
+  counters?: InstanceCounters | null;
 }
 
 /** How evenly a multi-instance point's instances worked, over the common window (orchestrator/launch/balance.ts). */
@@ -120,6 +123,8 @@ export interface PointOutcome extends Partial<PrecisionFigures> {
   /** Null or absent for points measured before rounds existed (migration 012). */
   measuring?: PointMeasuring | null;
   instances: InstanceOutcome[];
+  /** Each repeat's per-socket (uncore) counters, from a system-wide perf over its windows (results/counters.ts); absent without counters. */
+  socket_counters?: (InstanceCounters & { repeat: number })[];
 }
 
 /** One host expectation of the experiment that the machine did not meet (sweeps.host_mismatch). */

@@ -127,6 +127,10 @@ export interface RunnerResult {
 
 export type RunnerEvent =
   | { event: 'ready'; load_seconds: number; warmup_seconds: number }
+  /** Just before the timed window's first batch: the orchestrator starts counting there. */
+  | { event: 'window_start' }
+  /** Right after the timed window's last batch (before Dice finishing): the orchestrator stops counting there. */
+  | { event: 'window_end' }
   | RunnerResult
   | { event: 'error'; message: string; exit_code: number };
 

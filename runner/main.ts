@@ -6,7 +6,8 @@ import { stopWhenOrphaned } from './orphan-watch.js';
 
 // The runner child process: `node dist/runner/main.js --job '<RunnerJob JSON>'`.
 // Protocol (docs/architecture.md): JSON lines on stdout -- {"event":"ready"} after load and warm-up, then,
-// once "go" arrives on stdin (when job.barrier), {"event":"result",...}. Logs go to stderr.
+// once "go" arrives on stdin (when job.barrier), {"event":"window_start"} and {"event":"window_end"}
+// around the timed window, then {"event":"result",...}. Logs go to stderr.
 // Exit 0 after a result, 2 for bad input (an "error" event first), 1 for anything else.
 
 function emit(event: RunnerEvent): void {
@@ -53,6 +54,8 @@ async function main(): Promise<number> {
         emit({ event: 'ready', ...info });
         if (go) await go;
       },
+      windowStart: () => emit({ event: 'window_start' }),
+      windowEnd: () => emit({ event: 'window_end' }),
       log: (message) => process.stderr.write(`[runner ${process.pid}] ${message}\n`),
       // ps and /proc/PID/cmdline show the phase, then the job (which names the data file).
       phase: (name) => (process.title = `${RUNNER_TITLE}: ${name} ${process.argv.slice(2).join(' ')}`),

@@ -26,6 +26,10 @@ export interface RunHooks {
   /** Called after load and warm-up; the timed window starts when it resolves (the barrier). */
   ready(info: { load_seconds: number; warmup_seconds: number }): Promise<void>;
   log(message: string): void;
+  /** Called just before the timed window starts, after anything else that follows go (counters start there). */
+  windowStart?(): void;
+  /** Called as soon as the timed window's last batch ends, before anything else runs (counters stop there). */
+  windowEnd?(): void;
   /** Told as each phase begins, so a process listing shows what the runner is doing. */
   phase?(name: RunnerPhase): void;
 }
@@ -106,6 +110,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const batchEnds: number[] = [];
   const probeBefore = probeMs();
   const monitor = startWindowMonitor(affinity.cpus, job.watchCpus ?? []);
+  hooks.windowStart?.();
   // Wall-clock start with sub-millisecond resolution, so instances' batch times line up.
   const windowStart = performance.now();
   const windowStartWall = performance.timeOrigin + windowStart;
@@ -121,6 +126,7 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     record(indices, out.data);
   }
   const windowEnd = performance.now();
+  hooks.windowEnd?.();
   const monitors = monitor.stop();
   const speedProbe: SpeedProbe = { before_ms: probeBefore, after_ms: probeMs(), iterations: PROBE_ITERATIONS };
   const seconds = (windowEnd - windowStart) / 1000;

@@ -201,6 +201,8 @@ describe('loadExperiment: the experiment it returns', () => {
       precision_source: 'tolerance',
       budget_seconds: null,
       timeout_seconds: 600,
+      counters: true,
+      counter_events: [],
     });
     assert.deepEqual(exp.workload, {
       data: { synthetic: { seed: 0, testing: 8 } },

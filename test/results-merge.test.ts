@@ -62,7 +62,7 @@ describe('mergeDatabase', () => {
       assert.equal(first.sweepsPresent, 0);
       assert.equal(first.hostsAdded, 1);
       // 24 points a sweep, 3 repeats x 1, 2 or 4 instances each: 2 x 3 x (1 + 2 + 4) x 4 = 168 instances.
-      assert.deepEqual(first.rows, { hosts: 1, sweeps: 2, points: 48, instances: 336, sweep_tags: 1, point_reruns: 1, sweep_verdicts: 0 });
+      assert.deepEqual(first.rows, { hosts: 1, sweeps: 2, points: 48, instances: 336, sweep_tags: 1, point_reruns: 1, sweep_verdicts: 0, instance_counters: 0, socket_counters: 0 });
       const second = mergeDatabase(target, b);
       assert.equal(second.sweepsAdded, 1);
       assert.equal(second.hostsAdded, 1);

@@ -81,8 +81,9 @@ describe('runner child process', () => {
       }, 300);
     });
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(run.events.map((e) => e.event), ['ready', 'result']);
-    const result = run.events[1]!;
+    // window_start and window_end bracket the timed window (counters run between them), before Dice finishing and the result.
+    assert.deepEqual(run.events.map((e) => e.event), ['ready', 'window_start', 'window_end', 'result']);
+    const result = run.events[3]!;
     const window = result.window as { start_ms: number };
     assert.ok(readyAt > 0 && window.start_ms >= goAt - 5, 'the timed window starts after go');
 

@@ -126,10 +126,12 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'failed');
     // The terminal summary: a table of every point, the failed ones without figures, then why they failed.
     const table = run.stdout.split('\n');
-    assert.match(table[0]!, /^point\s+status\s+img\/s\s+±95%\s+p50_ms\s+p99_ms\s+dice\s+foreign\s+mhz\s+thr\/cpu$/);
-    assert.equal(table.filter((l) => /eng=tfjs-node.*\sfailed(\s+-){8}$/.test(l)).length, failed.length);
+    // Then the windows, and the perf counter columns some point counted (docs/counters.md).
+    assert.match(table[0]!, /^point\s+status\s+img\/s\s+±95%\s+p50_ms\s+p99_ms\s+dice\s+foreign\s+mhz\s+thr\/cpu\s+windows(\s+(ipc|remote|migr\/s|cs\/s|GB\/s))*$/);
+    const counterColumns = table[0]!.split(/\s+/).length - 11;
+    assert.equal(table.filter((l) => new RegExp(`eng=tfjs-node.*\\sfailed(\\s+-){8}\\s+\\d+ failed(\\s+-){${counterColumns}}$`).test(l)).length, failed.length);
     // An ok point may be shown 'suspect' when the machine was busy; its figures are there either way.
-    assert.equal(table.filter((l) => /eng=onnxruntime.*\s(ok|suspect)\s+[\d.]+\s+(±[\d.]+|-)\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}\s+\S+\s+\S+\s+\S+$/.test(l)).length, ok.length);
+    assert.equal(table.filter((l) => /eng=onnxruntime.*\s(ok|suspect)\s+[\d.]+\s+\S+\s+[\d.]+\s+[\d.]+\s+[01]\.\d{4}(\s+\S+){3,}$/.test(l)).length, ok.length);
     assert.match(run.stdout, /^failed .*eng=tfjs-node.*: .*tfjs-node/m);
     // The last line counts the sweep against its plan: every point is ok, suspect or failed.
     const suspect = table.filter((l) => /eng=onnxruntime.*\ssuspect\s/.test(l)).length;

@@ -9,6 +9,7 @@ import { DEFAULT_EXECUTOR, executors } from '../../orchestrator/executors/regist
 import { interruptible } from '../interrupt.js';
 import { figureWithInterval, halfWidth, intervalDecimals, roundedFigure } from '../../common/figure-format.js';
 import { validityOf } from '../../results/sweep-tally.js';
+import type { CounterFigures } from '../../results/counters.js';
 
 export const DEFAULT_DB = 'results/sweeps.db';
 
@@ -24,7 +25,7 @@ const pct = (share: number | null) => (share === null ? null : `${(share * 100).
  * points and the best stored point.
  */
 function summaryText(summary: SweepSummary): string {
-  const rows = summary.points.map((p) => {
+  const rows: (string | number | null)[][] = summary.points.map((p) => {
     const half = p.throughput_ci ? halfWidth(p.throughput_ci) : 0;
     const d = half > 0 ? intervalDecimals(half) : null;
     return [
@@ -43,7 +44,21 @@ function summaryText(summary: SweepSummary): string {
   });
   // windows: how many its figures come from, and why it stopped (precision, max_repeats, budget ...).
   const headers = ['point', 'status', 'img/s', '±95%', 'p50_ms', 'p99_ms', 'dice', 'foreign', 'mhz', 'thr/cpu', 'windows'];
-  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 140, alignRight: ['img/s', '±95%', 'p50_ms', 'p99_ms'] }) : '';
+  // Counter columns where some point has the figure (docs/counters.md): IPC and remote share need a CPU PMU.
+  const counterColumns: [string, (c: CounterFigures) => string | number | null][] = [
+    ['ipc', (c) => (c.ipc === null ? null : c.ipc.toFixed(2))],
+    ['remote', (c) => pct(c.remote_share)],
+    ['migr/s', (c) => (c.migrations_per_s === null ? null : c.migrations_per_s.toFixed(1))],
+    ['cs/s', (c) => (c.context_switches_per_s === null ? null : Math.round(c.context_switches_per_s))],
+    ['GB/s', (c) => (c.mem_bandwidth_gbs === null ? null : c.mem_bandwidth_gbs.toFixed(1))],
+  ];
+  for (const [name, cell] of counterColumns) {
+    const cells = summary.points.map((p) => (p.counters ? cell(p.counters) : null));
+    if (cells.every((c) => c === null)) continue;
+    headers.push(name);
+    cells.forEach((c, i) => rows[i]!.push(c));
+  }
+  const table = rows.length > 0 ? formatTable(headers, rows, { nullText: '-', maxWidth: 170, alignRight: ['img/s', '±95%', 'p50_ms', 'p99_ms'] }) : '';
   const suspects = summary.points.flatMap((p) => p.suspect_reasons.map((r) => `suspect ${p.key}: ${r}\n`));
   const failures = summary.points.filter((p) => p.error !== null).map((p) => `failed ${p.key}: ${errorHeadline(p)}\n`);
   return (

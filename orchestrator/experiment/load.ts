@@ -149,6 +149,8 @@ interface RawMeasurement {
   precision_pct?: number;
   budget_seconds?: number;
   timeout_seconds: number;
+  counters: boolean;
+  counter_events: string[];
 }
 
 /** Fewest windows most points get by default: one more repeat rarely costs what a rerun does. */
@@ -174,6 +176,8 @@ function measurementOf(raw: RawMeasurement, tolerance: number): Measurement {
     precision_source: declared ? 'declared' : 'tolerance',
     budget_seconds: raw.budget_seconds ?? null,
     timeout_seconds: raw.timeout_seconds,
+    counters: raw.counters,
+    counter_events: raw.counter_events,
   };
 }
 

@@ -52,6 +52,10 @@ export interface Measurement {
   budget_seconds: number | null;
   /** A point's runners are stopped and the point failed after this long. */
   timeout_seconds: number;
+  /** perf counters per instance over its timed window (docs/counters.md). */
+  counters: boolean;
+  /** Raw events added to the default set, as perf -e spells them. */
+  counter_events: string[];
 }
 
 export interface Matrix {

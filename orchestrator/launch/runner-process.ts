@@ -22,6 +22,10 @@ export class RunnerProcess {
   /** Seconds from spawning the process (binding wrapper included) to its "ready" event; undefined until then. */
   spawnToReadySeconds: number | undefined;
   readonly ready: Promise<void>;
+  /** Resolves when the runner reports its timed window's start (window_start, or its end or result at the latest); never rejects. */
+  readonly windowStarted: Promise<void>;
+  /** Resolves when the runner reports its timed window's end (window_end, or its result at the latest); never rejects. */
+  readonly windowEnded: Promise<void>;
   readonly result: Promise<RunnerResult>;
   readonly exited: Promise<RunnerExit>;
 
@@ -58,6 +62,11 @@ export class RunnerProcess {
     this.ready.catch(() => undefined);
     this.result.catch(() => undefined);
 
+    let resolveWindowStarted!: () => void;
+    this.windowStarted = new Promise<void>((res) => (resolveWindowStarted = res));
+    let resolveWindowEnded!: () => void;
+    this.windowEnded = new Promise<void>((res) => (resolveWindowEnded = () => (resolveWindowStarted(), res())));
+
     let gotResult = false;
     const lines = createInterface({ input: this.child.stdout });
     lines.on('line', (line) => {
@@ -71,8 +80,10 @@ export class RunnerProcess {
       if (event.event === 'ready') {
         this.spawnToReadySeconds = (performance.now() - this.spawnedAt) / 1000;
         resolveReady();
-      }
+      } else if (event.event === 'window_start') resolveWindowStarted();
+      else if (event.event === 'window_end') resolveWindowEnded();
       else if (event.event === 'result') {
+        resolveWindowEnded();
         // Checked as it arrives: a result that fails the schema fails the point, naming the field.
         const problems = resultProblems(event);
         if (problems !== null) fail(new Error(`runner ${instance.index}: ${problems}`));

@@ -1,4 +1,4 @@
--- What did each point of a sweep measure? Its configuration, status and validity (ok, suspect or failed), throughput rounded to its 95% interval (img_s 48.0, ci95_img_s ±1.8: images/s) and what the interval was computed over, latency percentiles (ms, 3 significant digits), Dice (and over how many images), what the validity monitors saw (worst instance's foreign load in %, average MHz, busy threads per allowed CPU), the windows it was measured in, the seconds that took and why it stopped (precision, max_repeats, budget, failed, interrupted), and why it failed, is suspect or what to watch (warnings), in the order the points ran. Full-precision figures: the results view, or sweep export.
+-- What did each point of a sweep measure? Its configuration, status and validity (ok, suspect or failed), throughput rounded to its 95% interval (img_s 48.0, ci95_img_s ±1.8: images/s) and what the interval was computed over, latency percentiles (ms, 3 significant digits), Dice (and over how many images), what the validity monitors saw (worst instance's foreign load in %, average MHz, busy threads per allowed CPU), the windows it was measured in, the seconds that took and why it stopped (precision, max_repeats, budget, failed, interrupted), its perf counters (IPC, remote share of DRAM loads, CPU migrations and context switches per second per instance, memory bandwidth of all sockets: null where not exposed, docs/counters.md), and why it failed, is suspect or what to watch (warnings), in the order the points ran. Full-precision figures: the results view, or sweep export.
 -- :sweep (optional): one sweep, by id, promoted tag, name or run tag; without it, every sweep, newest first.
 SELECT r.sweep_id, r.point_key, r.status, r.validity,
        CASE WHEN r.throughput_ips IS NULL THEN NULL
@@ -14,6 +14,8 @@ SELECT r.sweep_id, r.point_key, r.status, r.validity,
        (SELECT round(avg(i.cpu_mhz_avg)) FROM instances i WHERE i.point_id = r.point_id) AS mhz,
        (SELECT i.threads_busy || '/' || i.allowed_cpu_count FROM instances i WHERE i.point_id = r.point_id AND i.threads_busy IS NOT NULL
          ORDER BY 1.0 * i.threads_busy / i.allowed_cpu_count DESC LIMIT 1) AS threads_per_cpu,
+       round(r.ipc, 2) AS ipc, round(r.remote_share, 3) AS remote_share, round(r.migrations_per_s, 1) AS migrations_per_s,
+       round(r.context_switches_per_s, 1) AS context_switches_per_s, round(r.mem_bandwidth_gbs, 2) AS mem_bandwidth_gbs,
        round(r.imbalance_ratio, 3) AS imbalance_ratio,
        -- the windows its figures come from, the seconds spent measuring it, and why it stopped
        r.windows, round(r.measure_seconds, 1) AS measure_s, r.stop_reason,

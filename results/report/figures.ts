@@ -5,6 +5,7 @@ import type { ReportPoint } from './types.js';
 import { axisModels } from './models.js';
 import { axisPairs, bestPerInstanceCount, coresUsed, isSuspect, measured, NONE_MEASURED, scalingGroups, type Measured } from './pairs.js';
 import { ratioWithInterval } from '../../common/figure-format.js';
+import type { CounterFigures } from '../counters.js';
 
 // The report's charts, chosen from the points: which points each chart compares, how they are
 // paired, and, when a chart has nothing to show, a sentence that says why.
@@ -173,6 +174,50 @@ function pairedFigure(ok: Measured[], axis: string, baseline: string, id: string
   return fig;
 }
 
+/** What the counters figure charts, each beside throughput, in the throughput chart's order. */
+const COUNTER_CHARTS: { key: keyof CounterFigures; title: string; axis: string; unit: string; scale: number }[] = [
+  { key: 'remote_share', title: 'Remote share of DRAM loads', axis: 'Remote share', unit: '%', scale: 100 },
+  { key: 'ipc', title: 'Instructions per cycle', axis: 'IPC', unit: '', scale: 1 },
+  { key: 'mem_bandwidth_gbs', title: 'Memory bandwidth, all sockets', axis: 'Bandwidth', unit: 'GB/s', scale: 1 },
+  { key: 'migrations_per_s', title: 'CPU migrations per instance', axis: 'Migrations', unit: '/s', scale: 1 },
+  { key: 'context_switches_per_s', title: 'Context switches per instance', axis: 'Context switches', unit: '/s', scale: 1 },
+];
+
+/**
+ * perf counters beside throughput (docs/counters.md): one chart per figure some point counted,
+ * the points in the throughput chart's order, so numactl on and off show their remote share
+ * and throughput side by side. Only where the sweep counted anything.
+ */
+function countersFigure(ok: Measured[]): Figure | null {
+  const counted = ok.filter((p) => p.counters);
+  if (counted.length === 0) return null;
+  const names = labelParams(ok);
+  const order = [...ok].sort(byThroughput);
+  const shown = COUNTER_CHARTS.filter((c) => order.some((p) => p.counters?.[c.key] != null));
+  const missing = COUNTER_CHARTS.filter((c) => !shown.includes(c)).map((c) => c.axis.toLowerCase());
+  const fig: Figure = {
+    id: 'counters',
+    heading: 'Counters beside throughput',
+    caption:
+      "Each point's perf counters over its instances' timed windows (sums over instances and repeats; rates per instance), in the throughput chart's order. " +
+      'A point without a bar did not count that figure.' +
+      (missing.length > 0 ? ` Not counted on this host: ${missing.join(', ')} (sweep topology and the instance_counters reasons say why).` : ''),
+    svgs: [],
+    absent: null,
+  };
+  fig.svgs.push(barChart({ title: 'Throughput per configuration', axis: 'Throughput', unit: 'images/s', bars: order.map((p) => ({ label: configLabel(p.params, names), value: p.throughput_ips, note: p.key })) }));
+  shown.forEach((c, i) => {
+    const bars = order.flatMap((p) => {
+      const v = p.counters?.[c.key];
+      return v === null || v === undefined ? [] : [{ label: configLabel(p.params, names), value: v * c.scale, note: p.key }];
+    });
+    fig.svgs.push(barChart({ title: c.title, axis: c.axis, unit: c.unit, bars, color: PALETTE_COUNTERS[i % PALETTE_COUNTERS.length] }));
+  });
+  return fig;
+}
+
+const PALETTE_COUNTERS = ['#d95f02', '#7570b3', '#1b9e77', '#e7298a', '#66a61e'];
+
 export function buildFigures(points: ReportPoint[]): Figure[] {
   const ok = measured(points);
   const models = axisModels(points);
@@ -184,5 +229,6 @@ export function buildFigures(points: ReportPoint[]): Figure[] {
     pairedFigure(ok, 'binding', 'none', 'binding', 'numactl against no binding', 'binding', true),
     // Only where the experiment has a model axis; the first model recorded is the baseline.
     ...(models.length > 0 ? [pairedFigure(ok, 'model', models[0]!, 'model-throughput', 'Throughput by model', 'model')] : []),
+    ...[countersFigure(ok)].filter((f): f is Figure => f !== null),
   ];
 }

@@ -11,6 +11,7 @@ import { compareSweeps } from '../compare.js';
 
 export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
   const host = store.getHost(sweep.host_id);
+  const counters = new Map(store.pointMeasuresOf(sweep.id).map((m) => [m.key, m.counters ?? null]));
   return {
     sweep: {
       id: sweep.id,
@@ -50,6 +51,7 @@ export function reportInput(store: Store, sweep: SweepRecord): ReportInput {
       throughput_ci: pt.throughput_ci,
       suspect_reasons: pt.suspect_reasons,
       validity: pointValidity(store.instancesOf(pt.id)),
+      counters: counters.get(pt.key) ?? null,
     })),
     previews: [],
   };

@@ -1,6 +1,7 @@
 import type { LatencySummary } from '../../runner/job.js';
 import type { HostMismatch, ThroughputInterval } from '../types.js';
 import type { PointValidity } from '../point-validity.js';
+import type { CounterFigures } from '../counters.js';
 import type { FleetAnalysis } from '../fleet/analyse.js';
 import type { HostConfiguration } from '../../common/host-config.js';
 
@@ -47,6 +48,8 @@ export interface ReportPoint {
   /** Empty when the monitors saw nothing wrong. */
   suspect_reasons: string[];
   validity: PointValidity;
+  /** perf figures over its instances' windows (docs/counters.md); absent or null where nothing was counted. */
+  counters?: CounterFigures | null;
 }
 
 export interface ReportPreview {

@@ -1,3 +1,4 @@
+import type { CounterFigures } from '../counters.js';
 import type { RunnerResult } from '../../runner/job.js';
 import type { HostMismatch, PointMeasuring, PointOutcome, PointStatus, StopReason, SweepStatus, ThroughputInterval } from '../types.js';
 import type { DeclaredParams } from '../../common/point-params.js';
@@ -78,7 +79,12 @@ export interface PointMeasures {
   /** When the point's measuring began and ended (null only for rows that lack them). */
   started_at: string | null;
   ended_at: string | null;
+  /** perf figures over the instances' timed windows (the results view's, migration 014); absent where not read. */
+  counters?: PointCounterFigures;
 }
+
+/** A point's counter figures (docs/counters.md); each null where its events were not exposed or not counted. */
+export type PointCounterFigures = CounterFigures;
 
 export interface InstanceRecord {
   id: number;
@@ -222,6 +228,17 @@ export function measuresFromRow(r: Row): PointMeasures {
     measuring: measuringFromRow(r),
     started_at: str(r.started_at),
     ended_at: str(r.ended_at),
+    ...('ipc' in r
+      ? {
+          counters: {
+            ipc: num(r.ipc),
+            remote_share: num(r.remote_share),
+            migrations_per_s: num(r.migrations_per_s),
+            context_switches_per_s: num(r.context_switches_per_s),
+            mem_bandwidth_gbs: num(r.mem_bandwidth_gbs),
+          },
+        }
+      : {}),
   };
 }
 

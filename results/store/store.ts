@@ -19,6 +19,7 @@ import {
   type SweepRecord,
 } from './records.js';
 import { decodeSamples, encodeSamples } from './samples.js';
+import { baseEvent, type CounterReading } from '../counters.js';
 import { formatCpuList } from '../../common/cpulist.js';
 
 // The results store: what a sweep writes (sweep, then one transaction per finished point) and
@@ -131,7 +132,8 @@ export class Store {
           if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
           throw new Error(`results store ${this.path}: sweep ${sweepId} already has a point "${o.key}"`, { cause: err });
         }
-        for (const inst of o.instances) w.insertInstance.run(instanceBindings(pointId, inst));
+        for (const inst of o.instances) insertInstance(w, pointId, inst);
+        insertSocketCounters(w, pointId, o);
         return pointId;
       });
     });
@@ -153,7 +155,8 @@ export class Store {
       w.insertRerun.run({ sweep_id: sweepId, key: outcome.key, reason, first: JSON.stringify(figures), replaced_at: new Date().toISOString() });
       w.deletePoint.run(id);
       const pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
-      for (const inst of outcome.instances) w.insertInstance.run(instanceBindings(pointId, inst));
+      for (const inst of outcome.instances) insertInstance(w, pointId, inst);
+      insertSocketCounters(w, pointId, outcome);
       return pointId;
     });
     return run.immediate();
@@ -345,7 +348,8 @@ export class Store {
           (SELECT SUM(i.cpu_time_ms) / SUM(i.seconds * 1000 * i.allowed_cpu_count) FROM instances i WHERE i.point_id = points.id) AS cpu_share,
           (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second,
           (SELECT AVG((json_extract(i.result, '$.speed_probe.before_ms') + json_extract(i.result, '$.speed_probe.after_ms')) / 2)
-             FROM instances i WHERE i.point_id = points.id) AS speed_probe_ms
+             FROM instances i WHERE i.point_id = points.id) AS speed_probe_ms,
+          ${['ipc', 'remote_share', 'migrations_per_s', 'context_switches_per_s', 'mem_bandwidth_gbs'].map((c) => `(SELECT r.${c} FROM results r WHERE r.point_id = points.id) AS ${c}`).join(', ')}
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
     return (rows as Record<string, unknown>[]).map(measuresFromRow);
@@ -355,6 +359,23 @@ export class Store {
   instancesOf(pointId: number): InstanceRecord[] {
     const rows = this.db.prepare('SELECT * FROM instances WHERE point_id = ? ORDER BY repeat, idx').all(pointId);
     return (rows as Record<string, unknown>[]).map(instanceFromRow);
+  }
+
+  /** The counter readings of a point's instances over all its repeats (instance_counters), in stored order. */
+  countersOf(pointId: number): CounterReading[] {
+    const rows = this.db
+      .prepare(`SELECT c.* FROM instance_counters c JOIN instances i ON i.id = c.instance_id WHERE i.point_id = ? ORDER BY i.repeat, i.idx, c.id`)
+      .all(pointId) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      event: String(r.event),
+      group: String(r.counter_group) as CounterReading['group'],
+      status: String(r.status) as CounterReading['status'],
+      value: r.value === null ? null : Number(r.value),
+      unit: String(r.unit),
+      running_pct: r.running_pct === null ? null : Number(r.running_pct),
+      reason: r.reason === null ? null : String(r.reason),
+      ...(r.socket === null ? {} : { socket: Number(r.socket) }),
+    }));
   }
 
   close(): void {
@@ -395,14 +416,18 @@ function prepareWrites(db: Database.Database) {
         rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, dice_images, batch_ends,
         common_throughput_ips, cpu_time_ms, foreign_cpu_fraction, steal_fraction, cpu_mhz_avg, cpu_mhz_source,
         throttle_events, governor, threads_total, threads_busy, allowed_cpu_count, numa_pages, spawn_to_ready_s,
-        load_seconds, warmup_seconds, model_file)
+        load_seconds, warmup_seconds, model_file, counters_seconds)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
         :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :dice_images, :batch_ends,
         :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
         :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count, :numa_pages, :spawn_to_ready_s,
-        :load_seconds, :warmup_seconds, :model_file)`),
+        :load_seconds, :warmup_seconds, :model_file, :counters_seconds)`),
+    insertSocketCounter: db.prepare(`INSERT INTO socket_counters (point_id, repeat, seconds, counter_group, event, name, socket, status, value, unit, running_pct, reason)
+      VALUES (:point_id, :repeat, :seconds, :counter_group, :event, :name, :socket, :status, :value, :unit, :running_pct, :reason)`),
+    insertCounter: db.prepare(`INSERT INTO instance_counters (instance_id, counter_group, event, name, socket, status, value, unit, running_pct, reason)
+      VALUES (:instance_id, :counter_group, :event, :name, :socket, :status, :value, :unit, :running_pct, :reason)`),
     finishSweep: db.prepare('UPDATE sweeps SET status = :status, ended_at = :ended_at WHERE id = :id'),
     deleteFailedPoint: db.prepare("DELETE FROM points WHERE sweep_id = ? AND key = ? AND status = 'failed'"),
     pointForRerun: db.prepare(`SELECT id, status, error, throughput_ips, throughput_ci_low, throughput_ci_high, throughput_ci_method,
@@ -528,5 +553,35 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     load_seconds: r?.startup?.load_seconds ?? null,
     warmup_seconds: r?.startup?.warmup_seconds ?? null,
     model_file: r?.startup?.model_file ?? null,
+    counters_seconds: i.counters?.seconds ?? null,
   };
+}
+
+/** A point's per-socket counters, each repeat's (socket_counters, migration 014). */
+function insertSocketCounters(w: ReturnType<typeof prepareWrites>, pointId: number, o: PointOutcome): void {
+  for (const r of o.socket_counters ?? []) {
+    for (const c of r.readings) w.insertSocketCounter.run({ point_id: pointId, repeat: r.repeat, seconds: r.seconds, ...counterBindings(c) });
+  }
+}
+
+function counterBindings(c: CounterReading): Record<string, unknown> {
+  return {
+    counter_group: c.group,
+    event: c.event,
+    name: baseEvent(c.event),
+    socket: c.socket ?? null,
+    status: c.status,
+    value: c.value,
+    unit: c.unit,
+    running_pct: c.running_pct,
+    reason: c.reason,
+  };
+}
+
+/** An instance row and its counter readings (instance_counters, migration 014). */
+function insertInstance(w: ReturnType<typeof prepareWrites>, pointId: number, inst: InstanceOutcome): void {
+  const instanceId = Number(w.insertInstance.run(instanceBindings(pointId, inst)).lastInsertRowid);
+  for (const c of inst.counters?.readings ?? []) {
+    w.insertCounter.run({ instance_id: instanceId, ...counterBindings(c) });
+  }
 }

@@ -54,7 +54,7 @@ test('a sweep in a 2-node guest binds each instance to its node, and its pages a
   const sweep = `node ${packagePath('bin', 'sweep.js')} two-node.yaml --db ${db} --json`;
   const result = await runGuest({
     layout: { nodes: 2, cpusPerNode: 1, memoryPerNodeMiB: 640 },
-    argv: ['sh', '-c', `${sweep}; rc=$?; grep -m1 '^model name' /proc/cpuinfo > cpuinfo.txt; exit $rc`],
+    argv: ['sh', '-c', `${sweep}; rc=$?; grep -m1 '^model name' /proc/cpuinfo > cpuinfo.txt; node ${packagePath('bin', 'sweep.js')} topology > topology.txt; exit $rc`],
     cwd: dir,
     timeoutMs: 800_000,
   });
@@ -97,6 +97,30 @@ test('a sweep in a 2-node guest binds each instance to its node, and its pages a
     assert.equal(outside, 0, `${where}: ${outside} of ${total} pages outside node ${node}: ${r.numa_pages}`);
     assert.ok(outside / total <= MAX_PAGES_OFF_NODE_SHARE);
   }
+
+  // perf counters per instance (docs/counters.md): the guest has no PMU, so the software events
+  // are counted and the hardware ones stored as not exposed; a pinned one-CPU instance never migrates.
+  const counters = store.prepare(`SELECT p.binding, i.idx, c.event, c.counter_group, c.status, c.value, c.reason
+      FROM instance_counters c JOIN instances i ON i.id = c.instance_id JOIN points p ON p.id = i.point_id ORDER BY p.binding, i.idx, c.id`).all() as
+    { binding: string; idx: number; event: string; counter_group: string; status: string; value: number | null; reason: string | null }[];
+  for (const r of rows) {
+    const own = counters.filter((c) => c.binding === r.binding && c.idx === r.idx);
+    const where = `${r.binding} instance ${r.idx}`;
+    for (const e of ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults']) {
+      const c = own.find((x) => x.event === e);
+      assert.ok(c && c.status === 'counted' && c.value !== null, `${where} ${e}: ${JSON.stringify(c)}`);
+    }
+    for (const c of own.filter((x) => x.counter_group !== 'software')) {
+      assert.equal(c.status, 'not exposed', `${where} ${c.event}`);
+      assert.match(c.reason ?? '', /^no PMU/);
+    }
+    const migrations = own.find((x) => x.event === 'cpu-migrations')!.value!;
+    if (r.binding !== 'none') assert.equal(migrations, 0, `${where}: bound to one CPU, migrated ${migrations} times`);
+    else t.diagnostic(`unbound instance on 2 CPUs: ${migrations} CPU migration(s) in its window`);
+  }
+  const topology = readFileSync(join(dir, 'topology.txt'), 'utf8');
+  assert.match(topology, /^ {2}software \(task-clock, context-switches, cpu-migrations, page-faults\): exposed$/m, topology);
+  assert.match(topology, /^ {2}core \(cycles, instructions\): not exposed: no PMU/m);
 
   // The host record names the CPU the guest's kernel reports, not the firmware's machine type.
   const modelName = /^model name\s*:\s*(.*\S)/.exec(readFileSync(join(dir, 'cpuinfo.txt'), 'utf8'))?.[1];
