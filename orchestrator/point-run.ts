@@ -82,9 +82,10 @@ export class PointMeasurement {
 
   /**
    * A stored point to measure further: its windows, as the store kept their instances, in
-   * repeat order. A point whose stored windows include a failed one cannot be extended.
+   * repeat order. 'extend' (--confirm): at least the plan's fewest windows more, on top of these;
+   * 'continue' (a resumed sweep): the plan goes on as if the sweep had not stopped.
    */
-  static fromStored(point: PlannedPoint, stored: { instances: InstanceOutcome[]; seconds: number }, limits: AggregateLimits): PointMeasurement {
+  static fromStored(point: PlannedPoint, stored: { instances: InstanceOutcome[]; seconds: number }, limits: AggregateLimits, how: 'extend' | 'continue'): PointMeasurement {
     const m = new PointMeasurement(point);
     const byRepeat = new Map<number, InstanceOutcome[]>();
     for (const inst of stored.instances) byRepeat.set(inst.repeat, [...(byRepeat.get(inst.repeat) ?? []), inst]);
@@ -96,7 +97,7 @@ export class PointMeasurement {
       else m.repeats.push(instances.map((i) => i.result!));
     }
     m.seconds = stored.seconds;
-    m.windowsAtStart = m.windowsRun;
+    m.windowsAtStart = how === 'extend' ? m.windowsRun : 0;
     if (m.error === null && m.repeats.length > 0) m.figures = aggregatePoint(m.repeats, point.instances.map((i) => i.nodes), limits);
     return m;
   }

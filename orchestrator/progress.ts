@@ -6,7 +6,8 @@ import type { PointMeasuring } from '../results/types.js';
 
 export interface ProgressSink {
   pointStarted(index: number, total: number, key: string): void;
-  pointDone(index: number, total: number, point: SweepPointSummary): void;
+  /** A point stopped: the `index`-th of `total`; `windowsDone`, when given, the windows measured so far. */
+  pointDone(index: number, total: number, point: SweepPointSummary, windowsDone?: number): void;
   message(line: string): void;
   finish(): void;
 }
@@ -109,8 +110,9 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
         ticker.unref();
       } else stream.write(`window ${index + 1}/≤${total} ${key}: running\n`);
     },
-    pointDone(index, total, point) {
+    pointDone(index, total, point, windowsDone) {
       stopTicker();
+      if (windowsDone !== undefined) done = windowsDone;
       if (point.throughput_ips !== null && (!best || point.throughput_ips > best.throughput)) {
         best = { throughput: point.throughput_ips, key: point.key };
       }

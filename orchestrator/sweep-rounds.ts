@@ -16,7 +16,7 @@ import { PointMeasurement, type PointContext } from './point-run.js';
 //  - 'failed': a window failed (crash, timeout, wrong binding): the point fails, as before.
 // After every window the point is stored as it stands (stop reason 'interrupted' until it stops),
 // so a crash or Ctrl-C loses at most the window in flight; a resumed sweep measures a point that
-// had not stopped again.
+// had not stopped goes on from the windows it stored.
 
 export interface RoundsPlan {
   minWindows: number;
@@ -34,8 +34,8 @@ export interface RoundsHooks {
   windowStarted(done: number, most: number, key: string, window: number): void;
   /** The point as it stands after a window (final: it stopped). */
   store(outcome: PointOutcome, final: boolean): void;
-  /** A point stopped; its outcome was stored (final). */
-  stopped(outcome: PointOutcome, measurement: PointMeasurement): void;
+  /** A point stopped; its outcome was stored (final). `windowsDone`: windows measured in this run so far. */
+  stopped(outcome: PointOutcome, measurement: PointMeasurement, windowsDone: number): void;
 }
 
 /** A round's order: the points shuffled by a PRNG seeded with (seed, round) (Fisher-Yates). */
@@ -72,7 +72,7 @@ export async function measureInRounds(measurements: readonly PointMeasurement[],
   const stop = (m: PointMeasurement, reason: StopReason) => {
     const outcome = m.outcome(ctx, reason, plan.precision);
     hooks.store(outcome, true);
-    hooks.stopped(outcome, m);
+    hooks.stopped(outcome, m, done);
     active = active.filter((a) => a !== m);
   };
   for (let round = 0; active.length > 0; round++) {

@@ -348,7 +348,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     counters: exp.measurement.counters ? await probeCounters(exp.measurement.counter_events) : null,
   };
   const rounds = roundsPlanOf(exp, sweepId, opts.extend);
-  const measurements = toRun.map((point) => opts.extend?.has(point.key) ? PointMeasurement.fromStored(point, store.storedWindowsOf(sweepId, point.key), context.limits) : new PointMeasurement(point));
+  // A point measured further (--confirm) adds rounds on top of its windows; one a resumed sweep
+  // had stored before it stopped goes on from the windows it has, as if never interrupted.
+  const measurements = toRun.map((point) => {
+    if (opts.extend?.has(point.key)) return PointMeasurement.fromStored(point, store.storedWindowsOf(sweepId, point.key), context.limits, 'extend');
+    if (unfinished.has(point.key) && !again) return PointMeasurement.fromStored(point, store.storedWindowsOf(sweepId, point.key), context.limits, 'continue');
+    return new PointMeasurement(point);
+  });
   // A point measured again (--confirm) keeps its first measurement in point_reruns, once.
   const firstKept = new Set<string>();
   const save = (outcome: PointOutcome): void => {
@@ -367,7 +373,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         progress.pointStarted(done, most, `${key} (window ${window + 1})`);
       },
       store: (outcome) => save(outcome),
-      stopped: (outcome, m) => {
+      stopped: (outcome, m, windowsDone) => {
         const pointSummary: SweepPointSummary = {
           key: outcome.key,
           status: outcome.status,
@@ -383,7 +389,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
           counters: pointCounterFigures(outcome.instances, outcome.socket_counters),
         };
         summary.points.push(pointSummary);
-        progress.pointDone(stoppedCount++, toRun.length, pointSummary);
+        progress.pointDone(stoppedCount++, toRun.length, pointSummary, windowsDone);
         const guard = m.guardLine(outcome);
         if (guard !== null) progress.message(`${outcome.key}: ${guard}`);
       },

@@ -553,6 +553,8 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     missing.push({ key: p.key, reason });
     missingOrAllowed(`missing in B: ${p.key} (${reason})`);
   }
+  // Allowed (a check of the matching), but said: a sweep always equals itself.
+  if (storeA === store && sa.id === sb.id) notes.push(`A and B are the same sweep (${sa.id}): it always equals itself`);
   const failuresBefore = failures.length;
   inputChecks(sa, sb, matched, failures, notes);
   if (points.length === 0) {
