@@ -18,7 +18,7 @@ import {
   type PointRecord,
   type SweepRecord,
 } from './records.js';
-import { encodeSamples } from './samples.js';
+import { encodeBatchEnds, encodeJson, encodeLatencies } from './compact.js';
 import { formatCpuList } from '../../common/cpulist.js';
 
 // The results store: what a sweep writes (sweep, then one transaction per finished point) and
@@ -373,18 +373,19 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
 
 function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, unknown> {
   const r = i.result;
-  let resultJson: string | null = null;
+  let resultBlob: Buffer | null = null;
   if (r) {
-    // The samples and batch ends go to compact BLOB columns; the rest of the result is kept as reported.
+    // The samples and batch ends go to their own columns; the rest of the result is kept as
+    // reported, deflated (compact.ts: every column of the row in its compact form).
     const { latency_samples_ms: _samples, batch_end_ms: _ends, ...rest } = r;
-    resultJson = JSON.stringify(rest);
+    resultBlob = encodeJson(rest);
   }
   return {
     point_id: pointId,
     idx: i.index,
     repeat: i.repeat,
-    argv: JSON.stringify(i.argv),
-    env: JSON.stringify(i.env),
+    argv: encodeJson(i.argv),
+    env: encodeJson(i.env),
     planned_cpus: JSON.stringify(i.planned_cpus),
     planned_mems: JSON.stringify(i.planned_nodes),
     actual_cpus: r ? JSON.stringify(r.affinity.cpus) : null,
@@ -408,10 +409,10 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     rss_peak_mb: r?.rss_peak_mb ?? null,
     window_start_ms: r?.window.start_ms ?? null,
     window_end_ms: r?.window.end_ms ?? null,
-    latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
-    result: resultJson,
+    latency_samples: r ? encodeLatencies(r.latency_samples_ms) : null,
+    result: resultBlob,
     dice_images: r?.dice_images ?? null,
-    batch_ends: r ? encodeSamples(r.batch_end_ms) : null,
+    batch_ends: r ? encodeBatchEnds(r.batch_end_ms) : null,
     common_throughput_ips: i.common_throughput_ips,
     cpu_time_ms: r?.monitors.cpu_time_ms ?? null,
     foreign_cpu_fraction: i.foreign_cpu_fraction,
