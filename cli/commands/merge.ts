@@ -6,6 +6,9 @@ import { mergeFrom, openMergeSource, sameFile, type MergeResult, type MergeSourc
 import { openStore } from '../../results/store/store.js';
 import { listSpool, readListFile } from '../../results/store/spool.js';
 
+/** Sources committed together (each still all or none on its own). */
+const GROUP = 256;
+
 export const mergeCommand: Command = {
   name: 'merge',
   summary: 'merge the sweeps of other results databases (one per host) into one database',
@@ -30,7 +33,8 @@ A database named on its own (or in a list) is checked before anything is written
 not a numa-sweep results database (another program's SQLite file, not SQLite at all) or is from
 a newer numa-sweep is refused with exit 2, and the target is not created or changed. Sources are
 opened read-only; an older one is read through an upgraded copy in memory and never changed. Each
-source is merged in its own transaction: all of its sweeps or none. The target is created when
+source is merged all or none (its own savepoint), and sources are committed 256 at a time: a merge
+stopped part way keeps what it committed, and merging again adds the rest. The target is created when
 missing, and skipped when it lies inside a directory given.
 
 exit codes:
@@ -70,23 +74,37 @@ options:
     const results: MergeResult[] = [];
     const skipped: string[] = [];
     const target = openStore(into);
-    try {
-      for (const [i, path] of [...named, ...found].entries()) {
+    // Sources are committed in groups (GROUP at a time, one fsync each, not one per source: 5,000
+    // hosts' files in seconds rather than minutes); inside a group each source is its own
+    // savepoint, all of its sweeps or none. A merge stopped part way keeps the groups committed,
+    // and merging again adds the rest (merging is idempotent).
+    const all = [...named, ...found];
+    const mergeGroup = target.db.transaction((group: { path: string; strict: boolean }[]) => {
+      const merged: MergeResult[] = [];
+      for (const { path, strict } of group) {
         let source: MergeSource;
         try {
           source = openMergeSource(path);
         } catch (err) {
-          if (i < named.length || !isUserError(err)) throw err;
+          if (strict || !isUserError(err)) throw err;
           skipped.push(path);
           process.stderr.write(`${formatError(err).replace(/^error: /, 'skipped: ')}\n`);
           continue;
         }
         try {
-          const result = mergeFrom(target, source);
-          results.push(result);
-          if (!json) process.stdout.write(describeMerge(result));
+          merged.push(mergeFrom(target, source));
         } finally {
           source.db.close();
+        }
+      }
+      return merged;
+    });
+    try {
+      for (let start = 0; start < all.length; start += GROUP) {
+        const group = all.slice(start, start + GROUP).map((path, k) => ({ path, strict: start + k < named.length }));
+        for (const result of mergeGroup.immediate(group)) {
+          results.push(result);
+          if (!json) process.stdout.write(describeMerge(result));
         }
       }
     } finally {
