@@ -22,8 +22,10 @@ export interface BaselineScope {
   experiment: string;
   hostname: string;
   cpuModel: string;
-  /** The candidate sweep itself, never its own baseline. */
+  /** The candidate sweep itself, never its own baseline; its host's UUID and serial are read from it when `machine` is not given. */
   excludeSweepId?: number;
+  /** The candidate machine's DMI system UUID and serial, where captured. */
+  machine?: { uuid: string | null; serial: string | null };
 }
 
 export interface ResolvedBaseline {
@@ -53,7 +55,49 @@ export function baselineSweepById(store: Store, id: number | string, experiment:
   return sweep;
 }
 
-const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname AND cpu_model = @cpuModel)`;
+const SAME_HOST = `s.host_id IN (SELECT value FROM json_each(@sameHosts))`;
+
+interface HostIdentityRow {
+  id: number;
+  hostname: string;
+  cpu_model: string;
+  uuid: string | null;
+  serial: string | null;
+}
+
+/**
+ * The host rows that are "the same host" as the candidate, and how that was decided: by the
+ * machine's DMI system UUID where both sides captured one, else by its system serial where both
+ * did, else by hostname plus CPU model (a renamed machine keeps its UUID; a reinstalled one
+ * with the old name on other hardware does not match it). Placeholders are not captured
+ * (orchestrator/topology/host-config-read.ts), so they never match.
+ */
+function sameHosts(store: Store, scope: BaselineScope): { ids: number[]; by: ReadonlyMap<number, string> } {
+  const rows = store.db
+    .prepare(
+      `SELECT id, hostname, cpu_model, json_extract(config_json, '$.system.uuid') AS uuid, json_extract(config_json, '$.system.serial') AS serial
+       FROM hosts WHERE config_json IS NOT NULL AND json_valid(config_json) UNION ALL
+       SELECT id, hostname, cpu_model, NULL, NULL FROM hosts WHERE config_json IS NULL OR NOT json_valid(config_json)`,
+    )
+    .all() as HostIdentityRow[];
+  let machine = scope.machine;
+  if (!machine && scope.excludeSweepId !== undefined) {
+    const own = store.db.prepare('SELECT host_id FROM sweeps WHERE id = ?').pluck().get(scope.excludeSweepId) as number | undefined;
+    const row = rows.find((r) => r.id === own);
+    if (row) machine = { uuid: row.uuid, serial: row.serial };
+  }
+  const rule = (r: HostIdentityRow): { same: boolean; by: string } => {
+    if (machine?.uuid && r.uuid) return { same: r.uuid === machine.uuid, by: 'machine UUID' };
+    if (machine?.serial && r.serial) return { same: r.serial === machine.serial, by: 'system serial' };
+    return { same: r.hostname === scope.hostname && r.cpu_model === scope.cpuModel, by: 'hostname and CPU model' };
+  };
+  const by = new Map<number, string>();
+  for (const r of rows) {
+    const judged = rule(r);
+    if (judged.same) by.set(r.id, judged.by);
+  }
+  return { ids: [...by.keys()], by };
+}
 
 /**
  * The sweep `ref` names for a candidate of `scope`, or null when none exists yet (a tag never
@@ -61,7 +105,9 @@ const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname
  * id that does not exist, or names a sweep of another experiment, is bad input.
  */
 export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope): ResolvedBaseline | null {
-  const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
+  const same = sameHosts(store, scope);
+  const params = { name: scope.experiment, sameHosts: JSON.stringify(same.ids), exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
+  const how = (text: string, found: Record<string, unknown>) => `${text}; same host by ${same.by.get(Number(found.host_id)) ?? 'hostname and CPU model'}`;
   if (isSweepId(ref)) {
     const sweep = baselineSweepById(store, ref, scope.experiment);
     return { sweep, how: `sweep ${sweep.id}` };
@@ -70,15 +116,15 @@ export function resolveBaseline(store: Store, ref: number | string, scope: Basel
   if (ref === LATEST) {
     const found = row(`SELECT s.* FROM sweeps s WHERE s.name = @name AND s.status = 'completed' AND s.id <> @exclude AND ${SAME_HOST}
       ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
-    return found ? { sweep: sweepFromRow(found), how: `latest completed sweep of '${scope.experiment}' on ${scope.hostname}` } : null;
+    return found ? { sweep: sweepFromRow(found), how: how(`latest completed sweep of '${scope.experiment}' on ${scope.hostname}`, found) } : null;
   }
   // A promoted tag first (its newest promotion), then a tag given with --tag when the sweep ran.
   const promoted = row(`SELECT s.*, t.promoted_at AS promoted_at FROM sweep_tags t JOIN sweeps s ON s.id = t.sweep_id
     WHERE t.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST} ORDER BY t.promoted_at DESC, s.id DESC LIMIT 1`);
-  if (promoted) return { sweep: sweepFromRow(promoted), how: `tag '${ref}' (promoted ${String(promoted.promoted_at)})` };
+  if (promoted) return { sweep: sweepFromRow(promoted), how: how(`tag '${ref}' (promoted ${String(promoted.promoted_at)})`, promoted) };
   const tagged = row(`SELECT s.* FROM sweeps s WHERE s.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST}
     ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
-  return tagged ? { sweep: sweepFromRow(tagged), how: `tag '${ref}' (given when the sweep ran)` } : null;
+  return tagged ? { sweep: sweepFromRow(tagged), how: how(`tag '${ref}' (given when the sweep ran)`, tagged) } : null;
 }
 
 /** Tags are names: not a number (an id) and not 'latest'. */
