@@ -150,7 +150,7 @@ function oneSeed(dir: string, tpl: string, o: { hosts: number; points: number; n
   log(`seed ${seed}: wrote ${o.hosts} host databases in ${write_night_s.toFixed(1)} s; merging`);
   const merge = timedSweep(['merge', spool, '--into', db]);
   if (merge.code !== 0) throw new Error(`sweep merge exited ${merge.code}: ${merge.stderr.slice(-2000)}`);
-  // The text a person or a script reads (its --json over 5,000 hosts is hundreds of MB): one line per outlier.
+  // The text a person or a script reads: one line per outlier.
   const fleet = timedSweep(['fleet', '--db', db]);
   if (fleet.code !== 0 && fleet.code !== 1) throw new Error(`sweep fleet exited ${fleet.code}: ${fleet.stderr.slice(-2000)}`);
   const named = [...new Set([...fleet.stdout.matchAll(/^outlier (\S+) \(cohort [^)]*\): slow on /gm)].map((m) => m[1]!))].sort();
