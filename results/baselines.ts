@@ -107,7 +107,11 @@ function sameHosts(store: Store, scope: BaselineScope): { ids: number[]; by: Rea
 export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope): ResolvedBaseline | null {
   const same = sameHosts(store, scope);
   const params = { name: scope.experiment, sameHosts: JSON.stringify(same.ids), exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
-  const how = (text: string, found: Record<string, unknown>) => `${text}; same host by ${same.by.get(Number(found.host_id)) ?? 'hostname and CPU model'}`;
+  // The rule goes inside the description's closing parenthesis, or in one of its own.
+  const how = (text: string, found: Record<string, unknown>) => {
+    const rule = `same host by ${same.by.get(Number(found.host_id)) ?? 'hostname and CPU model'}`;
+    return text.endsWith(')') ? `${text.slice(0, -1)}; ${rule})` : `${text} (${rule})`;
+  };
   if (isSweepId(ref)) {
     const sweep = baselineSweepById(store, ref, scope.experiment);
     return { sweep, how: `sweep ${sweep.id}` };

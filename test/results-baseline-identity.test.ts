@@ -38,13 +38,13 @@ describe('baseline host identity', () => {
       // The renamed machine's baseline is its own earlier sweep under the old name, not the other machine now called new-name.
       const found = resolveBaseline(store, 'latest', scope(renamed));
       assert.equal(found?.sweep.id, before);
-      assert.match(found!.how, /; same host by machine UUID$/);
+      assert.match(found!.how, / \(same host by machine UUID\)$/);
       assert.notEqual(found?.sweep.id, imposter);
       // A candidate without a UUID: hostname and CPU model.
       const noUuid = sweepOn(store, 'new-name', null);
       const byName = resolveBaseline(store, 'latest', scope(noUuid));
       assert.equal(byName?.sweep.id, renamed);
-      assert.match(byName!.how, /; same host by hostname and CPU model$/);
+      assert.match(byName!.how, / \(same host by hostname and CPU model\)$/);
     } finally {
       store.close();
     }
