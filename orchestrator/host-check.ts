@@ -43,35 +43,46 @@ export function checkHost(expect: HostExpectations, topo: Topology, locations: P
     checks.push({ field, expected, found, ok, known, location: locations[field] });
   const online = topo.cpus.filter((c) => c.online);
   const socketIds = [...new Set(online.map((c) => c.socket))].sort((a, b) => a - b);
-  add('sockets', String(expect.sockets), String(socketIds.length), socketIds.length === expect.sockets);
+  // Each key is judged alone: a section may hold any of them (a team that only asserts
+  // "2 sockets, SNC off" writes sockets and numa_nodes).
+  if (expect.sockets !== undefined) add('sockets', String(expect.sockets), String(socketIds.length), socketIds.length === expect.sockets);
 
   // Physical cores per socket, and logical CPUs per core, over the online CPUs.
-  const coresBySocket = socketIds.map((s) => new Set(online.filter((c) => c.socket === s).map((c) => c.core)).size);
-  const perSocket = sameOrList(coresBySocket);
-  add('cores_per_socket', String(expect.cores_per_socket), perSocket.value === null ? `${perSocket.text} (per socket)` : perSocket.text,
-    coresBySocket.length > 0 && coresBySocket.every((n) => n === expect.cores_per_socket));
-  const threadsByCore = new Map<number, number>();
-  for (const c of online) threadsByCore.set(c.core, (threadsByCore.get(c.core) ?? 0) + 1);
-  const threads = [...new Set(threadsByCore.values())].sort((a, b) => a - b);
-  add('threads_per_core', String(expect.threads_per_core), threads.length === 1 ? String(threads[0]) : `${threads.join(' to ')} (cores differ)`,
-    threads.length === 1 && threads[0] === expect.threads_per_core);
+  if (expect.cores_per_socket !== undefined) {
+    const wanted = expect.cores_per_socket;
+    const coresBySocket = socketIds.map((s) => new Set(online.filter((c) => c.socket === s).map((c) => c.core)).size);
+    const perSocket = sameOrList(coresBySocket);
+    add('cores_per_socket', String(wanted), perSocket.value === null ? `${perSocket.text} (per socket)` : perSocket.text,
+      coresBySocket.length > 0 && coresBySocket.every((n) => n === wanted));
+  }
+  if (expect.threads_per_core !== undefined) {
+    const threadsByCore = new Map<number, number>();
+    for (const c of online) threadsByCore.set(c.core, (threadsByCore.get(c.core) ?? 0) + 1);
+    const threads = [...new Set(threadsByCore.values())].sort((a, b) => a - b);
+    add('threads_per_core', String(expect.threads_per_core), threads.length === 1 ? String(threads[0]) : `${threads.join(' to ')} (cores differ)`,
+      threads.length === 1 && threads[0] === expect.threads_per_core);
+  }
 
-  add('numa_nodes', String(expect.numa_nodes), String(topo.nodes.length), topo.nodes.length === expect.numa_nodes);
+  if (expect.numa_nodes !== undefined) add('numa_nodes', String(expect.numa_nodes), String(topo.nodes.length), topo.nodes.length === expect.numa_nodes);
 
-  const model = topo.host?.cpuModel ?? null;
-  add('cpu_model', `/${expect.cpu_model}/`, model ?? UNKNOWN_FROM_FILE(topo), model !== null && new RegExp(expect.cpu_model).test(model), model !== null);
+  if (expect.cpu_model !== undefined) {
+    const model = topo.host?.cpuModel ?? null;
+    add('cpu_model', `/${expect.cpu_model}/`, model ?? UNKNOWN_FROM_FILE(topo), model !== null && new RegExp(expect.cpu_model).test(model), model !== null);
+  }
 
   // Memory: every node with CPUs (a machine without NUMA: the whole machine as one node).
-  const cpuNodes = topo.nodes.filter((n) => n.cpus.length > 0);
-  const nodeMemory: { name: string; mb: number | null }[] = cpuNodes.length > 0
-    ? cpuNodes.map((n) => ({ name: `node ${n.id}`, mb: n.memoryMb }))
-    : [{ name: 'the machine', mb: topo.host?.memoryMb ?? null }];
-  const minMb = expect.min_memory_per_node_gib * 1024;
-  const unknownMemory = nodeMemory.filter((n) => n.mb === null);
-  const smallest = nodeMemory.filter((n) => n.mb !== null).sort((a, b) => a.mb! - b.mb!)[0];
-  add('min_memory_per_node_gib', `${expect.min_memory_per_node_gib} GiB`,
-    unknownMemory.length > 0 ? `unknown for ${unknownMemory.map((n) => n.name).join(', ')}` : `${gibText(smallest!.mb!)} (${smallest!.name}, the smallest)`,
-    unknownMemory.length === 0 && nodeMemory.every((n) => n.mb! >= minMb), unknownMemory.length === 0);
+  if (expect.min_memory_per_node_gib !== undefined) {
+    const cpuNodes = topo.nodes.filter((n) => n.cpus.length > 0);
+    const nodeMemory: { name: string; mb: number | null }[] = cpuNodes.length > 0
+      ? cpuNodes.map((n) => ({ name: `node ${n.id}`, mb: n.memoryMb }))
+      : [{ name: 'the machine', mb: topo.host?.memoryMb ?? null }];
+    const minMb = expect.min_memory_per_node_gib * 1024;
+    const unknownMemory = nodeMemory.filter((n) => n.mb === null);
+    const smallest = nodeMemory.filter((n) => n.mb !== null).sort((a, b) => a.mb! - b.mb!)[0];
+    add('min_memory_per_node_gib', `${expect.min_memory_per_node_gib} GiB`,
+      unknownMemory.length > 0 ? `unknown for ${unknownMemory.map((n) => n.name).join(', ')}` : `${gibText(smallest!.mb!)} (${smallest!.name}, the smallest)`,
+      unknownMemory.length === 0 && nodeMemory.every((n) => n.mb! >= minMb), unknownMemory.length === 0);
+  }
 
   if (expect.microcode_min !== undefined) {
     const found = topo.host?.microcode ?? null;

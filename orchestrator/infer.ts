@@ -2,6 +2,7 @@ import type { RunnerJob, Split } from '../runner/job.js';
 import { describeSplitOf } from '../runner/data/decathlon.js';
 import { runRunner } from './foreground-runner.js';
 import { preflightInfer } from './preflight.js';
+import { checkDataFile } from '../runner/untrusted/bounded.js';
 
 // `sweep infer`: one runner in the foreground on a model and a data file, after the same
 // preflight a sweep runs (model, data, memory), its result JSON handed back.
@@ -24,6 +25,8 @@ export interface InferOptions {
 }
 
 export async function runInfer(o: InferOptions): Promise<{ result: unknown; exitCode: number }> {
+  // The data's first read is bounded here: the image count is read from it before the preflight.
+  await checkDataFile(o.data, [o.split]);
   const images = o.images ?? Math.max(1, Math.min(16, (await describeSplitOf(o.data, o.split)).count - o.skip));
   const job: RunnerJob = {
     model: o.model,

@@ -14,6 +14,7 @@ import type { Plan, PlannedPoint } from './plan.js';
 import type { Topology } from '../common/topology.js';
 import { requireDataFile } from './data-files.js';
 import { pointModel } from './experiment/models.js';
+import { checkDataFile, checkModelFile } from '../runner/untrusted/bounded.js';
 
 // Preflight: before a sweep (or `sweep infer`) writes or launches anything, the model and the
 // data are opened once here and everything a runner would otherwise find too late is checked:
@@ -118,6 +119,7 @@ async function loadModelChecked(source: string, at: ErrorLocation, id?: string):
     });
   }
   try {
+    await checkModelFile(source);
     return await loadModel(source);
   } catch (err) {
     if (id === undefined) throw err;
@@ -146,6 +148,7 @@ async function checkData(src: InputSources, modelInput: readonly [number | null,
   } else {
     file = src.data.path;
     requireDataFile(file, src.dataAt);
+    await checkDataFile(file, [src.split]);
     const info = await describeSplitOf(file, src.split);
     shape = info.shape;
     count = info.count;

@@ -22,8 +22,10 @@ export interface BaselineScope {
   experiment: string;
   hostname: string;
   cpuModel: string;
-  /** The candidate sweep itself, never its own baseline. */
+  /** The candidate sweep itself, never its own baseline; its host's UUID and serial are read from it when `machine` is not given. */
   excludeSweepId?: number;
+  /** The candidate machine's DMI system UUID and serial, where captured. */
+  machine?: { uuid: string | null; serial: string | null };
 }
 
 export interface ResolvedBaseline {
@@ -69,7 +71,49 @@ export function baselineSweepById(store: Store, id: number | string, experiment:
   return sweep;
 }
 
-const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname AND cpu_model = @cpuModel)`;
+const SAME_HOST = `s.host_id IN (SELECT value FROM json_each(@sameHosts))`;
+
+interface HostIdentityRow {
+  id: number;
+  hostname: string;
+  cpu_model: string;
+  uuid: string | null;
+  serial: string | null;
+}
+
+/**
+ * The host rows that are "the same host" as the candidate, and how that was decided: by the
+ * machine's DMI system UUID where both sides captured one, else by its system serial where both
+ * did, else by hostname plus CPU model (a renamed machine keeps its UUID; a reinstalled one
+ * with the old name on other hardware does not match it). Placeholders are not captured
+ * (orchestrator/topology/host-config-read.ts), so they never match.
+ */
+function sameHosts(store: Store, scope: BaselineScope): { ids: number[]; by: ReadonlyMap<number, string> } {
+  const rows = store.db
+    .prepare(
+      `SELECT id, hostname, cpu_model, json_extract(config_json, '$.system.uuid') AS uuid, json_extract(config_json, '$.system.serial') AS serial
+       FROM hosts WHERE config_json IS NOT NULL AND json_valid(config_json) UNION ALL
+       SELECT id, hostname, cpu_model, NULL, NULL FROM hosts WHERE config_json IS NULL OR NOT json_valid(config_json)`,
+    )
+    .all() as HostIdentityRow[];
+  let machine = scope.machine;
+  if (!machine && scope.excludeSweepId !== undefined) {
+    const own = store.db.prepare('SELECT host_id FROM sweeps WHERE id = ?').pluck().get(scope.excludeSweepId) as number | undefined;
+    const row = rows.find((r) => r.id === own);
+    if (row) machine = { uuid: row.uuid, serial: row.serial };
+  }
+  const rule = (r: HostIdentityRow): { same: boolean; by: string } => {
+    if (machine?.uuid && r.uuid) return { same: r.uuid === machine.uuid, by: 'machine UUID' };
+    if (machine?.serial && r.serial) return { same: r.serial === machine.serial, by: 'system serial' };
+    return { same: r.hostname === scope.hostname && r.cpu_model === scope.cpuModel, by: 'hostname and CPU model' };
+  };
+  const by = new Map<number, string>();
+  for (const r of rows) {
+    const judged = rule(r);
+    if (judged.same) by.set(r.id, judged.by);
+  }
+  return { ids: [...by.keys()], by };
+}
 
 /**
  * The sweep `ref` names for a candidate of `scope`, or null when none exists yet (a tag never
@@ -78,25 +122,31 @@ const SAME_HOST = `s.host_id IN (SELECT id FROM hosts WHERE hostname = @hostname
  * newest sound sweep (latestBaseline); `skip` adds a reason of the caller's own to pass one over.
  */
 export function resolveBaseline(store: Store, ref: number | string, scope: BaselineScope, skip?: BaselineSkip): ResolvedBaseline | null {
-  const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
+  const same = sameHosts(store, scope);
+  const params = { name: scope.experiment, sameHosts: JSON.stringify(same.ids), exclude: scope.excludeSweepId ?? -1, ref: String(ref) };
+  // The rule goes inside the description's closing parenthesis, or in one of its own.
+  const how = (text: string, found: Record<string, unknown>) => {
+    const rule = `same host by ${same.by.get(Number(found.host_id)) ?? 'hostname and CPU model'}`;
+    return text.endsWith(')') ? `${text.slice(0, -1)}; ${rule})` : `${text} (${rule})`;
+  };
   if (isSweepId(ref)) {
     const sweep = baselineSweepById(store, ref, scope.experiment);
     return { sweep, how: `sweep ${sweep.id}` };
   }
   const row = (sql: string) => store.db.prepare(sql).get(params) as Record<string, unknown> | undefined;
   if (ref === LATEST) {
-    const { sweep, skipped } = latestBaseline(store, scope, skip);
+    const { sweep, skipped } = latestBaseline(store, scope, skip, same.ids);
     if (!sweep) return null;
     const passed = skipped.length > 0 ? ` (skipped ${describeSkipped(skipped)})` : '';
-    return { sweep, how: `latest: sweep ${sweep.id} of '${scope.experiment}' on ${scope.hostname}${passed}`, skipped };
+    return { sweep, how: how(`latest: sweep ${sweep.id} of '${scope.experiment}' on ${scope.hostname}${passed}`, { host_id: sweep.host_id }), skipped };
   }
   // A promoted tag first (its newest promotion), then a tag given with --tag when the sweep ran.
   const promoted = row(`SELECT s.*, t.promoted_at AS promoted_at FROM sweep_tags t JOIN sweeps s ON s.id = t.sweep_id
     WHERE t.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST} ORDER BY t.promoted_at DESC, s.id DESC LIMIT 1`);
-  if (promoted) return { sweep: sweepFromRow(promoted), how: `tag '${ref}' (promoted ${String(promoted.promoted_at)})` };
+  if (promoted) return { sweep: sweepFromRow(promoted), how: how(`tag '${ref}' (promoted ${String(promoted.promoted_at)})`, promoted) };
   const tagged = row(`SELECT s.* FROM sweeps s WHERE s.tag = @ref AND s.name = @name AND s.id <> @exclude AND ${SAME_HOST}
     ORDER BY s.started_at DESC, s.id DESC LIMIT 1`);
-  return tagged ? { sweep: sweepFromRow(tagged), how: `tag '${ref}' (given when the sweep ran)` } : null;
+  return tagged ? { sweep: sweepFromRow(tagged), how: how(`tag '${ref}' (given when the sweep ran)`, tagged) } : null;
 }
 
 /** At most this many skipped sweeps are named one by one in `how`; the rest are counted. */
@@ -117,8 +167,13 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * load would make every later night look faster, or hide a regression. `sweep` is null when
  * no sweep qualifies (`skipped` then lists them all).
  */
-export function latestBaseline(store: Store, scope: BaselineScope, skip?: BaselineSkip): { sweep: SweepRecord | null; skipped: SkippedBaseline[] } {
-  const params = { name: scope.experiment, hostname: scope.hostname, cpuModel: scope.cpuModel, exclude: scope.excludeSweepId ?? -1 };
+export function latestBaseline(
+  store: Store,
+  scope: BaselineScope,
+  skip?: BaselineSkip,
+  hostIds: readonly number[] = sameHosts(store, scope).ids,
+): { sweep: SweepRecord | null; skipped: SkippedBaseline[] } {
+  const params = { name: scope.experiment, sameHosts: JSON.stringify(hostIds), exclude: scope.excludeSweepId ?? -1 };
   // All rows first, not an iterator: `skip` may read the same connection, which better-sqlite3
   // refuses while a statement is still being iterated.
   const rows = store.db

@@ -101,7 +101,7 @@ export function readingH5<T>(fileName: string, at: string, read: () => T): T {
 export function requireDataset(file: H5File | H5Group, name: string, fileName: string): H5Dataset {
   const entity = readingH5(fileName, name, () => file.get(name));
   if (entity instanceof h5wasm.Dataset) return entity;
-  const found = file instanceof h5wasm.Group ? file.keys().join(', ') : '';
+  const found = file instanceof h5wasm.Group ? readingH5(fileName, '/', () => file.keys()).join(', ') : '';
   throw new UserError(entity ? `'${name}' is not a dataset` : `dataset '${name}' not found`, {
     location: { file: fileName, at: name },
     hint: found ? `the file holds: ${found}` : undefined,

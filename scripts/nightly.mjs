@@ -15,19 +15,23 @@
 //                      --no-confirm turns it off)
 //   --previews N       segmentation previews in each report (default 4; 0 for none)
 //   --allowed-cpus L   passed to qualify and to nothing else
+//   --textfile-dir D   also write each experiment's metrics (sweep export --format openmetrics) as
+//                      D/numa-sweep-NAME.prom, whole (temporary file, then rename): the folder of
+//                      node_exporter's textfile collector (--collector.textfile.directory)
 import { $, fs, minimist, path } from 'zx';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 // Written whole or not at all (flushed, then renamed), as every file numa-sweep writes.
 import { writeWhole } from '../dist/common/write-whole.js';
 
 $.verbose = false;
 
-const OPTIONS = ['config', 'db', 'out', 'keep', 'confirm', 'no-confirm', 'previews', 'allowed-cpus', 'help', 'h'];
+const OPTIONS = ['config', 'db', 'out', 'keep', 'confirm', 'no-confirm', 'previews', 'allowed-cpus', 'textfile-dir', 'help', 'h'];
 /** The options a --config file may also hold. */
-const CONFIG_KEYS = ['db', 'out', 'keep', 'confirm', 'previews', 'allowed-cpus'];
+const CONFIG_KEYS = ['db', 'out', 'keep', 'confirm', 'previews', 'allowed-cpus', 'textfile-dir'];
 const argv = minimist(process.argv.slice(2), {
   boolean: ['confirm', 'help'],
-  string: ['config', 'db', 'out', 'allowed-cpus'],
+  string: ['config', 'db', 'out', 'allowed-cpus', 'textfile-dir'],
   alias: { h: 'help' },
   unknown: (arg) => {
     const name = /^--?([^=]+)/.exec(arg)?.[1];
@@ -80,7 +84,27 @@ function settings() {
     previews,
     confirm: pick('confirm', true) !== false,
     allowedCpus: pick('allowed-cpus', undefined),
+    textfileDir: pick('textfile-dir', undefined),
   };
+}
+
+/**
+ * Each experiment's name in the night (its folder and tag): the file's base name, unless two
+ * files share it (a/x.yaml, b/x.yaml): then each is followed by 8 hex digits of its absolute
+ * path's SHA-256, the same every night. The same file twice is bad input.
+ */
+function experimentNames(files) {
+  const base = (file) => path.basename(file).replace(/\.ya?ml$/i, '');
+  const seen = new Set();
+  for (const file of files) {
+    const abs = path.resolve(file);
+    if (seen.has(abs)) fail(`${file}: the same experiment file is given twice`);
+    seen.add(abs);
+  }
+  return files.map((file) => {
+    const shared = files.filter((other) => base(other) === base(file)).length > 1;
+    return shared ? `${base(file)}-${createHash('sha256').update(path.resolve(file)).digest('hex').slice(0, 8)}` : base(file);
+  });
 }
 
 /** This night's folder: the UTC date, with .2, .3 ... when the date was used already today. */
@@ -125,8 +149,7 @@ async function sweep(args) {
   }
 }
 
-async function qualifyOne(s, night, file) {
-  const name = path.basename(file).replace(/\.ya?ml$/i, '');
+async function qualifyOne(s, night, file, name) {
   const folder = path.join(night, name);
   fs.mkdirSync(folder, { recursive: true });
   const tag = `nightly-${path.basename(night)}-${name}`;
@@ -147,6 +170,13 @@ async function qualifyOne(s, night, file) {
     const r = await sweep(['report', tag, '--db', s.db, '--out', path.join(folder, 'report'), '--previews', String(s.previews)]);
     log += `\n$ sweep report ${tag}\n${r.stdout}${r.stderr}`;
     report = r.exitCode === 0 ? path.join(name, 'report', 'index.html') : null;
+    if (s.textfileDir !== undefined) {
+      // The metrics' verdict is judged against the baseline qualify used (its `against:` line names the sweep).
+      const baseline = /^against: .*: sweep (\d+) started /m.exec(run.stdout)?.[1];
+      const out = path.join(String(s.textfileDir), `numa-sweep-${name}.prom`);
+      const m = await sweep(['export', tag, '--format', 'openmetrics', '--db', s.db, '--out', out, ...(baseline ? ['--baseline', baseline] : [])]);
+      log += `\n$ sweep export ${tag} --format openmetrics --out ${out}\n${m.stdout}${m.stderr}`;
+    }
   }
   writeWhole(path.join(folder, 'qualify.log'), log);
   process.stdout.write(`${name}: ${verdict}${report ? '' : ' (no report)'}\n`);
@@ -166,15 +196,16 @@ function judged(stdout) {
 }
 
 const s = settings();
+const names = experimentNames(s.experiments);
 fs.mkdirSync(s.out, { recursive: true });
 const night = nightFolder(s.out);
 fs.mkdirSync(night);
 process.stdout.write(`nightly: ${s.experiments.length} experiment(s), results in ${night}\n`);
 
 const results = [];
-for (const file of s.experiments) {
+for (const [i, file] of s.experiments.entries()) {
   if (stoppedBy !== null) break;
-  const result = await qualifyOne(s, night, file);
+  const result = await qualifyOne(s, night, file, names[i]);
   results.push(result);
   if (result.exit_code === 130) break; // interrupted: the rest of the night is not run
 }

@@ -114,9 +114,9 @@ describe('sweep fleet (CLI)', () => {
     assert.equal(r.code, 1, r.stderr + r.stdout);
     const outlierLines = r.stdout.split('\n').filter((l) => l.startsWith('outlier '));
     assert.equal(outlierLines.length, 2, r.stdout);
-    assert.match(outlierLines[0]!, /^outlier a-3 \(cohort A\): slow on 24 of its 24 judged points against cohort A \(5 hosts\); worst .*0\.60x the median of 5 hosts .*robust z -\d+/);
+    assert.match(outlierLines[0]!, /^outlier a-3 \(cohort A\): slow on 24 of its 24 judged points against cohort A \(5 hosts\), combined Z -\d+\.\d \(p [^)]+\); worst .*0\.60x the median of 5 hosts .*robust z -\d+/);
     assert.match(outlierLines[1]!, /^outlier a-4 \(cohort A\): configuration: bios_version "2\.11\.2" where 4 of the 5 hosts of cohort A that expose it have "2\.19\.1"$/);
-    assert.match(r.stdout, /^2 outlier hosts:$/m);
+    assert.match(r.stdout, /^2 outlier hosts \(1 slow among 9 judged hosts; expected false among the slow: at most 0\.01, false discovery rate 0\.01\):$/m);
     // The two-host cohort and the suspect point are said, not guessed.
     assert.match(r.stdout, /cohort C: .*: 2 hosts/);
     assert.match(r.stdout, /\(x median: the median, over the host's judged points, of its throughput over the cohort's median/, 'the table says what its ratio is computed over');

@@ -184,8 +184,18 @@ describe('the host: section is validated like the rest', () => {
     const thp = loadError(`${validHost}\n  thp: sometimes`);
     assert.match(thp.message, /must be one of: always, madvise, never/);
 
-    const missing = loadError('  sockets: 2');
-    assert.match(missing.message, /missing required key 'cores_per_socket' in host/);
+    // Any subset of the keys loads, each judged alone; an empty section says nothing and is refused.
+    const partial = parseExperiment(experimentText('  sockets: 2'), join(dir, 'h.yaml'));
+    assert.deepEqual(partial.host!.expect, { sockets: 2 });
+    const empty = loadError('  {}');
+    assert.match(empty.message, /host/);
+  });
+
+  test('a partial section is judged on its keys alone', () => {
+    const checks = checkHost({ sockets: 2, numa_nodes: 2 }, machine());
+    assert.deepEqual(checks.map((c) => [c.field, c.ok]), [['sockets', true], ['numa_nodes', true]]);
+    const refused = checkHost({ sockets: 4 }, machine());
+    assert.deepEqual(refused.map((c) => [c.field, c.ok, c.expected, c.found]), [['sockets', false, '4', '2']]);
   });
 
   test('through the CLI: exit 2 naming the file and line, nothing run', () => {

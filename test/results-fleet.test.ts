@@ -9,7 +9,8 @@ import { cohortKey, groupCohorts } from '../results/fleet/cohorts.js';
 import { comparableCmdline, configurationOutliers } from '../results/fleet/configuration.js';
 import { fleetMembers, parseSince, type FleetMember } from '../results/fleet/members.js';
 import { numaSymmetry } from '../results/fleet/numa-symmetry.js';
-import { MAD_TO_SIGMA, robustScores, standing } from '../results/fleet/robust-score.js';
+import { MAD_TO_SIGMA, robustScores } from '../results/fleet/robust-score.js';
+import { benjaminiHochberg, normalLowerTail, stouffer } from '../results/fleet/false-discovery.js';
 import { mergeDatabase } from '../results/store/merge.js';
 import { openStore } from '../results/store/store.js';
 import { writeHostDb, type SyntheticHost } from './fleet-fixtures.js';
@@ -69,13 +70,23 @@ describe('robust score', () => {
     assert.equal(none.median, null);
   });
 
-  test('slow and fast need both the z threshold and the minimum change', () => {
-    assert.equal(standing(90, -4, 100), 'slow');
-    assert.equal(standing(97, -4, 100), 'in line', 'z beyond 3.5 but only 3 % under the median');
-    assert.equal(standing(80, -3, 100), 'in line', '20 % under but z within 3.5');
-    assert.equal(standing(110, 4, 100), 'fast');
-    assert.equal(standing(90, -4, 100, 5), 'in line', 'a higher threshold');
-    assert.equal(standing(97, -4, 100, 3.5, 0.02), 'slow', 'a smaller minimum change');
+  test('the false-discovery rule on literal numbers: normal tail, Stouffer, Benjamini-Hochberg', () => {
+    const close = (a: number, b: number, rel = 1e-6) => assert.ok(Math.abs(a - b) <= rel * Math.abs(b), `${a} vs ${b}`);
+    close(normalLowerTail(0), 0.5);
+    close(normalLowerTail(-1.959963985), 0.025);
+    close(normalLowerTail(-3.5), 2.326290790e-4);
+    close(normalLowerTail(-10), 7.619853024e-24);
+    close(normalLowerTail(-30), 4.906713927e-198, 1e-5);
+    close(normalLowerTail(2), 0.977249868);
+    assert.equal(stouffer([-1, -1, -1, -1]), -2);
+    // m = 10, q = 0.05: limits k x 0.005; the largest k with p(k) <= its limit is 2.
+    const p = [0.039, 0.001, 0.041, 0.008, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216];
+    const d = benjaminiHochberg(p, 0.05);
+    assert.deepEqual([...d.found].sort(), [1, 3]);
+    assert.equal(d.cut, 0.008);
+    // Step-up: a p-value above its own limit is still found when a later rank passes (0.02 > 1 x 0.05 / 3, 0.03 <= 3 x 0.05 / 3).
+    assert.deepEqual([...benjaminiHochberg([0.02, 0.03, 0.03], 0.05).found].sort(), [0, 1, 2]);
+    assert.equal(benjaminiHochberg([0.5, 0.9], 0.05).cut, null);
   });
 });
 

@@ -146,7 +146,7 @@ describe('baselines: resolve, promote, prune', () => {
     const found = resolveBaseline(store, 'golden', scope());
     assert.equal(found?.sweep.id, ids.base);
     assert.match(found!.how, /^tag 'golden' \(promoted /);
-    assert.equal(resolveBaseline(store, 'slow', scope())?.how, "tag 'slow' (given when the sweep ran)");
+    assert.equal(resolveBaseline(store, 'slow', scope())?.how, "tag 'slow' (given when the sweep ran; same host by hostname and CPU model)");
     assert.equal(resolveBaseline(store, 'golden', { ...scope(), hostname: 'clx-02' }), null, 'not the tag of another host');
   });
 

@@ -177,8 +177,9 @@ describe('store', () => {
       assert.equal(samples.length, src.result!.latency_samples_ms.length);
       samples.forEach((v, i) => assert.ok(Math.abs(v - src.result!.latency_samples_ms[i]) < 1e-3 * v));
       assert.equal(inst[0].result!.throughput_ips, src.result!.throughput_ips);
-      const blob = store.db.prepare('SELECT length(latency_samples) FROM instances WHERE id = ?').pluck().get(inst[0].id);
-      assert.equal(blob, samples.length * 4);
+      const blob = store.db.prepare('SELECT length(latency_samples) FROM instances WHERE id = ?').pluck().get(inst[0].id) as number;
+      // The compact form (results/store/compact.ts): 16-bit codes (deflated when that is shorter) and a tag byte.
+      assert.ok(blob <= samples.length * 2 + 1, `${blob} bytes for ${samples.length} samples`);
 
       const crashed = store.instancesOf(store.pointsOf(sweepId)[1].id).find((i) => i.signal === 'SIGKILL');
       assert.equal(crashed?.result, null);

@@ -91,3 +91,38 @@ matrix: { batch_size: 1, instances: 1, binding: none, cores_per_instance: 1, eng
     assert.equal(stored.find((m) => m.field === 'thp')!.found, thp ?? 'not exposed');
   });
 });
+
+// Any subset of the keys, each judged alone: a section with only sockets.
+describe('a host: section with only sockets', { timeout: 300_000 }, async () => {
+  const topo = await readHostTopology();
+  const sockets = new Set(topo.cpus.filter((c) => c.online).map((c) => c.socket)).size;
+  const only = (n: number) => {
+    const file = join(dir, `sockets-${n}.yaml`);
+    writeFileSync(
+      file,
+      `name: sockets-only
+workload: { model: 'builtin:unet2d-decathlon?fms=4&weights=random', data: { synthetic: { seed: 1, testing: 2 } }, images: 2 }
+measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, timeout_seconds: 120 }
+host:
+  sockets: ${n}
+matrix: { batch_size: 1, instances: 1, binding: none, cores_per_instance: 1, engine: onnxruntime }
+`,
+    );
+    return file;
+  };
+
+  test(`sockets: ${sockets + 3} is refused, naming sockets alone`, () => {
+    const run = sweep([only(sockets + 3)]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /\(1 mismatch\)/);
+    assert.match(run.stderr, new RegExp(`^  sockets: expected ${sockets + 3}, found ${sockets} `, 'm'));
+    assert.doesNotMatch(run.stderr, /cores_per_socket|cpu_model|numa_nodes|min_memory/);
+  });
+
+  test(`sockets: ${sockets} (this machine's) runs, with only that key judged`, () => {
+    const run = sweep([only(sockets), '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as { hostChecks: { field: string; ok: boolean }[] };
+    assert.deepEqual(summary.hostChecks.map((c) => [c.field, c.ok]), [['sockets', true]]);
+  });
+});

@@ -4,6 +4,7 @@ import { UserError } from '../../common/errors.js';
 import { loadModel } from '../../runner/model/presets.js';
 import { formatModelInfo, modelInfo } from '../../runner/model/info.js';
 import { exportModel, parseExportFormat } from '../../runner/model/export.js';
+import { checkModelFile } from '../../runner/untrusted/bounded.js';
 
 export const modelCommand: Command = {
   name: 'model',
@@ -30,6 +31,8 @@ options:
     });
     const sub = needPositional(p, 0, "subcommand ('info' or 'export')", 'model');
     const spec = needPositional(p, 1, 'model (builtin:NAME, .h5 or .onnx)', 'model');
+    // A damaged file must not hang the command: its first read runs under a time limit.
+    if (sub === 'info' || sub === 'export') await checkModelFile(spec);
     if (sub === 'info') {
       const loaded = await loadModel(spec);
       const info = modelInfo(loaded, inputShape(str(p, 'input')));

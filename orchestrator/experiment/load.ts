@@ -295,7 +295,7 @@ function semanticProblems(src: YamlSource, raw: RawExperiment, engines: readonly
 
   for (const [name, profile] of Object.entries(profilesOf(raw.profiles))) problems.push(...engineOptionProblems(src, name, profile));
 
-  if (raw.host !== undefined) {
+  if (raw.host?.cpu_model !== undefined) {
     const problem = cpuModelPatternProblem(src, ['host', 'cpu_model'], raw.host.cpu_model);
     if (problem) problems.push(problem);
   }

@@ -106,6 +106,11 @@ function describe(src: YamlSource, e: ErrorObject): Problem {
       const where = formatPath(path);
       return problemAt(src, path, `missing required key '${key}'${where ? ` in ${where}` : ''}`);
     }
+    case 'minProperties': {
+      const where = formatPath(path);
+      const known = Object.keys((e.parentSchema?.['properties'] as Record<string, unknown> | undefined) ?? {});
+      return problemAt(src, path, `${where || 'this section'} is empty: give at least one key, or leave the section out`, { hint: known.length ? `keys here: ${known.join(', ')}` : undefined });
+    }
     case 'enum': {
       const allowed = ((params['allowedValues'] as unknown[] | undefined) ?? []).map(String);
       const guess = typeof e.data === 'string' ? nearest(e.data, allowed) : undefined;

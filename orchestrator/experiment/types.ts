@@ -71,14 +71,15 @@ export interface Matrix {
 }
 
 /** What the machine must be (the experiment's `host:` section); checked by orchestrator/host-check.ts. */
+/** Any subset of the keys (at least one); each is judged alone. */
 export interface HostExpectations {
-  sockets: number;
-  cores_per_socket: number;
-  threads_per_core: number;
-  numa_nodes: number;
+  sockets?: number;
+  cores_per_socket?: number;
+  threads_per_core?: number;
+  numa_nodes?: number;
   /** A regular expression the kernel's CPU model name must match (checked to compile at load). */
-  cpu_model: string;
-  min_memory_per_node_gib: number;
+  cpu_model?: string;
+  min_memory_per_node_gib?: number;
   /** Hexadecimal, compared as a number. */
   microcode_min?: string;
   governor?: string;

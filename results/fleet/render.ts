@@ -18,7 +18,7 @@ export function renderFleet(a: FleetAnalysis, format: 'text' | 'json'): string {
     '',
   ];
   for (const c of a.cohorts) out.push(...cohortLines(c), '');
-  out.push(...outlierLines(a.outliers, a.fast, a.cohorts));
+  out.push(...outlierLines(a, a.outliers, a.fast, a.cohorts));
   return out.join('\n') + '\n';
 }
 
@@ -56,18 +56,22 @@ function cohortLines(c: CohortAnalysis): string[] {
   return lines;
 }
 
-function outlierLines(outliers: readonly FleetOutlier[], fast: readonly FleetOutlier[], cohorts: readonly CohortAnalysis[]): string[] {
+function outlierLines(a: FleetAnalysis, outliers: readonly FleetOutlier[], fast: readonly FleetOutlier[], cohorts: readonly CohortAnalysis[]): string[] {
   const lines: string[] = [];
   const judged = cohorts.some((c) => c.points.some((p) => p.judged));
   if (outliers.length === 0) {
     lines.push(
       judged
-        ? 'no outliers: every judged host is in line with its cohort, its configuration with the cohort\'s majority, its NUMA nodes with each other'
+        ? `no outliers: every judged host is in line with its cohort (${a.falseDiscovery.hostsTested} judged hosts, false discovery rate ${a.rule.fdr}), its configuration with the cohort's majority, its NUMA nodes with each other`
         : 'inconclusive: no outliers found, but no throughput could be judged (see "cannot judge" and "not ranked" above); configuration and NUMA symmetry were checked',
     );
   } else {
     const names = new Set(outliers.map((o) => o.hostname));
-    lines.push(`${names.size} outlier host${names.size === 1 ? '' : 's'}:`);
+    const fd = a.falseDiscovery;
+    lines.push(
+      `${names.size} outlier host${names.size === 1 ? '' : 's'} (${fd.slowNamed} slow among ${fd.hostsTested} judged hosts; ` +
+        `expected false among the slow: at most ${fd.expectedFalseSlow.toFixed(2)}, false discovery rate ${a.rule.fdr}):`,
+    );
     for (const o of outliers) lines.push(`outlier ${o.hostname} (cohort ${o.cohort}): ${o.reason}`);
   }
   for (const f of fast) lines.push(`fast ${f.hostname} (cohort ${f.cohort}): ${f.reason} (reported, not failing)`);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../../common/errors.js';
@@ -46,12 +46,59 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
  */
 export function requireWritableDatabase(path: string, busyTimeoutMs = 30_000): void {
   const file = resolve(path);
+  requireWritablePlace(file);
   if (!existsSync(file) || statSync(file).size === 0) return;
   const probe = connect(file, { readonly: true, timeout: busyTimeoutMs });
   try {
     requireOurs(probe, file);
   } finally {
     probe.close();
+  }
+}
+
+/** Why the system refused a write, in words; `code` is the errno name. */
+function refusal(code: string | undefined): string {
+  switch (code) {
+    case 'EPERM':
+      return 'the system does not allow writing it (EPERM: an immutable or append-only attribute, see lsattr; root cannot write it either)';
+    case 'EACCES':
+      return 'permission denied (EACCES)';
+    case 'EROFS':
+      return 'it is on a read-only filesystem (EROFS)';
+    default:
+      return code ?? 'it cannot be written';
+  }
+}
+
+/**
+ * A database a sweep will write must be a writable file (or absent) in a folder where SQLite can
+ * create its -wal and -shm files. Checked before anything else is done, so that no model is
+ * converted and no data generated beside a database that cannot take the results. Creates nothing:
+ * the file is opened for writing and closed unchanged; a folder is asked through access(2), which
+ * honours the immutable attribute even for root (mode bits do not stop root).
+ */
+function requireWritablePlace(file: string): void {
+  const bad = (cause: string, hint: string): never => {
+    throw new UserError(`cannot write the results database: ${cause}`, { location: { file }, hint });
+  };
+  if (existsSync(file)) {
+    const st = statSync(file);
+    if (st.isDirectory()) bad('it is a directory, not a database file', 'give --db a file path inside it, e.g. ' + `${file.replace(/\/$/, '')}/sweeps.db`);
+    if (!st.isFile()) bad('it is not a regular file', 'give --db the path of a database file');
+    try {
+      closeSync(openSync(file, 'r+'));
+    } catch (err) {
+      bad(refusal((err as NodeJS.ErrnoException).code), 'give --db a database that can be written, or clear the attribute (chattr -i FILE) or mode that stops it');
+    }
+  }
+  // The nearest folder that exists: the database's own, or the one its missing folders go into.
+  let dir = dirname(file);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  if (!statSync(dir).isDirectory()) bad(`${dir} is not a folder`, 'give --db a path inside a folder');
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    bad(`its folder ${dir}: ${refusal((err as NodeJS.ErrnoException).code)}; SQLite writes its -wal and -shm files there`, 'give --db a path in a folder that can be written');
   }
 }
 

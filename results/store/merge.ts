@@ -69,13 +69,17 @@ export function mergeDatabase(target: Store, sourcePath: string): MergeResult {
   }
 }
 
+/** The target's plan, read once per connection: thousands of sources share it (its schema does not change while it is open). */
+const plans = new WeakMap<Database.Database, MergePlan>();
+
 /** Merges an opened source into `target` (opened for writing) in one IMMEDIATE transaction. */
 export function mergeFrom(target: Store, source: MergeSource): MergeResult {
   if (target.readonly) throw new Error(`results store ${target.path} was opened read-only; merging writes into it`);
   if (sameFile(target.path, source.path)) {
     throw new UserError('a database cannot be merged into itself', { location: { file: source.path }, hint: 'name another file with --into' });
   }
-  const plan = mergePlan(target.db);
+  let plan = plans.get(target.db);
+  if (!plan) plans.set(target.db, (plan = mergePlan(target.db)));
   requireNothingLeftOut(source, plan);
   const run = target.db.transaction(() => copySweeps(target.db, source, plan));
   return run.immediate();

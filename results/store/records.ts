@@ -5,6 +5,7 @@ import type { DeclaredParams } from '../../common/point-params.js';
 import { parseCpuList } from '../../common/cpulist.js';
 import type { HostFingerprint } from './host.js';
 import { decodeSamples } from './samples.js';
+import { decodeBatchEnds, decodeJson, decodeLatencies, isCompactRow } from './compact.js';
 
 // What reads of the store return: rows with their JSON columns parsed back.
 
@@ -272,7 +273,13 @@ function intervalFromRow(r: Row): ThroughputInterval | null {
 }
 
 export function instanceFromRow(r: Row): InstanceRecord {
+  // Rows in the compact form (compact.ts) and rows stored before it, told apart by their result column.
+  const compact = isCompactRow(r.result);
+  const json = <T>(v: unknown): T => decodeJson(v) as T;
   const result = r.result === null ? null : json<Omit<RunnerResult, 'latency_samples_ms' | 'batch_end_ms'>>(r.result);
+  const blob = (v: unknown) => (v === null || v === undefined ? null : (v as Buffer));
+  const samples = (v: unknown) => (compact && blob(v) ? decodeLatencies(blob(v)!) : decodeSamples(blob(v)));
+  const ends = (v: unknown) => (compact && blob(v) ? decodeBatchEnds(blob(v)!) : decodeSamples(blob(v)));
   return {
     id: Number(r.id),
     point_id: Number(r.point_id),
@@ -292,7 +299,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
     result:
       result === null
         ? null
-        : { ...result, latency_samples_ms: decodeSamples(r.latency_samples as Buffer | null), batch_end_ms: decodeSamples((r.batch_ends as Buffer | null) ?? null) },
+        : { ...result, latency_samples_ms: samples(r.latency_samples), batch_end_ms: ends(r.batch_ends) },
     foreign_cpu_fraction: num(r.foreign_cpu_fraction),
     steal_fraction: num(r.steal_fraction),
     common_throughput_ips: num(r.common_throughput_ips),

@@ -18,8 +18,9 @@ import {
   type PointRecord,
   type SweepRecord,
 } from './records.js';
-import { decodeSamples, encodeSamples } from './samples.js';
+import { decodeSamples } from './samples.js';
 import { baseEvent, type CounterReading } from '../counters.js';
+import { decodeLatencies, encodeBatchEnds, encodeJson, encodeLatencies, isCompactRow } from './compact.js';
 import { formatCpuList } from '../../common/cpulist.js';
 
 // The results store: what a sweep writes (sweep, then one transaction per finished point) and
@@ -186,11 +187,17 @@ export class Store {
     const point = this.db.prepare('SELECT id, left_out_windows FROM points WHERE sweep_id = ? AND key = ?').get(sweepId, key) as { id: number; left_out_windows: string | null } | undefined;
     if (!point) return [];
     const leftOut = new Set(point.left_out_windows ? (JSON.parse(point.left_out_windows) as number[]) : []);
-    const rows = this.db.prepare('SELECT repeat, latency_samples FROM instances WHERE point_id = ? AND latency_samples IS NOT NULL ORDER BY repeat, idx').all(point.id) as { repeat: number; latency_samples: Buffer }[];
+    const rows = this.db.prepare('SELECT repeat, result, latency_samples FROM instances WHERE point_id = ? AND latency_samples IS NOT NULL ORDER BY repeat, idx').all(point.id) as {
+      repeat: number;
+      result: unknown;
+      latency_samples: Buffer;
+    }[];
     const byRepeat = new Map<number, number[]>();
     for (const r of rows) {
       if (leftOut.has(r.repeat)) continue;
-      byRepeat.set(r.repeat, [...(byRepeat.get(r.repeat) ?? []), ...decodeSamples(r.latency_samples)]);
+      // Rows in the compact form (compact.ts) and rows stored before it.
+      const samples = isCompactRow(r.result) ? decodeLatencies(r.latency_samples) : decodeSamples(r.latency_samples);
+      byRepeat.set(r.repeat, [...(byRepeat.get(r.repeat) ?? []), ...samples]);
     }
     return [...byRepeat.values()];
   }
@@ -347,8 +354,7 @@ export class Store {
           started_at, ended_at,
           (SELECT SUM(i.cpu_time_ms) / SUM(i.seconds * 1000 * i.allowed_cpu_count) FROM instances i WHERE i.point_id = points.id) AS cpu_share,
           (SELECT SUM(i.images) / (SUM(i.cpu_time_ms) / 1000) FROM instances i WHERE i.point_id = points.id) AS images_per_cpu_second,
-          (SELECT AVG((json_extract(i.result, '$.speed_probe.before_ms') + json_extract(i.result, '$.speed_probe.after_ms')) / 2)
-             FROM instances i WHERE i.point_id = points.id) AS speed_probe_ms,
+          (SELECT AVG(i.speed_probe_ms) FROM instances i WHERE i.point_id = points.id) AS speed_probe_ms,
           ${['ipc', 'remote_share', 'migrations_per_s', 'context_switches_per_s', 'mem_bandwidth_gbs'].map((c) => `(SELECT r.${c} FROM results r WHERE r.point_id = points.id) AS ${c}`).join(', ')}
         FROM points WHERE sweep_id = ? ORDER BY id`)
       .all(sweepId);
@@ -499,18 +505,19 @@ function pointBindings(sweepId: number, o: PointOutcome): Record<string, unknown
 
 function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, unknown> {
   const r = i.result;
-  let resultJson: string | null = null;
+  let resultBlob: Buffer | null = null;
   if (r) {
-    // The samples and batch ends go to compact BLOB columns; the rest of the result is kept as reported.
+    // The samples and batch ends go to their own columns; the rest of the result is kept as
+    // reported, deflated (compact.ts: every column of the row in its compact form).
     const { latency_samples_ms: _samples, batch_end_ms: _ends, ...rest } = r;
-    resultJson = JSON.stringify(rest);
+    resultBlob = encodeJson(rest);
   }
   return {
     point_id: pointId,
     idx: i.index,
     repeat: i.repeat,
-    argv: JSON.stringify(i.argv),
-    env: JSON.stringify(i.env),
+    argv: encodeJson(i.argv),
+    env: encodeJson(i.env),
     planned_cpus: JSON.stringify(i.planned_cpus),
     planned_mems: JSON.stringify(i.planned_nodes),
     actual_cpus: r ? JSON.stringify(r.affinity.cpus) : null,
@@ -534,10 +541,10 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     rss_peak_mb: r?.rss_peak_mb ?? null,
     window_start_ms: r?.window.start_ms ?? null,
     window_end_ms: r?.window.end_ms ?? null,
-    latency_samples: r ? encodeSamples(r.latency_samples_ms) : null,
-    result: resultJson,
+    latency_samples: r ? encodeLatencies(r.latency_samples_ms) : null,
+    result: resultBlob,
     dice_images: r?.dice_images ?? null,
-    batch_ends: r ? encodeSamples(r.batch_end_ms) : null,
+    batch_ends: r ? encodeBatchEnds(r.batch_end_ms) : null,
     common_throughput_ips: i.common_throughput_ips,
     cpu_time_ms: r?.monitors.cpu_time_ms ?? null,
     foreign_cpu_fraction: i.foreign_cpu_fraction,
@@ -553,6 +560,7 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     load_seconds: r?.startup?.load_seconds ?? null,
     warmup_seconds: r?.startup?.warmup_seconds ?? null,
     model_file: r?.startup?.model_file ?? null,
+    speed_probe_ms: r?.speed_probe ? (r.speed_probe.before_ms + r.speed_probe.after_ms) / 2 : null,
     counters_seconds: i.counters?.seconds ?? null,
   };
 }

@@ -132,7 +132,7 @@ async function withFile<T>(path: string, use: (file: H5File) => T): Promise<T> {
 /** Splits, counts, shapes and element types of a decathlon-layout file. */
 export async function describeData(path: string): Promise<DataInfo> {
   return withFile(path, (file) => {
-    const keys = new Set(file.keys());
+    const keys = new Set(readingH5(path, '/', () => file.keys()));
     const splits: SplitInfo[] = [];
     const absent: Split[] = [];
     for (const split of SPLITS) {

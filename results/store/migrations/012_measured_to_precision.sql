@@ -10,6 +10,9 @@ ALTER TABLE points ADD COLUMN left_out_windows TEXT;   -- JSON: the repeat numbe
 ALTER TABLE points ADD COLUMN measure_seconds REAL;
 ALTER TABLE points ADD COLUMN precision_target REAL;
 ALTER TABLE points ADD COLUMN stop_reason TEXT;
+-- Per instance window: the host-speed probe's mean milliseconds, before and after the window
+-- (runner/measure/speed-probe.ts; NULL where none ran), for compare to set against the baseline's.
+ALTER TABLE instances ADD COLUMN speed_probe_ms REAL;
 
 -- What `sweep qualify` decided about a sweep: the baseline `latest` and the learned drift skip a
 -- sweep that was itself judged a regression. One row per judgement (a --confirm re-judgement adds one).

@@ -12,6 +12,7 @@ import { readManifest, type Manifest, type Patient } from './manifest.js';
 import { centreCrop, imageSlices, maskSlices, type CropWindow } from './slices.js';
 import { DEFAULT_SPLIT_SEED, DEFAULT_TRAIN_FRACTION, splitPatients } from './split.js';
 import { openTask, type TaskSource } from './task-source.js';
+import { checkTaskInput } from '../../untrusted/bounded.js';
 
 // `sweep data prepare`: a Medical Segmentation Decathlon task (Task01_BrainTumour) -> the
 // decathlon-layout HDF5 file the benchmark reads, by the steps of the IntelAI/unet 2D
@@ -169,6 +170,7 @@ export async function prepareTask(options: PrepareOptions): Promise<PrepareSumma
   const gzipLevel = options.gzipLevel ?? 4;
   checkOptions(size, seed, trainFraction, gzipLevel);
   checkOutputPath(options.out, 'prepared data file');
+  await checkTaskInput(options.task);
   const source = openTask(options.task);
   const manifest = readManifest(source);
   if (manifest.modalities.length !== CHANNELS) {
