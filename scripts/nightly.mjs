@@ -171,8 +171,8 @@ async function qualifyOne(s, night, file, name) {
     log += `\n$ sweep report ${tag}\n${r.stdout}${r.stderr}`;
     report = r.exitCode === 0 ? path.join(name, 'report', 'index.html') : null;
     if (s.textfileDir !== undefined) {
-      // The metrics' verdict is judged against the baseline qualify used (its `against:` line names the sweep).
-      const baseline = /^against: .*: sweep (\d+) started /m.exec(run.stdout)?.[1];
+      // The metrics' verdict is judged against the baseline qualify used (its JSON names the sweep).
+      const baseline = q?.comparison?.a?.id === undefined ? undefined : String(q.comparison.a.id);
       const out = path.join(String(s.textfileDir), `numa-sweep-${name}.prom`);
       const m = await sweep(['export', tag, '--format', 'openmetrics', '--db', s.db, '--out', out, ...(baseline ? ['--baseline', baseline] : [])]);
       log += `\n$ sweep export ${tag} --format openmetrics --out ${out}\n${m.stdout}${m.stderr}`;
