@@ -85,8 +85,14 @@ export class PointMeasurement {
    * repeat order. 'extend' (--confirm): at least the plan's fewest windows more, on top of these;
    * 'continue' (a resumed sweep): the plan goes on as if the sweep had not stopped.
    */
-  static fromStored(point: PlannedPoint, stored: { instances: InstanceOutcome[]; seconds: number }, limits: AggregateLimits, how: 'extend' | 'continue'): PointMeasurement {
+  static fromStored(
+    point: PlannedPoint,
+    stored: { instances: InstanceOutcome[]; seconds: number; socketCounters: NonNullable<PointOutcome['socket_counters']> },
+    limits: AggregateLimits,
+    how: 'extend' | 'continue',
+  ): PointMeasurement {
     const m = new PointMeasurement(point);
+    m.socketCounters.push(...stored.socketCounters);
     const byRepeat = new Map<number, InstanceOutcome[]>();
     for (const inst of stored.instances) byRepeat.set(inst.repeat, [...(byRepeat.get(inst.repeat) ?? []), inst]);
     for (const repeat of [...byRepeat.keys()].sort((a, b) => a - b)) {

@@ -507,7 +507,14 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   const drift =
     opts.learnDrift === false
       ? { host: null, sweeps: [], tau: null, floor: null, text: 'between-sweep drift not learned (turned off)' }
-      : learnDrift(storeA, { experiment: sa.name, experimentSha256: sa.experiment_sha256, hostname: ha.hostname, cpuModel: ha.cpu_model, exclude: storeA === store ? [sb.id] : [] });
+      : learnDrift(storeA, {
+          experiment: sa.name,
+          experimentSha256: sa.experiment_sha256,
+          hostname: ha.hostname,
+          cpuModel: ha.cpu_model,
+          exclude: storeA === store ? [sb.id] : [],
+          placements: new Map(pa.map((p) => [p.key, p.cpus === null ? null : formatCpuList(p.cpus)])),
+        });
   const keysA = new Set(pa.map((p) => p.key));
   const skippedB = new Map(sb.skipped.map((s) => [s.key, s.reason]));
 

@@ -1,9 +1,11 @@
+import { formatCpuList } from '../common/cpulist.js';
 import type { Store } from './store/store.js';
 import { logEstimateOf, driftFloor, type Drift } from './verdict-rule.js';
 
 // The host's between-sweep drift, learned from its own history (docs/validity.md). The history:
 // the earlier comparable sweeps of the experiment on the same host: the same experiment text
-// (SHA-256) and name, the same hostname and CPU model, completed, whose newest qualify verdict (if
+// (SHA-256) and name, the same hostname and CPU model, each point on the same CPUs as in the
+// baseline, completed, whose newest qualify verdict (if
 // any) is not a regression, newest MAX_SWEEPS of them. Each gives each of its points (ok, not
 // suspect, with an interval) a log throughput m and its standard error se.
 //
@@ -40,6 +42,11 @@ export interface DriftScope {
   cpuModel: string;
   /** Sweeps left out (the candidate). */
   exclude: number[];
+  /**
+   * Each point's CPUs in the baseline ("0-1"): a history point placed elsewhere (another
+   * --allowed-cpus, a host with fewer cores) measured another configuration, not the host's drift.
+   */
+  placements?: ReadonlyMap<string, string | null>;
 }
 
 /** Earlier comparable sweeps of `scope`, newest first (see the top of this file). */
@@ -81,6 +88,8 @@ export function learnDrift(store: Store, scope: DriftScope): HostDrift {
   for (const id of sweeps) {
     for (const p of store.pointMeasuresOf(id)) {
       if (p.status !== 'ok' || p.suspect_reasons.length > 0) continue;
+      const placed = scope.placements?.get(p.key);
+      if (placed !== undefined && placed !== null && p.cpus !== null && formatCpuList(p.cpus) !== placed) continue;
       const e = logEstimateOf(p.throughput_ips, p.throughput_ci);
       if (e === null) continue;
       perKey.set(p.key, [...(perKey.get(p.key) ?? []), e]);

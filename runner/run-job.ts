@@ -44,7 +44,11 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
   const t0 = performance.now();
   const model = await loadJobModel(job);
   // The engine builds its session on its own threads while the data is read here.
-  const engineOptions = { threads: job.threads, env: process.env, options: job.engineOptions ?? {} };
+  // The injected slowdown (a one-window transient claims its file here) is in the engine's
+  // environment too: the synthetic engine's schedule must take it, or it would sleep it away.
+  const slowdown = slowdownFraction(process.env);
+  const env = slowdown > 0 ? { ...process.env, [SLOWDOWN_ENV]: String(slowdown) } : process.env;
+  const engineOptions = { threads: job.threads, env, options: job.engineOptions ?? {} };
   const opening = engine.open(model.loaded, engineOptions);
   opening.catch(() => undefined); // a data error below is the one reported
   const data = await readSlices(job.data, job.split, job.skip, job.images);
@@ -55,7 +59,6 @@ export async function runJob(job: RunnerJob, hooks: RunHooks): Promise<RunnerRes
     expectModelInput({ file: job.data, dataset: `imgs_${job.split}`, shape: data.shape }, { name: job.model, inputShape: [mh ?? null, mw ?? null, mc] });
   }
 
-  const slowdown = slowdownFraction(process.env);
   const { session, version, knobs } = await opening;
   if (slowdown > 0) knobs.applied[SLOWDOWN_ENV] = slowdownKnob(slowdown);
   // A quantized point's Dice guard: the fp32 model on the same images, before the barrier.

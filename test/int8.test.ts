@@ -1,3 +1,4 @@
+import { decodeJson } from '../results/store/compact.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,7 +113,7 @@ describe('the precision axis', () => {
     assert.deepEqual(readdirSync(join(dir, 'models')).map((f) => f.replace(/-[0-9a-f]{16}\.onnx$/, '')).sort(), ['unet2d-decathlon-fp32', 'unet2d-decathlon-int8']);
 
     const conn = new Database(db, { readonly: true });
-    type Row = { key: string; precision: string; dice: number; dice_fp32: number; dice_change: number; calibration: string; result: string };
+    type Row = { key: string; precision: string; dice: number; dice_fp32: number; dice_change: number; calibration: string; result: Buffer };
     const row = conn.prepare('SELECT p.key, p.precision, p.dice, p.dice_fp32, p.dice_change, p.calibration, i.result FROM points p JOIN instances i ON i.point_id = p.id').get() as Row;
     conn.close();
     assert.match(row.key, /,precision=int8$/);
@@ -121,7 +122,8 @@ describe('the precision axis', () => {
     assert.equal(calibration.method, 'minmax');
     assert.equal(calibration.images, 32);
     assert.equal(calibration.split, 'validation');
-    const result = JSON.parse(row.result) as { precision: string; dice_reference: { dice: number; images: number }; dice_images: number };
+    // Instance results are stored compact (results/store/compact.ts): read through its decoder.
+    const result = decodeJson(row.result) as { precision: string; dice_reference: { dice: number; images: number }; dice_images: number };
     assert.equal(result.precision, 'int8');
     assert.equal(result.dice_reference.images, result.dice_images, 'fp32 scored on the same images');
     assert.ok(Math.abs(row.dice_change - (row.dice - row.dice_fp32)) < 1e-12);

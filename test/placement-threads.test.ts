@@ -65,7 +65,7 @@ describe('the plan states it', () => {
     file,
     `name: over
 workload: { model: 'builtin:unet2d-decathlon?fms=4&weights=random', data: { synthetic: { seed: 1, testing: 2 } }, images: 2 }
-measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, timeout_seconds: 120 }
+measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 120 }
 profiles:
   pinned: { threads: { intra: '\${cores_per_instance}', inter: 1 } }
 matrix: { batch_size: 1, instances: 2, binding: [none, numactl], cores_per_instance: 1, profile: [default, pinned], engine: onnxruntime }

@@ -49,7 +49,7 @@ describe('latest skips a failed, suspect or (by the hook) regressed baseline', (
     ]);
     assert.equal(
       found?.how,
-      `latest: sweep ${ids.regressed} of 'unet-2d-scaling' on clx-01 (skipped ${ids.interrupted}: interrupted; ${ids.suspect}: 2 suspect points; ${ids['failed-point']}: failed, 1 failed point)`,
+      `latest: sweep ${ids.regressed} of 'unet-2d-scaling' on clx-01 (skipped ${ids.interrupted}: interrupted; ${ids.suspect}: 2 suspect points; ${ids['failed-point']}: failed, 1 failed point; same host by hostname and CPU model)`,
     );
   });
 
@@ -63,7 +63,7 @@ describe('latest skips a failed, suspect or (by the hook) regressed baseline', (
     });
     assert.equal(found?.sweep.id, ids.sound);
     assert.deepEqual(asked, [ids.regressed, ids.sound], 'asked only of sweeps the built-in rules keep');
-    assert.match(found!.how, new RegExp(`${ids.regressed}: regressed against sweep ${ids.sound}\\)$`));
+    assert.match(found!.how, new RegExp(`${ids.regressed}: regressed against sweep ${ids.sound}; same host by hostname and CPU model\\)$`));
   });
 
   test('no sound sweep: null, with every sweep passed over listed', () => {

@@ -56,7 +56,7 @@ describe('counters per instance from a real sweep', () => {
   it('software events per instance over the timed window; binding none migrates, a one-CPU pinned instance does not; hardware not exposed with why', (t) => {
     if (!hasPerf) return t.skip('perf is not installed (apt-get install -y linux-perf)');
     const db = join(dir, 'counters.db');
-    const run = sweep([experiment('counters', '{ warmup_batches: 1, min_seconds: 1.5, min_batches: 2, repeats: 1, timeout_seconds: 120 }'), '--db', db]);
+    const run = sweep([experiment('counters', '{ warmup_batches: 1, min_seconds: 1.5, min_batches: 2, repeats: 1, max_repeats: 1, timeout_seconds: 120 }'), '--db', db]);
     assert.equal(run.code, 0, run.stderr);
     const readings = rows<Counter>(
       db,
@@ -134,7 +134,7 @@ describe('counters per instance from a real sweep', () => {
 
   it('measurement.counters: false counts nothing', () => {
     const db = join(dir, 'off.db');
-    const run = sweep([experiment('off', '{ warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, timeout_seconds: 120, counters: false }'), '--db', db]);
+    const run = sweep([experiment('off', '{ warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 120, counters: false }'), '--db', db]);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(rows(db, 'SELECT count(*) AS n FROM instance_counters'), [{ n: 0 }]);
     assert.equal(rows(db, 'SELECT * FROM instances').length, 2);

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { decodeJson } from '../results/store/compact.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -67,7 +68,7 @@ describe('sweep experiments/smoke.yaml', () => {
     const planned = instances.map((i) => JSON.parse(i.planned_cpus) as number[]);
     assert.deepEqual(instances.map((i) => JSON.parse(i.actual_cpus) as number[]), planned);
     assert.equal(new Set(planned.flat()).size, planned.flat().length, 'no CPU shared between the instances');
-    assert.equal(JSON.parse(instances[0]!.argv)[0], hasNumactl ? 'numactl' : 'taskset');
+    assert.equal((decodeJson(instances[0]!.argv) as string[])[0], hasNumactl ? 'numactl' : 'taskset');
   });
 
   it('without numactl on PATH, bound points run under taskset: warned up front, stored, CPUs still verified', (t) => {
@@ -96,7 +97,7 @@ describe('sweep experiments/smoke.yaml', () => {
     );
     assert.ok(bound.length >= 3);
     for (const b of bound) {
-      assert.equal(JSON.parse(b.argv)[0], 'taskset');
+      assert.equal((decodeJson(b.argv) as string[])[0], 'taskset');
       // The first warning is the planned one; an imbalance between the instances may follow.
       assert.equal(JSON.parse(b.warnings)[0], 'numactl not found: bound with taskset, memory not bound');
       assert.deepEqual(JSON.parse(b.actual_cpus), JSON.parse(b.planned_cpus), 'taskset binding verified');

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { decodeJson } from '../results/store/compact.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ describe('a point oversubscribed by its own plan', () => {
       file,
       `name: over
 workload: { model: 'builtin:unet2d-decathlon?fms=4&weights=random', data: { synthetic: { seed: 1, testing: 4 } }, images: 4 }
-measurement: { warmup_batches: 1, min_seconds: 0.5, min_batches: 4, repeats: 1, timeout_seconds: 240 }
+measurement: { warmup_batches: 1, min_seconds: 0.5, min_batches: 4, repeats: 1, max_repeats: 1, timeout_seconds: 240 }
 matrix: { batch_size: 1, instances: 1, binding: taskset, cores_per_instance: 1, profile: default, engine: onnxruntime }
 `,
     );
@@ -43,7 +44,7 @@ matrix: { batch_size: 1, instances: 1, binding: taskset, cores_per_instance: 1, 
     );
     assert.equal(more.length, 0);
     assert.equal(row!.status, 'ok');
-    const cores = (JSON.parse(JSON.parse(row!.argv).at(-1)) as { plannedThreads: number }).plannedThreads;
+    const cores = (JSON.parse((decodeJson(row!.argv) as string[]).at(-1)!) as { plannedThreads: number }).plannedThreads;
     assert.ok(cores >= 2, `planned ${cores} threads`);
     assert.ok(
       (JSON.parse(row!.warnings) as string[]).includes(

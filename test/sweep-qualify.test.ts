@@ -143,8 +143,8 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     }
     assert.equal(r.code, 3, r.said);
     assert.match(r.stdout, /suspect in B: repeat 0 instance 0: foreign load/);
-    assert.match(r.stderr, /--confirm: measuring 2 point\(s\) again before judging/);
-    assert.match(r.stdout, new RegExp(`measured again \\(--confirm\\), 2 point\\(s\\):\\n  ${ONE}: first suspect: repeat 0 instance 0: foreign load`));
+    assert.match(r.stderr, /--confirm: measuring 2 point\(s\) further before judging/);
+    assert.match(r.stdout, new RegExp(`measured again \\(--confirm\\), 2 point\\(s\\):\\n(  .*\\n)?  ${ONE}: first suspect: repeat 0 instance 0: foreign load`));
     const [sweep] = rows<{ id: number }>(db, "SELECT id FROM sweeps WHERE tag = 'busy'");
     const reruns = rows<{ key: string; reason: string; first: string }>(db, 'SELECT key, reason, first FROM point_reruns WHERE sweep_id = ? ORDER BY id', sweep!.id);
     assert.deepEqual(reruns.map((x) => x.key), [ONE, TWO]);

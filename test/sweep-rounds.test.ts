@@ -91,7 +91,7 @@ describe('a sweep measures in interleaved rounds', () => {
   it('a steady point stops at its precision; a noisy one at the budget, each saying which', () => {
     const db = join(dir, 'budget.db');
     const file = experiment('budget', {
-      measurement: '{ warmup_batches: 0, min_seconds: 0.05, min_batches: 5, repeats: 3, max_repeats: 40, precision_pct: 2, budget_seconds: 20, timeout_seconds: 60 }',
+      measurement: '{ warmup_batches: 0, min_seconds: 0.05, min_batches: 5, repeats: 3, max_repeats: 200, precision_pct: 2, budget_seconds: 20, timeout_seconds: 60 }',
       points: { steady: '{ mean_ms: 2, spread: 0.002 }', noisy: '{ mean_ms: 2, spread: 0.8 }' },
     });
     const r = sweep(file, db);
@@ -99,8 +99,8 @@ describe('a sweep measures in interleaved rounds', () => {
     const [steady, noisy] = pointsOf(db);
     assert.deepEqual([steady!.stop_reason, steady!.windows], ['precision', 6], 'precise from the fewest windows a point may stop on');
     assert.equal(noisy!.stop_reason, 'budget');
-    assert.ok(noisy!.windows > 6 && noisy!.windows < 40, String(noisy!.windows));
-    assert.match(r.stdout, /prof=steady.* 6 precision\n/);
+    assert.ok(noisy!.windows > 6 && noisy!.windows < 200, String(noisy!.windows));
+    assert.match(r.stdout, /prof=steady.* 6 precision( |\n)/);
     assert.match(r.stderr, /prof=noisy.*budget spent before its precision ±2\.0%/);
   });
 });
@@ -131,12 +131,16 @@ describe('the verdict on interleaved figures', () => {
     assert.ok(comparison.drift.tau !== null, comparison.drift.text);
     assert.equal(comparison.drift.sweeps.length, 3, 'the three nights before; the candidate is left out');
     const table = sweepCli(['compare', 'night-2', 'transient', '--db', db()], dir);
-    assert.match(table.stdout, /^host: between-sweep drift \d+\.\d% \(median over 1 point\(s\), from up to 3 comparable sweeps on this host\): the smallest change it lets the gate see is \d+\.\d%$/m);
+    assert.match(table.stdout, /^host: between-sweep drift \d+\.\d% \(pooled over 1 point\(s\) of 3 comparable sweeps on this host\): no tolerance below \d+\.\d% can pass an identical rerun/m);
+    // The transient was there: one window of the candidate took 1.6 times as long.
+    const p = comparison.points[0]!;
+    assert.ok(p.throughput.ratio! < 1, String(p.throughput.ratio));
   });
 
   it('qualify --json carries the ratio interval, tolerance, smallest detectable change, learned drift and stop reasons', () => {
     const file = experiment('verdict-rounds', { measurement, points });
-    const r = sweepCli(['qualify', file, '--db', db(), '--max-foreign-load', '100', '--tolerance', '20', '--json'], dir);
+    // Against the last night: the history the drift is learned from is the nights' experiment text.
+    const r = sweepCli(['qualify', file, '--db', db(), '--max-foreign-load', '100', '--tolerance', '20', '--baseline', 'night-2', '--json'], dir);
     assert.ok(r.code === 0 || r.code === 3, r.stdout + r.stderr);
     const q = JSON.parse(r.stdout) as Qualification;
     assert.equal(q.rules.tolerance, 0.2);

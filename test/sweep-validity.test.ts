@@ -135,7 +135,7 @@ describe('the numbers a point carries', () => {
     const running = new Promise<void>((resolve, reject) => {
       first.stderr!.on('data', (c: Buffer) => {
         firstErr += c.toString();
-        if (/point 1\/1 .*: running/.test(firstErr)) resolve();
+        if (/window 1\/≤1 .*: running/.test(firstErr)) resolve();
       });
       first.on('exit', () => reject(new Error(`the first sweep ended before its point ran:\n${firstErr}`)));
     });

@@ -66,7 +66,7 @@ describe('bounded read of untrusted files', () => {
         '  model: zeroed.h5',
         '  data: { synthetic: { seed: 7, testing: 4 } }',
         '  images: 2',
-        'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, timeout_seconds: 60 }',
+        'measurement: { warmup_batches: 0, min_seconds: 0.1, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 60 }',
         'matrix:',
         '  batch_size: 1',
         '',

@@ -194,8 +194,8 @@ export function qualifySweep(store: Store, candidateId: number, reference: Refer
 }
 
 /**
- * The points worth measuring again (--confirm), key -> why: each point with a failing figure
- * (a regression, a failed point), or measured as suspect in the candidate. A point missing from
+ * The points worth measuring further (--confirm), key -> why: each point with a failing figure
+ * (a regression, a failed point), measured as suspect in the candidate, or with an undecided one. A point missing from
  * the sweep cannot be measured again here; one inconclusive for its baseline's sake gains nothing.
  */
 export function pointsToConfirm(store: Store, q: Qualification): Map<string, string> {
@@ -204,11 +204,14 @@ export function pointsToConfirm(store: Store, q: Qualification): Map<string, str
   for (const row of q.rows) {
     const point = stored.get(row.group);
     if (!point || out.has(row.group)) continue;
-    // Regressed and undecided figures get more rounds: a transient or too few windows decides nothing.
-    if (row.verdict === 'fail' || row.verdict === 'inconclusive') out.set(row.group, `${row.check} ${row.verdict === 'fail' ? 'failed' : 'undecided'}: ${row.reason}`);
+    if (row.verdict === 'fail') out.set(row.group, `${row.check} failed: ${row.reason}`);
   }
   for (const [key, point] of stored) {
     if (!out.has(key) && point.suspect_reasons.length > 0) out.set(key, `suspect: ${point.suspect_reasons.join('; ')}`);
+  }
+  // Undecided figures get more rounds too: too few windows decide nothing.
+  for (const row of q.rows) {
+    if (stored.has(row.group) && !out.has(row.group) && row.verdict === 'inconclusive') out.set(row.group, `${row.check} undecided: ${row.reason}`);
   }
   return out;
 }

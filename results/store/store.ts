@@ -171,9 +171,16 @@ export class Store {
     const w = this.writes();
     const run = this.db.transaction((): number => {
       if (!w.sweepExists.get(sweepId)) throw new Error(`results store ${this.path}: no sweep with id ${sweepId}`);
+      // The point keeps its id, so the points stay in the order they were first stored.
+      const previous = w.pointIdByKey.get(sweepId, outcome.key) as { id: number } | undefined;
       w.deletePointByKey.run(sweepId, outcome.key);
-      const pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
-      for (const inst of outcome.instances) w.insertInstance.run(instanceBindings(pointId, inst));
+      let pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
+      if (previous !== undefined) {
+        w.renumberPoint.run(previous.id, pointId);
+        pointId = previous.id;
+      }
+      for (const inst of outcome.instances) insertInstance(w, pointId, inst);
+      insertSocketCounters(w, pointId, outcome);
       return pointId;
     });
     return run.immediate();
@@ -220,7 +227,7 @@ export class Store {
   }
 
   /** A stored point's windows, to measure it further (`sweep qualify --confirm`): its instances with their results, and its measuring seconds. */
-  storedWindowsOf(sweepId: number, key: string): { instances: InstanceOutcome[]; seconds: number } {
+  storedWindowsOf(sweepId: number, key: string): { instances: InstanceOutcome[]; seconds: number; socketCounters: NonNullable<PointOutcome['socket_counters']> } {
     const row = this.db.prepare('SELECT id, measure_seconds FROM points WHERE sweep_id = ? AND key = ?').get(sweepId, key) as { id: number; measure_seconds: number | null } | undefined;
     if (!row) throw new Error(`results store ${this.path}: sweep ${sweepId} has no point "${key}"`);
     const instances = this.instancesOf(row.id).map(
@@ -239,9 +246,26 @@ export class Store {
         foreign_cpu_fraction: i.foreign_cpu_fraction,
         steal_fraction: i.steal_fraction,
         common_throughput_ips: i.common_throughput_ips,
+        counters: this.instanceCountersOf(i.id),
       }),
     );
-    return { instances, seconds: row.measure_seconds ?? 0 };
+    const sockets = this.db.prepare('SELECT * FROM socket_counters WHERE point_id = ? ORDER BY repeat, id').all(row.id) as Record<string, unknown>[];
+    const byRepeat = new Map<number, { repeat: number; seconds: number | null; readings: CounterReading[] }>();
+    for (const r of sockets) {
+      const repeat = Number(r.repeat);
+      const entry = byRepeat.get(repeat) ?? { repeat, seconds: r.seconds === null ? null : Number(r.seconds), readings: [] };
+      entry.readings.push(counterFromRow(r));
+      byRepeat.set(repeat, entry);
+    }
+    return { instances, seconds: row.measure_seconds ?? 0, socketCounters: [...byRepeat.values()] };
+  }
+
+  /** One instance's counter readings and the seconds they were enabled; null when it counted none. */
+  private instanceCountersOf(instanceId: number): InstanceOutcome['counters'] {
+    const readings = (this.db.prepare('SELECT * FROM instance_counters WHERE instance_id = ? ORDER BY id').all(instanceId) as Record<string, unknown>[]).map(counterFromRow);
+    if (readings.length === 0) return null;
+    const seconds = this.db.prepare('SELECT counters_seconds FROM instances WHERE id = ?').pluck().get(instanceId) as number | null;
+    return { seconds, readings };
   }
 
   /** The points of a sweep measured again, with the first measurement's figures, in order. */
@@ -372,16 +396,7 @@ export class Store {
     const rows = this.db
       .prepare(`SELECT c.* FROM instance_counters c JOIN instances i ON i.id = c.instance_id WHERE i.point_id = ? ORDER BY i.repeat, i.idx, c.id`)
       .all(pointId) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      event: String(r.event),
-      group: String(r.counter_group) as CounterReading['group'],
-      status: String(r.status) as CounterReading['status'],
-      value: r.value === null ? null : Number(r.value),
-      unit: String(r.unit),
-      running_pct: r.running_pct === null ? null : Number(r.running_pct),
-      reason: r.reason === null ? null : String(r.reason),
-      ...(r.socket === null ? {} : { socket: Number(r.socket) }),
-    }));
+    return rows.map(counterFromRow);
   }
 
   close(): void {
@@ -441,6 +456,8 @@ function prepareWrites(db: Database.Database) {
     insertRerun: db.prepare('INSERT INTO point_reruns (sweep_id, key, reason, first, replaced_at) VALUES (:sweep_id, :key, :reason, :first, :replaced_at)'),
     deletePoint: db.prepare('DELETE FROM points WHERE id = ?'),
     deletePointByKey: db.prepare('DELETE FROM points WHERE sweep_id = ? AND key = ?'),
+    pointIdByKey: db.prepare('SELECT id FROM points WHERE sweep_id = ? AND key = ?'),
+    renumberPoint: db.prepare('UPDATE points SET id = ? WHERE id = ?'),
     resumeSweep: db.prepare(
       "UPDATE sweeps SET status = 'running', ended_at = NULL, owner_host = :owner_host, owner_pid = :owner_pid WHERE id = :id AND status <> 'running'",
     ),
@@ -562,6 +579,20 @@ function instanceBindings(pointId: number, i: InstanceOutcome): Record<string, u
     model_file: r?.startup?.model_file ?? null,
     speed_probe_ms: r?.speed_probe ? (r.speed_probe.before_ms + r.speed_probe.after_ms) / 2 : null,
     counters_seconds: i.counters?.seconds ?? null,
+  };
+}
+
+/** A stored counter reading (instance_counters or socket_counters). */
+function counterFromRow(r: Record<string, unknown>): CounterReading {
+  return {
+    event: String(r.event),
+    group: String(r.counter_group) as CounterReading['group'],
+    status: String(r.status) as CounterReading['status'],
+    value: r.value === null ? null : Number(r.value),
+    unit: String(r.unit),
+    running_pct: r.running_pct === null ? null : Number(r.running_pct),
+    reason: r.reason === null ? null : String(r.reason),
+    ...(r.socket === null ? {} : { socket: Number(r.socket) }),
   };
 }
 

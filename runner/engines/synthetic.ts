@@ -1,5 +1,6 @@
 import { UserError } from '../../common/errors.js';
 import { mixSeed, Rng } from '../../common/prng.js';
+import { SLOWDOWN_ENV } from '../measure/inject-slowdown.js';
 import type { KnobReport } from '../job.js';
 import type { Engine, EngineOptions, Session } from './engine.js';
 import type { LoadedModel } from '../model/graph.js';
@@ -84,7 +85,11 @@ function sleepMs(ms: number): void {
 export const syntheticEngine: Engine = {
   name: 'synthetic',
   async open(model: LoadedModel, options: EngineOptions) {
-    const spec = syntheticSpec(options.options ?? {});
+    const declared = syntheticSpec(options.options ?? {});
+    // A slowdown injected into the runner (NUMA_SWEEP_INJECT_SLOWDOWN, or its one-window form)
+    // lengthens the schedule itself: a busy wait after a batch would only be slept away.
+    const injected = Number(options.env[SLOWDOWN_ENV] ?? 0);
+    const spec = { ...declared, slowdown: (1 + declared.slowdown) * (1 + (Number.isFinite(injected) ? injected : 0)) - 1 };
     // The within-window draws differ per process (its pid and start), the host's speed does not.
     const rng = new Rng(mixSeed(spec.seed, process.pid, Date.now() % 0x7fffffff));
     const outChannels = 1;

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { decodeJson } from '../../results/store/compact.js';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,7 +73,7 @@ test('a sweep in a 2-node guest binds each instance to its node, and its pages a
     const where = `${r.binding} instance ${r.idx}`;
     const pages = JSON.parse(r.numa_pages ?? 'null') as Record<string, number> | null;
     assert.ok(pages && Object.values(pages).reduce((a, b) => a + b, 0) > 0, `${where}: no page counts stored`);
-    const argv = JSON.parse(r.argv) as string[];
+    const argv = decodeJson(r.argv) as string[];
     if (r.binding === 'none') {
       // Unbound: planned on both nodes' CPUs, free to use both nodes, and its pages are on those nodes.
       assert.deepEqual(JSON.parse(r.planned_cpus), [0, 1], where);

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { decodeJson } from '../../results/store/compact.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,14 +46,14 @@ describe('binding: slurm on a real cluster', { skip: noClusterSkip }, () => {
     assert.equal(rows.length, 3);
     for (const row of rows) {
       assert.equal(row.status, 'ok', row.point_key);
-      const argv = JSON.parse(row.argv) as string[];
+      const argv = decodeJson(row.argv) as string[];
       assert.equal(argv[0], 'srun');
       assert.ok(argv.some((a) => a.startsWith('--cpu-bind=mask_cpu:0x')), row.argv);
       assert.ok(argv.some((a) => a.startsWith('--mem-bind=mask_mem:0x')), row.argv);
       // What the runner saw from inside: exactly the planned CPUs and memory nodes, memory policy bind.
       assert.deepEqual(JSON.parse(row.actual_cpus), JSON.parse(row.planned_cpus), row.point_key);
       assert.deepEqual(JSON.parse(row.actual_mems), JSON.parse(row.planned_mems), row.point_key);
-      assert.equal((JSON.parse(row.result) as { affinity: { mem_policy: string } }).affinity.mem_policy, 'bind');
+      assert.equal((decodeJson(row.result) as { affinity: { mem_policy: string } }).affinity.mem_policy, 'bind');
     }
     // The two instances of one point were given different CPUs by Slurm.
     const pair = rows.filter((row) => row.point_key.includes('inst=2'));
