@@ -147,13 +147,13 @@ describe('sweep qualify on real sweeps', { skip: hasNumactl ? false : 'needs num
     assert.match(r.stdout, new RegExp(`measured again \\(--confirm\\), 2 point\\(s\\):\\n(  .*\\n)?  ${ONE}: first suspect: repeat 0 instance 0: foreign load`));
     const [sweep] = rows<{ id: number }>(db, "SELECT id FROM sweeps WHERE tag = 'busy'");
     const reruns = rows<{ key: string; reason: string; first: string }>(db, 'SELECT key, reason, first FROM point_reruns WHERE sweep_id = ? ORDER BY id', sweep!.id);
-    assert.deepEqual(reruns.map((x) => x.key), [ONE, TWO]);
+    assert.deepEqual(reruns.map((x) => x.key).sort(), [ONE, TWO].sort(), "each point's first measurement kept once (in the order the rounds reached them)");
     for (const x of reruns) {
       assert.match(x.reason, /^suspect: repeat 0 instance 0: foreign load/);
       assert.ok((JSON.parse(x.first) as { suspect_reasons: string[] }).suspect_reasons.length > 0);
     }
     assert.deepEqual(rows(db, 'SELECT key FROM points WHERE sweep_id = ? ORDER BY key', sweep!.id), [{ key: ONE }, { key: TWO }], 'one row per point: the rerun replaced it');
-    assert.match(checkJunit(r.junit), /<property name="confirmed\.0" value="bs=2,inst=1[^"]*: first suspect: /);
+    assert.match(checkJunit(r.junit), /<property name="confirmed\.[01]" value="bs=2,inst=1[^"]*: first suspect: /);
 
     const refused = sweepCli(['promote', 'busy', '--tag', 'golden', '--db', db], dir);
     assert.equal(refused.code, 2);
