@@ -74,10 +74,11 @@ describe('a sweep measures in interleaved rounds', () => {
     const r = sweep(file, db);
     assert.equal(r.code, 0, r.stderr);
     const conn = new Database(db, { readonly: true });
-    const windows = conn.prepare('SELECT p.key, i.repeat, i.window_start_ms AS start FROM instances i JOIN points p ON p.id = i.point_id ORDER BY i.window_start_ms').all() as {
+    const windows = conn.prepare('SELECT p.key, i.repeat, i.window_start_ms AS start, i.speed_probe_ms AS probe FROM instances i JOIN points p ON p.id = i.point_id ORDER BY i.window_start_ms').all() as {
       key: string;
       repeat: number;
       start: number;
+      probe: number | null;
     }[];
     conn.close();
     assert.equal(windows.length, 6);
@@ -86,6 +87,8 @@ describe('a sweep measures in interleaved rounds', () => {
       [0, 0, 0, 1, 1, 1],
       windows.map((w) => `${w.key} #${w.repeat}`).join(', '),
     );
+    // Every window ran the host-speed probe around it, and the store kept its time.
+    assert.ok(windows.every((w) => w.probe !== null && w.probe > 0), JSON.stringify(windows));
   });
 
   it('a steady point stops at its precision; a noisy one at the budget, each saying which', () => {

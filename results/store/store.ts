@@ -437,14 +437,14 @@ function prepareWrites(db: Database.Database) {
         rss_peak_mb, window_start_ms, window_end_ms, latency_samples, result, dice_images, batch_ends,
         common_throughput_ips, cpu_time_ms, foreign_cpu_fraction, steal_fraction, cpu_mhz_avg, cpu_mhz_source,
         throttle_events, governor, threads_total, threads_busy, allowed_cpu_count, numa_pages, spawn_to_ready_s,
-        load_seconds, warmup_seconds, model_file, counters_seconds)
+        load_seconds, warmup_seconds, model_file, counters_seconds, speed_probe_ms)
       VALUES (:point_id, :idx, :repeat, :argv, :env, :planned_cpus, :planned_mems, :actual_cpus, :actual_mems,
         :exit_code, :signal, :stderr_tail, :engine_version, :throughput_ips, :latency_mean_ms, :latency_p50_ms,
         :latency_p90_ms, :latency_p99_ms, :latency_max_ms, :dice, :soft_dice, :images, :batches, :seconds,
         :rss_peak_mb, :window_start_ms, :window_end_ms, :latency_samples, :result, :dice_images, :batch_ends,
         :common_throughput_ips, :cpu_time_ms, :foreign_cpu_fraction, :steal_fraction, :cpu_mhz_avg, :cpu_mhz_source,
         :throttle_events, :governor, :threads_total, :threads_busy, :allowed_cpu_count, :numa_pages, :spawn_to_ready_s,
-        :load_seconds, :warmup_seconds, :model_file, :counters_seconds)`),
+        :load_seconds, :warmup_seconds, :model_file, :counters_seconds, :speed_probe_ms)`),
     insertSocketCounter: db.prepare(`INSERT INTO socket_counters (point_id, repeat, seconds, counter_group, event, name, socket, status, value, unit, running_pct, reason)
       VALUES (:point_id, :repeat, :seconds, :counter_group, :event, :name, :socket, :status, :value, :unit, :running_pct, :reason)`),
     insertCounter: db.prepare(`INSERT INTO instance_counters (instance_id, counter_group, event, name, socket, status, value, unit, running_pct, reason)
