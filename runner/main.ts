@@ -72,5 +72,8 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+// A result line longer than the pipe's buffer (a long window's samples) is written in parts:
+// leave only once stdout has taken all of it (the callback of an empty write follows the rest).
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 // The engines may keep worker threads alive; the result is out, so leave now.
 process.exit();

@@ -241,17 +241,18 @@ describe('sweep experiments/smoke.yaml', () => {
 
   it('--resume runs the failed points again, in place of the failed records', () => {
     const db = join(dir, 'broken.db'); // tfjs-node points failed there
-    type P = { id: number; key: string; status: string };
-    const before = rows<P>(db, 'SELECT id, key, status FROM points ORDER BY id');
+    type P = { id: number; key: string; status: string; started_at: string };
+    const before = rows<P>(db, 'SELECT id, key, status, started_at FROM points ORDER BY id');
     const run = sweep([join(dir, 'broken-engine.yaml'), '--db', db, '--resume', '1']);
     assert.equal(run.code, 1, run.stderr); // tfjs-node is still absent
     assert.match(run.stderr, /resuming sweep 1 .*: \d+ of \d+ points already stored, \d+ to run \(\d+ failed before and run again\)/);
-    const after = rows<P>(db, 'SELECT id, key, status FROM points ORDER BY id');
+    const after = rows<P>(db, 'SELECT id, key, status, started_at FROM points ORDER BY id');
     assert.deepEqual(after.map((p) => p.key).sort(), before.map((p) => p.key).sort(), 'one record per point');
     for (const b of before) {
       const a = after.find((p) => p.key === b.key)!;
-      if (b.status === 'ok') assert.equal(a.id, b.id, `${b.key} kept`);
-      else assert.notEqual(a.id, b.id, `${b.key} measured again`);
+      if (b.status === 'ok') assert.deepEqual(a, b, `${b.key} kept`);
+      // Measured again in its own place (a point keeps its id, so the points keep their order).
+      else assert.ok(a.id === b.id && a.started_at > b.started_at, `${b.key} measured again`);
     }
     const orphans = rows<{ n: number }>(db, 'SELECT count(*) AS n FROM instances WHERE point_id NOT IN (SELECT id FROM points)');
     assert.equal(orphans[0]!.n, 0, 'the replaced records took their instances with them');

@@ -47,7 +47,7 @@ describe('host expectations on this machine', { timeout: 300_000 }, async () => 
     yaml,
     `name: elsewhere
 workload: { model: 'builtin:unet2d-decathlon?fms=4&weights=random', data: { synthetic: { seed: 1, testing: 2 } }, images: 2 }
-measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1, max_repeats: 1, timeout_seconds: 120 }
+measurement: { warmup_batches: 0, min_seconds: 0.01, min_batches: 1, repeats: 1, max_repeats: 1, timeout_seconds: 120 }
 host:
 ${Object.entries(expectations).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? `'${v}'` : v}`).join('\n')}
 matrix: { batch_size: 1, instances: 1, binding: none, cores_per_instance: 1, engine: onnxruntime }

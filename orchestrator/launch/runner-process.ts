@@ -93,7 +93,14 @@ export class RunnerProcess {
         }
       } else if (event.event === 'error') fail(new Error(event.message ?? 'runner reported an error'));
     });
-    void this.exited.then((exit) => {
+    // A large last line (a long window's samples) may still be in the pipe when the exit is
+    // seen: judge the exit once stdout has ended, or 2 s after the exit at the latest.
+    const stdoutEnded = new Promise<void>((res) => lines.once('close', () => res()));
+    const drained = this.exited.then(async (exit) => {
+      await Promise.race([stdoutEnded, new Promise((res) => setTimeout(res, 2000).unref())]);
+      return exit;
+    });
+    void drained.then((exit) => {
       if (!gotResult || exit.exitCode !== 0) {
         const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
         fail(new Error(`runner ${instance.index} ${how}${gotResult ? ' after its result' : ' before its result'}`));
