@@ -343,7 +343,7 @@ describe('sweep experiments/smoke.yaml', () => {
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     // Wait for the two runners of the point (their job names this sweep's data folder) ...
     let runners: string[] = [];
-    for (let i = 0; i < 100 && runners.length < 2; i++) {
+    for (let i = 0; i < 300 && runners.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 200));
       runners = spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
     }
