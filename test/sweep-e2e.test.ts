@@ -186,7 +186,7 @@ describe('sweep experiments/smoke.yaml', () => {
     assert.equal(code, 130);
     assert.equal(rows<{ status: string }>(db, 'SELECT status FROM sweeps')[0]!.status, 'interrupted');
     assert.ok(rows<{ status: string }>(db, 'SELECT status FROM points').every((p) => p.status === 'ok'), 'no half-done point stored');
-    assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
+    assert.equal(spawnSync('pgrep', ['-f', '(runner/main.js|numa-sweep runner).*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
   });
 
   it('--resume runs only the points an interrupted sweep lacks, and refuses another YAML', () => {
@@ -326,7 +326,7 @@ describe('sweep experiments/smoke.yaml', () => {
       assert.equal(p.status, 'failed');
       assert.match(p.error, /timed out after 3 s/);
     }
-    assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
+    assert.equal(spawnSync('pgrep', ['-f', '(runner/main.js|numa-sweep runner).*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'no runner left');
   });
 
   it('fails the point of a runner killed mid-window, with the signal named', async () => {
@@ -345,7 +345,7 @@ describe('sweep experiments/smoke.yaml', () => {
     let runners: string[] = [];
     for (let i = 0; i < 300 && runners.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      runners = spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      runners = spawnSync('pgrep', ['-f', '(runner/main.js|numa-sweep runner).*' + dir], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
     }
     assert.equal(runners.length, 2, 'two runners started');
     await new Promise((r) => setTimeout(r, 2500));
@@ -354,6 +354,6 @@ describe('sweep experiments/smoke.yaml', () => {
     const point = rows<{ status: string; error: string }>(db, 'SELECT status, error FROM points')[0]!;
     assert.equal(point.status, 'failed');
     assert.match(point.error, /killed by SIGKILL/);
-    assert.equal(spawnSync('pgrep', ['-f', 'runner/main.js.*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'its sibling was stopped');
+    assert.equal(spawnSync('pgrep', ['-f', '(runner/main.js|numa-sweep runner).*' + dir], { encoding: 'utf8' }).stdout.trim(), '', 'its sibling was stopped');
   });
 });
