@@ -21,6 +21,13 @@ export function mixSeed(...parts: number[]): number {
   return out;
 }
 
+/** A 32-bit seed from a text (a point's key, an experiment's name), the same on every run. */
+export function textSeed(text: string): number {
+  let h = 0;
+  for (const ch of text) h = (Math.imul(h, 31) + ch.charCodeAt(0)) | 0;
+  return h;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;

@@ -1,4 +1,4 @@
-import type { PointOutcome, StopReason, ThroughputInterval } from '../results/types.js';
+import type { PointOutcome, StopReason } from '../results/types.js';
 import type { RunnerResult } from '../runner/job.js';
 import type { InstanceOutcome } from '../results/types.js';
 import type { Executor } from './executors/executor.js';
@@ -68,11 +68,6 @@ export class PointMeasurement {
 
   get failed(): boolean {
     return this.error !== null;
-  }
-
-  /** The point's interval as its windows so far give it; null before three clean windows or any interval. */
-  get interval(): ThroughputInterval | null {
-    return this.figures?.throughput_ci ?? null;
   }
 
   /** The seconds one more window is expected to take: the mean of those measured (null before the first). */
@@ -193,7 +188,8 @@ export class PointMeasurement {
 
   /** The int8 Dice guard line, said once when the point stops. */
   guardLine(outcome: PointOutcome): string | null {
-    if (outcome.status !== 'ok') return null;
-    return diceGuardLine(precisionFigures(this.point.params, this.repeats), outcome.dice);
+    if (outcome.status !== 'ok' || outcome.precision === undefined) return null;
+    const { precision, dice_fp32 = null, dice_change = null, calibration = null } = outcome;
+    return diceGuardLine({ precision, dice_fp32, dice_change, calibration }, outcome.dice);
   }
 }

@@ -1,6 +1,5 @@
 import { mixSeed, Rng } from '../common/prng.js';
 import type { PointOutcome, StopReason } from '../results/types.js';
-import type { PlannedPoint } from './plan.js';
 import { PointMeasurement, type PointContext } from './point-run.js';
 
 // A sweep measures its points in rounds: round 1 measures every point once (one window), round 2
@@ -103,4 +102,3 @@ export async function measureInRounds(measurements: readonly PointMeasurement[],
   return true;
 }
 
-export type { PlannedPoint };

@@ -23,7 +23,7 @@ import { resumableSweep } from './resume.js';
 import { engineVersions, gitRevision, toolVersion } from './software.js';
 import { PointMeasurement, type PointContext } from './point-run.js';
 import { measureInRounds, type RoundsPlan } from './sweep-rounds.js';
-import { mixSeed } from '../common/prng.js';
+import { mixSeed, textSeed } from '../common/prng.js';
 import { describeChecks, enforceHostExpectations, hostChecks, type HostCheck } from './host-check.js';
 import type { HostMismatch } from '../results/types.js';
 import { tallySweep, type SweepTally } from '../results/sweep-tally.js';
@@ -266,14 +266,12 @@ function announce(
  */
 function roundsPlanOf(exp: Experiment, sweepId: number, extend: ReadonlyMap<string, string> | undefined): RoundsPlan {
   const m = exp.measurement;
-  let nameHash = 0;
-  for (const ch of exp.name) nameHash = (Math.imul(nameHash, 31) + ch.charCodeAt(0)) | 0;
   return {
     minWindows: m.repeats,
     maxWindows: extend ? 2 * m.max_repeats : m.max_repeats,
     precision: m.precision,
     budgetSeconds: m.budget_seconds,
-    seed: mixSeed(nameHash, sweepId, extend ? 1 : 0),
+    seed: mixSeed(textSeed(exp.name), sweepId, extend ? 1 : 0),
   };
 }
 

@@ -259,7 +259,7 @@ export function judgeThroughput(a: PointMeasures, b: PointMeasures, tolerance: n
   }
   // One window's batch means see that window's noise only, never the host moving between windows:
   // such a side is not judged either way (a point needs 3 or more windows for an interval that counts).
-  const oneWindow = [['A', a], ['B', b]].filter(([, p]) => (p as PointMeasures).throughput_ci?.method === 'batch-means').map(([side]) => side);
+  const oneWindow = (['A', 'B'] as const).filter((side) => (side === 'A' ? a : b).throughput_ci?.method === 'batch-means');
   if (oneWindow.length > 0) {
     return {
       ...base,
@@ -506,7 +506,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
   // The drift of this host, from the baseline store's history of the experiment (B left out).
   const drift =
     opts.learnDrift === false
-      ? { host: null, sweeps: [], tau: null, floor: null, text: 'between-sweep drift not learned (turned off)' }
+      ? { host: null, sweeps: [], floor: null, text: 'between-sweep drift not learned (turned off)' }
       : learnDrift(storeA, {
           experiment: sa.name,
           experimentSha256: sa.experiment_sha256,
@@ -590,7 +590,7 @@ export function compareSweeps(store: Store, a: string | number, b: string | numb
     b: side(sb, hb, store),
     rule: COMPARE_RULE,
     tolerance,
-    drift: { tau: drift.tau, floor: drift.floor, sweeps: drift.sweeps, text: drift.text },
+    drift: { tau: drift.host?.tau ?? null, floor: drift.floor, sweeps: drift.sweeps, text: drift.text },
     maxDiceDrop,
     allowMissing,
     points,

@@ -26,8 +26,6 @@ export interface HostDrift {
   host: Drift | null;
   /** The comparable sweeps found (ids, newest first). */
   sweeps: number[];
-  /** The host's tau, null when unknown. */
-  tau: number | null;
   /** A lower bound on the change that drift lets the gate decide (results/verdict-rule.ts driftFloor); null when unknown. */
   floor: number | null;
   /** In words: "between-sweep drift 1.2 % (pooled over 5 points of 6 sweeps): no tolerance below 6.8 % can pass". */
@@ -102,5 +100,5 @@ export function learnDrift(store: Store, scope: DriftScope): HostDrift {
     host === null
       ? `between-sweep drift not yet known (${sweeps.length} comparable sweep${sweeps.length === 1 ? '' : 's'} on this host; ${MIN_SWEEPS} needed): intervals count each sweep's own variation only`
       : `between-sweep drift ${pct(host.tau)} (pooled over ${perKey.size} point(s) of ${sweeps.length} comparable sweeps on this host): no tolerance below ${pct(floor!)} can pass an identical rerun, however long the points are measured`;
-  return { host, sweeps, tau: host?.tau ?? null, floor, text };
+  return { host, sweeps, floor, text };
 }

@@ -1,4 +1,4 @@
-import { mixSeed, Rng } from '../common/prng.js';
+import { mixSeed, Rng, textSeed } from '../common/prng.js';
 import { percentileSorted } from '../common/stats.js';
 
 // The 95 % interval of a p99 latency ratio B/A, by bootstrap (docs/validity.md): each side's
@@ -72,9 +72,7 @@ function replicates(windows: readonly (readonly number[])[], rng: Rng): number[]
 
 /** Seeded by the point's key, so the same data gives the same interval. */
 function keySeed(key: string): number {
-  let h = 0;
-  for (const ch of key) h = (Math.imul(h, 31) + ch.charCodeAt(0)) | 0;
-  return mixSeed(h, 99);
+  return mixSeed(textSeed(key), 99);
 }
 
 /** Null when either side has fewer than MIN_P99_SAMPLES batches. */

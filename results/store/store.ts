@@ -133,8 +133,7 @@ export class Store {
           if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
           throw new Error(`results store ${this.path}: sweep ${sweepId} already has a point "${o.key}"`, { cause: err });
         }
-        for (const inst of o.instances) insertInstance(w, pointId, inst);
-        insertSocketCounters(w, pointId, o);
+        insertPointRows(w, pointId, o);
         return pointId;
       });
     });
@@ -156,8 +155,7 @@ export class Store {
       w.insertRerun.run({ sweep_id: sweepId, key: outcome.key, reason, first: JSON.stringify(figures), replaced_at: new Date().toISOString() });
       w.deletePoint.run(id);
       const pointId = Number(w.insertPoint.run(pointBindings(sweepId, outcome)).lastInsertRowid);
-      for (const inst of outcome.instances) insertInstance(w, pointId, inst);
-      insertSocketCounters(w, pointId, outcome);
+      insertPointRows(w, pointId, outcome);
       return pointId;
     });
     return run.immediate();
@@ -179,8 +177,7 @@ export class Store {
         w.renumberPoint.run(previous.id, pointId);
         pointId = previous.id;
       }
-      for (const inst of outcome.instances) insertInstance(w, pointId, inst);
-      insertSocketCounters(w, pointId, outcome);
+      insertPointRows(w, pointId, outcome);
       return pointId;
     });
     return run.immediate();
@@ -594,6 +591,12 @@ function counterFromRow(r: Record<string, unknown>): CounterReading {
     reason: r.reason === null ? null : String(r.reason),
     ...(r.socket === null ? {} : { socket: Number(r.socket) }),
   };
+}
+
+/** What a point row carries: its instances (with their counters) and its per-socket counters. */
+function insertPointRows(w: ReturnType<typeof prepareWrites>, pointId: number, o: PointOutcome): void {
+  for (const inst of o.instances) insertInstance(w, pointId, inst);
+  insertSocketCounters(w, pointId, o);
 }
 
 /** A point's per-socket counters, each repeat's (socket_counters, migration 014). */
