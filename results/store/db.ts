@@ -102,6 +102,23 @@ function requireWritablePlace(file: string): void {
   }
 }
 
+/**
+ * Switches to WAL. Two processes opening a new database at once may both ask, and SQLite answers
+ * the second SQLITE_BUSY at once, without its busy timeout: ask again until the timeout has passed.
+ */
+function walMode(db: Database.Database, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 function openForWriting(file: string, timeout: number): Database.Database {
   requireWritableDatabase(file, timeout);
   mkdirSync(dirname(file), { recursive: true });
@@ -109,7 +126,7 @@ function openForWriting(file: string, timeout: number): Database.Database {
   try {
     // WAL lets readers (queries, reports) run while a sweep writes; synchronous stays FULL so a
     // committed point survives a power cut too, not only a killed process.
-    db.pragma('journal_mode = WAL');
+    walMode(db, timeout);
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db);
